@@ -1,0 +1,42 @@
+// Socket and process helpers for the load generator: non-blocking connects
+// spread over several loopback source addresses, the fd limit, clocks and the
+// server's RSS. Everything here is Linux-specific on purpose (epoll, /proc).
+#pragma once
+
+#include <netinet/in.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace bench {
+
+// Monotonic time in nanoseconds. The publisher stamps messages with it and
+// subscribers in the same process subtract it, so no clock sync is involved.
+int64_t nowNs();
+
+// Raises RLIMIT_NOFILE's soft limit to the hard limit; returns the new soft
+// limit.
+long raiseFdLimit();
+
+// Fills *dst for host:port. REQUIRES: host already checked to be 127/8.
+bool makeAddr(const std::string& host, uint16_t port, sockaddr_in* dst);
+
+// Starts a non-blocking connect to dst from source address 127.0.0.(1 + k)
+// with k = src_index % src_addrs, so that tens of thousands of connections
+// never exhaust the ~28k ephemeral ports of one (source, destination) pair.
+// rcvbuf > 0 sets SO_RCVBUF before connecting (it caps the advertised window).
+// Returns the fd (connect in progress or done) or -1 with errno set.
+int startConnect(const sockaddr_in& dst, uint32_t src_index, int src_addrs,
+                 int rcvbuf);
+
+// Returns the pending error of a connecting socket (0 once connected).
+int socketError(int fd);
+
+// Sum of VmRSS in kB over pids; -1 when none could be read.
+long readRssKb(const std::vector<int>& pids);
+
+// application/x-www-form-urlencoded / query component encoding.
+std::string urlEncode(const std::string& s);
+
+}  // namespace bench

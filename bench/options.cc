@@ -1,0 +1,175 @@
+// Parses rtdemo_loadgen's command line into bench::Options. Kept apart from
+// the run logic so the usage text and the defaults live next to each other.
+#include "options.h"
+
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <cstring>
+#include <sstream>
+
+namespace bench {
+namespace {
+
+const char kUsage[] =
+    "usage: rtdemo_loadgen --server rtdemo|nchan --port N [options]\n"
+    "  --mode sse|poll          SSE streams or long-poll clients (sse)\n"
+    "  --host ADDR              server address, 127.0.0.0/8 only (127.0.0.1)\n"
+    "  --subs N                 subscribers (100)\n"
+    "  --channels C             channels, subscribers spread round-robin (1)\n"
+    "  --messages M             messages to publish, 0 = idle run (50)\n"
+    "  --rate R                 publish rate in msg/s over all channels (5)\n"
+    "  --payload-bytes B        pad message data to B bytes (64)\n"
+    "  --publishers P           keep-alive publisher connections (4)\n"
+    "  --connect-concurrency K  connects in flight at once (500)\n"
+    "  --connect-retries N      retries per subscriber (3)\n"
+    "  --connect-timeout S      give up connecting after S seconds (120)\n"
+    "  --settle-ms MS           idle wait before publishing (1000)\n"
+    "  --drain-ms MS            max wait for deliveries after last publish "
+    "(5000)\n"
+    "  --src-addrs N            source addresses 127.0.0.1..N (32)\n"
+    "  --poll-timeout S         rtdemo long-poll timeout parameter (30)\n"
+    "  --slow-subs N            subscribers that never read (0)\n"
+    "  --slow-rcvbuf BYTES      their SO_RCVBUF (4096)\n"
+    "  --slow-drain-ms MS       time to read a slow one at the end (2000)\n"
+    "  --server-pid PID[,PID]   processes whose VmRSS is summed\n"
+    "  --channel-prefix S       channel name prefix (bench-<pid>-<time>)\n"
+    "  --label TEXT             echoed in the RESULT line\n";
+
+bool parseInt(const char* s, long lo, long hi, long* out) {
+  char* end = nullptr;
+  long v = std::strtol(s, &end, 10);
+  if (end == s || *end != '\0' || v < lo || v > hi) return false;
+  *out = v;
+  return true;
+}
+
+}  // namespace
+
+const char* serverName(ServerKind kind) {
+  return kind == ServerKind::kRtdemo ? "rtdemo" : "nchan";
+}
+
+const char* modeName(Mode mode) { return mode == Mode::kSse ? "sse" : "poll"; }
+
+bool parseOptions(int argc, char** argv, Options* o, int* exit_code) {
+  *exit_code = 2;
+  for (int i = 1; i < argc; ++i) {
+    std::string name = argv[i];
+    if (name == "--help" || name == "-h") {
+      std::fputs(kUsage, stdout);
+      *exit_code = 0;
+      return false;
+    }
+    if (i + 1 >= argc) {
+      std::fprintf(stderr, "missing value for %s\n%s", name.c_str(), kUsage);
+      return false;
+    }
+    const char* v = argv[++i];
+    long n = 0;
+    bool ok = true;
+    auto intOpt = [&](long lo, long hi, int* field) {
+      ok = parseInt(v, lo, hi, &n);
+      if (ok) *field = static_cast<int>(n);
+    };
+    if (name == "--server") {
+      if (std::strcmp(v, "rtdemo") == 0) {
+        o->server = ServerKind::kRtdemo;
+      } else if (std::strcmp(v, "nchan") == 0) {
+        o->server = ServerKind::kNchan;
+      } else {
+        ok = false;
+      }
+    } else if (name == "--mode") {
+      if (std::strcmp(v, "sse") == 0) {
+        o->mode = Mode::kSse;
+      } else if (std::strcmp(v, "poll") == 0) {
+        o->mode = Mode::kPoll;
+      } else {
+        ok = false;
+      }
+    } else if (name == "--host") {
+      o->host = v;
+    } else if (name == "--port") {
+      ok = parseInt(v, 1, 65535, &n);
+      o->port = static_cast<uint16_t>(n);
+    } else if (name == "--subs") {
+      intOpt(0, 1000000, &o->subs);
+    } else if (name == "--channels") {
+      intOpt(1, 1000000, &o->channels);
+    } else if (name == "--messages") {
+      intOpt(0, 100000000, &o->messages);
+    } else if (name == "--rate") {
+      char* end = nullptr;
+      o->rate = std::strtod(v, &end);
+      ok = end != v && *end == '\0' && o->rate > 0;
+    } else if (name == "--payload-bytes") {
+      intOpt(0, 1 << 20, &o->payload_bytes);
+    } else if (name == "--publishers") {
+      intOpt(1, 1000, &o->publishers);
+    } else if (name == "--connect-concurrency") {
+      intOpt(1, 1000000, &o->connect_concurrency);
+    } else if (name == "--connect-retries") {
+      intOpt(0, 100, &o->connect_retries);
+    } else if (name == "--connect-timeout") {
+      char* end = nullptr;
+      o->connect_timeout_s = std::strtod(v, &end);
+      ok = end != v && *end == '\0' && o->connect_timeout_s > 0;
+    } else if (name == "--settle-ms") {
+      intOpt(0, 3600000, &o->settle_ms);
+    } else if (name == "--drain-ms") {
+      intOpt(0, 3600000, &o->drain_ms);
+    } else if (name == "--src-addrs") {
+      intOpt(1, 254, &o->src_addrs);
+    } else if (name == "--poll-timeout") {
+      intOpt(1, 3600, &o->poll_timeout_s);
+    } else if (name == "--slow-subs") {
+      intOpt(0, 1000, &o->slow_subs);
+    } else if (name == "--slow-rcvbuf") {
+      intOpt(0, 1 << 26, &o->slow_rcvbuf);
+    } else if (name == "--slow-drain-ms") {
+      intOpt(0, 600000, &o->slow_drain_ms);
+    } else if (name == "--server-pid") {
+      std::stringstream ss(v);
+      std::string item;
+      while (ok && std::getline(ss, item, ',')) {
+        ok = parseInt(item.c_str(), 1, 1L << 30, &n);
+        if (ok) o->server_pids.push_back(static_cast<int>(n));
+      }
+    } else if (name == "--channel-prefix") {
+      o->channel_prefix = v;
+    } else if (name == "--label") {
+      o->label = v;
+    } else {
+      std::fprintf(stderr, "unknown option %s\n%s", name.c_str(), kUsage);
+      return false;
+    }
+    if (!ok) {
+      std::fprintf(stderr, "bad value for %s: %s\n", name.c_str(), v);
+      return false;
+    }
+  }
+  if (o->port == 0) {
+    std::fprintf(stderr, "--port is required\n%s", kUsage);
+    return false;
+  }
+  // The load must never leave this machine: refuse anything outside
+  // 127.0.0.0/8, whatever the caller passes.
+  in_addr addr{};
+  if (inet_pton(AF_INET, o->host.c_str(), &addr) != 1 ||
+      (ntohl(addr.s_addr) >> 24) != 127) {
+    std::fprintf(stderr, "--host must be an IPv4 address in 127.0.0.0/8\n");
+    return false;
+  }
+  if (o->channel_prefix.empty()) {
+    o->channel_prefix = "bench-" + std::to_string(getpid()) + "-" +
+                        std::to_string(static_cast<long>(std::time(nullptr)));
+  }
+  *exit_code = 0;
+  return true;
+}
+
+}  // namespace bench

@@ -1,0 +1,55 @@
+// Command-line options of rtdemo_loadgen. One invocation runs one scenario
+// against one server; bench/run.sh composes invocations into the comparison
+// table, so every knob a scenario needs is an option here with a default that
+// suits a quick interactive run.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace bench {
+
+// Which server's URL layout to speak. Both use standard SSE framing; they
+// differ in paths, publish body format and long-poll cursor mechanics.
+enum class ServerKind { kRtdemo, kNchan };
+enum class Mode { kSse, kPoll };
+
+struct Options {
+  ServerKind server = ServerKind::kRtdemo;
+  Mode mode = Mode::kSse;
+  std::string host = "127.0.0.1";  // must be in 127.0.0.0/8
+  uint16_t port = 0;
+
+  int subs = 100;            // subscribers (SSE streams or long-poll clients)
+  int channels = 1;          // subscribers are spread round-robin over these
+  int messages = 50;         // total messages to publish (0: idle run)
+  double rate = 5.0;         // messages per second, over all channels
+  int payload_bytes = 64;    // data is padded with 'x' up to this size
+  int publishers = 4;        // keep-alive publisher connections
+
+  int connect_concurrency = 500;  // connects in flight (not yet subscribed)
+  int connect_retries = 3;        // per subscriber, after refused/reset/non-200
+  double connect_timeout_s = 120;
+  int settle_ms = 1000;      // idle time between "all subscribed" and publish
+  int drain_ms = 5000;       // max wait after the last publish
+  int src_addrs = 32;        // spread client sockets over 127.0.0.1..N
+  int poll_timeout_s = 30;   // rtdemo long-poll timeout parameter
+
+  int slow_subs = 0;         // subscribers that never read (scenario 8)
+  int slow_rcvbuf = 4096;    // SO_RCVBUF of the slow ones, set before connect
+  int slow_drain_ms = 2000;  // how long to read a slow one to see its EOF
+
+  std::vector<int> server_pids;  // RSS is the sum of VmRSS over these
+  std::string channel_prefix;    // default: bench-<pid>-<time>
+  std::string label;             // echoed in the RESULT line
+};
+
+// Parses argv. On error or --help prints usage and returns false; *exit_code
+// tells main what to return.
+bool parseOptions(int argc, char** argv, Options* out, int* exit_code);
+
+const char* serverName(ServerKind kind);
+const char* modeName(Mode mode);
+
+}  // namespace bench

@@ -1,0 +1,62 @@
+// One SSE subscriber: connects from a spread source address, sends
+// GET /events?channel=C (rtdemo) or GET /sub?id=C (Nchan, selected by the
+// Accept header), and feeds the stream through HttpResponseReader and
+// SseReader into LoadRun::onMessage. A "slow" subscriber sends the same
+// request and then never reads, to fill the server's buffers (scenario 8).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "connection.h"
+#include "http_response.h"
+#include "sse_reader.h"
+
+namespace bench {
+
+class LoadRun;
+
+class SseSubscriber : public Connection,
+                      private HttpResponseListener,
+                      private SseListener {
+ public:
+  // run must outlive this subscriber.
+  SseSubscriber(LoadRun* run, int channel, bool slow);
+  ~SseSubscriber() override;
+
+  void start();
+  void onEvent(uint32_t events) override;
+  void onRetry() override;
+
+  // Slow subscribers only: reads whatever the server left for it, for up to
+  // timeout_ms, and reports whether the server had closed the stream.
+  // Returns bytes read; *cut is true on EOF or reset.
+  uint64_t drain(int timeout_ms, bool* cut);
+
+ private:
+  enum class State { kIdle, kConnecting, kAwaitHead, kStreaming, kDone };
+
+  void onHead(const HttpHead& head) override;
+  void onBody(const char* data, size_t len) override;
+  void onComplete() override;
+  void onSseEvent(const std::string& event, const std::string& id,
+                  const std::string& data) override;
+
+  void sendRequest();
+  void fail();
+  void closeFd();
+
+  LoadRun* run_;  // not owned
+  const int channel_;
+  const bool slow_;
+  int fd_ = -1;
+  State state_ = State::kIdle;
+  int attempts_ = 0;
+  int64_t start_ns_ = 0;  // first connect attempt, for connect latency
+  int64_t last_seq_ = -1;
+  int64_t now_ns_ = 0;    // time of the read being parsed
+  HttpResponseReader http_;
+  SseReader sse_;
+};
+
+}  // namespace bench
