@@ -1,0 +1,112 @@
+// Scenarios 1 and 2 of issue 6: messages sent from the page's form reach every
+// tab once with the same id, over both transports, and heartbeats show as ♥.
+// Also takes the README screenshot (docs/screenshot.png when
+// RTDEMO_UPDATE_SCREENSHOT=1, otherwise into a temp dir, so a test run does not
+// dirty the work tree).
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import {
+  ROOT, RtdemoServer, launchBrowser, openTab, clickStart, waitHeartbeats, status,
+  sendFromForm, waitForId, logEntries, uniqueChannel, tempDir,
+} from './harness.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await new RtdemoServer({ backend: 'memory' }).start();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  const r = await server?.stop();
+  if (r && r.code !== 0 && r.sig !== 'SIGTERM') console.log(server.output);
+});
+
+test('scenario 1: a message sent from the form appears once in every tab, with the same id', async () => {
+  const channel = uniqueChannel('fanout');
+  const context = await browser.newContext({ viewport: { width: 1200, height: 860 } });
+  try {
+    // One browser context is one browser profile: the four tabs share its
+    // 6-connections-per-origin budget, as real tabs do.
+    const tabs = [];
+    for (let i = 0; i < 4; i += 1) tabs.push(await openTab(context, server.url, { channel, types: 'greeting' }));
+    const transports = ['sse', 'sse', 'longpoll', 'longpoll'];
+    for (let i = 0; i < 4; i += 1) await clickStart(tabs[i], transports[i]);
+    for (let i = 0; i < 4; i += 1) await waitHeartbeats(tabs[i], transports[i]);
+
+    const tabIds = await Promise.all(tabs.map((p) => p.textContent('#tab-id')));
+    assert.equal(new Set(tabIds).size, 4, `each tab has its own id: ${tabIds}`);
+
+    const payloads = [
+      { data: `hello from tab ${tabIds[0]}`, event: '' },
+      { data: 'a typed message', event: 'greeting' },
+      { data: 'two\nlines', event: '' },
+    ];
+    const sent = [];
+    for (const [i, p] of payloads.entries()) {
+      // Send from different tabs: any tab's form reaches all of them.
+      const r = await sendFromForm(tabs[i % 4], p.data, p.event);
+      assert.equal(r.status, 'ok', r.text);
+      assert.ok(r.id, 'the form shows the id the server assigned');
+      sent.push({ ...p, id: r.id });
+    }
+
+    for (const [i, tab] of tabs.entries()) {
+      for (const s of sent) await waitForId(tab, s.id);
+      const entries = (await logEntries(tab)).filter((e) => e.kind === 'message' && e.channel === channel);
+      assert.deepEqual(
+        entries.map((e) => e.id),
+        sent.map((s) => s.id),
+        `tab ${i} (${transports[i]}) shows each message once, in order`,
+      );
+      for (const [k, e] of entries.entries()) {
+        assert.equal(e.data, sent[k].data);
+        assert.equal(e.event, sent[k].event);
+        assert.equal(e.transport, transports[i], 'the entry names the transport that delivered it');
+      }
+      const st = await status(tab, transports[i]);
+      assert.equal(st.state, 'open');
+      assert.equal(st.lastId, sent.at(-1).id, 'the status shows the last event id');
+      assert.deepEqual(tab.consoleErrors, []);
+    }
+
+    const shot = process.env.RTDEMO_UPDATE_SCREENSHOT === '1'
+      ? path.join(ROOT, 'docs', 'screenshot.png')
+      : path.join(tempDir('shot'), 'screenshot.png');
+    await tabs[0].screenshot({ path: shot, fullPage: true });
+  } finally {
+    await context.close();
+  }
+});
+
+test('scenario 2: heartbeats are shown on both transports', async () => {
+  const channel = uniqueChannel('heartbeat');
+  const context = await browser.newContext();
+  try {
+    const tab = await openTab(context, server.url, { channel });
+    await clickStart(tab, 'sse');
+    await clickStart(tab, 'longpoll');
+    // Heartbeat every 1 s (SSE) and poll timeout 2 s (long polling) in the test
+    // config, so a few arrive quickly; the counter and the age both show them.
+    await waitHeartbeats(tab, 'sse', 3);
+    await waitHeartbeats(tab, 'longpoll', 2);
+    for (const t of ['sse', 'longpoll']) {
+      const st = await status(tab, t);
+      assert.equal(st.state, 'open');
+      assert.match(st.heartAge, /^\d+ received, last \d+ s ago$/);
+      const beating = await tab.evaluate(
+        (id) => document.getElementById(id).classList.contains('beat'),
+        t === 'sse' ? 'sse-heart' : 'lp-heart',
+      );
+      assert.ok(beating, `${t} heart blinks`);
+    }
+    // Heartbeats are not messages: the log stays empty.
+    assert.deepEqual((await logEntries(tab)).filter((e) => e.channel === channel), []);
+  } finally {
+    await context.close();
+  }
+});
