@@ -361,7 +361,8 @@ void LoadRun::report(double connect_s, long rss_before, long rss_idle,
   }
   // One machine-readable line for bench/run.sh.
   std::printf(
-      "RESULT label=%s server=%s mode=%s subs=%d channels=%d subscribed=%d "
+      "RESULT label=%s server=%s mode=%s subs=%d channels=%d rate=%.1f "
+      "subscribed=%d "
       "connect_s=%.3f conn_p50_ms=%.1f conn_p99_ms=%.1f conn_max_ms=%.1f "
       "connect_failures=%d gave_up=%d published=%d publish_ok=%llu "
       "publish_errors=%llu publish_rate=%.1f expected=%llu delivered=%llu "
@@ -369,9 +370,10 @@ void LoadRun::report(double connect_s, long rss_before, long rss_idle,
       "resets=%llu disconnects=%llu polls=%llu poll_reconnects=%llu "
       "http_errors=%llu lat_p50_ms=%.1f lat_p90_ms=%.1f lat_p99_ms=%.1f "
       "lat_max_ms=%.1f rss_before_kb=%ld rss_idle_kb=%ld rss_end_kb=%ld "
-      "rss_per_sub_b=%ld slow=%d slow_cut=%d slow_bytes=%llu\n",
+      "rss_per_sub_b=%ld slow=%d slow_cut=%d slow_bytes=%llu "
+      "delivered_pct=%.2f\n",
       o.label.empty() ? "-" : o.label.c_str(), serverName(o.server),
-      modeName(o.mode), o.subs, o.channels, c.subscribed, connect_s,
+      modeName(o.mode), o.subs, o.channels, o.rate, c.subscribed, connect_s,
       connect_latency_.percentileMs(50), connect_latency_.percentileMs(99),
       connect_latency_.maxMs(), c.connect_failures, c.gave_up,
       published_count_, static_cast<unsigned long long>(publish_ok),
@@ -391,7 +393,8 @@ void LoadRun::report(double connect_s, long rss_before, long rss_idle,
       latency_.percentileMs(50), latency_.percentileMs(90),
       latency_.percentileMs(99), latency_.maxMs(), rss_before, rss_idle,
       rss_end, per_sub, o.slow_subs, c.slow_cut,
-      static_cast<unsigned long long>(c.slow_bytes));
+      static_cast<unsigned long long>(c.slow_bytes),
+      exp > 0 ? 100.0 * static_cast<double>(c.delivered) / exp : 0.0);
   std::fflush(stdout);
 }
 

@@ -31,7 +31,7 @@ const char kUsage[] =
     "  --drain-ms MS            max wait for deliveries after last publish "
     "(5000)\n"
     "  --src-addrs N            source addresses 127.0.0.1..N (32)\n"
-    "  --poll-timeout S         rtdemo long-poll timeout parameter (30)\n"
+    "  --poll-timeout S         rtdemo long-poll timeout parameter (20)\n"
     "  --slow-subs N            subscribers that never read (0)\n"
     "  --slow-rcvbuf BYTES      their SO_RCVBUF (4096)\n"
     "  --slow-drain-ms MS       time to read a slow one at the end (2000)\n"

@@ -34,7 +34,7 @@ struct Options {
   int settle_ms = 1000;      // idle time between "all subscribed" and publish
   int drain_ms = 5000;       // max wait after the last publish
   int src_addrs = 32;        // spread client sockets over 127.0.0.1..N
-  int poll_timeout_s = 30;   // rtdemo long-poll timeout parameter
+  int poll_timeout_s = 20;   // rtdemo long-poll timeout (its max is 25)
 
   int slow_subs = 0;         // subscribers that never read (scenario 8)
   int slow_rcvbuf = 4096;    // SO_RCVBUF of the slow ones, set before connect

@@ -174,6 +174,16 @@ void PollClient::onComplete() {
     handleNchanBody();
   }
   body_.clear();
+  bool error = head_.status != 200 && head_.status != 304 &&
+               head_.status != 408;
+  if (error) {
+    // Do not hammer a server that refuses: poll again after a pause.
+    http_.reset();
+    closeFd();
+    state_ = State::kIdle;
+    run_->scheduleRetry(this, 100);
+    return;
+  }
   if (head_.keep_alive && fd_ >= 0) {
     sendPoll();
     return;

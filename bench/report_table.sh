@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Prints the comparison table of bench/run.sh from its results file (one
+# "scenario server repeat key value" line per figure). Kept apart from run.sh
+# so a table can be re-printed from a kept work directory (run.sh --keep)
+# without running anything again. With several repeats, each cell is the
+# median over them. Plain POSIX awk: mawk is what Debian ships.
+#
+#   bench/report_table.sh RESULTS.tsv [MODE] [S1_SUBS] [BACKEND]
+set -euo pipefail
+
+RESULTS=$1
+MODE=${2:-?}
+S1_SUBS=${3:-?}
+BACKEND=${4:-memory}
+
+awk -F'\t' -v mode="$MODE" -v s1subs="$S1_SUBS" -v backend="$BACKEND" '
+function median(list,    n, a, i, j, t) {
+  n = split(list, a, " ")
+  for (i = 2; i <= n; i++) {
+    t = a[i] + 0
+    for (j = i - 1; j >= 1 && a[j] + 0 > t; j--) a[j + 1] = a[j]
+    a[j + 1] = t
+  }
+  if (n == 0) return ""
+  if (n % 2) return a[(n + 1) / 2]
+  return (a[n / 2] + a[n / 2 + 1]) / 2
+}
+function val(scen, server, key) {
+  k = scen SUBSEP server SUBSEP key
+  return (k in vals) ? median(vals[k]) : ""
+}
+function fmt(v, key) {
+  if (v == "") return "-"
+  if (key ~ /pct$/) return sprintf("%.2f%%", v)
+  if (key ~ /_ms$/ || key == "connect_s") return sprintf("%.1f", v)
+  if (key == "req_per_s" || key == "publish_rate") return sprintf("%.0f", v)
+  return sprintf("%.0f", v)
+}
+# row SCEN KEY LABEL BETTER(lower|higher|none)
+function row(title, scen, key, label, better,    n, r, ratio, verdict) {
+  n = val(scen, "nchan", key)
+  r = val(scen, "rtdemo", key)
+  ratio = "-"; verdict = ""
+  if (n != "" && r != "" && n + 0 != 0) {
+    ratio = sprintf("%.2f", r / n)
+    if (better == "lower") verdict = (r < n) ? "rtdemo" : (r > n) ? "nchan" : "tie"
+    if (better == "higher") verdict = (r > n) ? "rtdemo" : (r < n) ? "nchan" : "tie"
+  } else if (n != "" && r != "" && better != "none") {
+    if (better == "lower") verdict = (r + 0 < n + 0) ? "rtdemo" : (r + 0 > n + 0) ? "nchan" : "tie"
+    if (better == "higher") verdict = (r + 0 > n + 0) ? "rtdemo" : (r + 0 < n + 0) ? "nchan" : "tie"
+  }
+  printf "%-44s %-26s %12s %12s %9s  %s\n", title, label, fmt(n, key), fmt(r, key), ratio, verdict
+}
+{
+  k = $1 SUBSEP $2 SUBSEP $4
+  vals[k] = (k in vals) ? vals[k] " " $5 : $5
+  reps[$3] = 1
+  seen[$1 SUBSEP $2] = 1
+}
+END {
+  nrep = 0; for (r in reps) nrep++
+  printf "\nrtdemo (%s backend) vs Nchan, %s mode, %d run(s), medians; ratio = rtdemo / nchan\n", backend, mode, nrep
+  printf "%-44s %-26s %12s %12s %9s  %s\n", "scenario", "metric", "nchan", "rtdemo", "ratio", "better"
+  printf "%s\n", "-------------------------------------------------------------------------------------------------------------------"
+  t1 = sprintf("(1) %s SSE subs, 1 channel, 5 msg/s", val("s1", "nchan", "subs") != "" ? val("s1", "nchan", "subs") : val("s1", "rtdemo", "subs"))
+  t2 = sprintf("(2) %s SSE subs, 1 channel, 50 msg/s", val("s2", "nchan", "subs") != "" ? val("s2", "nchan", "subs") : val("s2", "rtdemo", "subs"))
+  t3 = sprintf("(3) %s SSE subs, %s ch, %s msg/s", val("s3", "nchan", "subs") != "" ? val("s3", "nchan", "subs") : val("s3", "rtdemo", "subs"), val("s3", "nchan", "channels") != "" ? val("s3", "nchan", "channels") : val("s3", "rtdemo", "channels"), val("s3", "nchan", "rate") != "" ? val("s3", "nchan", "rate") : val("s3", "rtdemo", "rate"))
+  t4 = sprintf("(4) %s long-poll clients, 5 msg/s", val("s4", "nchan", "subs") != "" ? val("s4", "nchan", "subs") : val("s4", "rtdemo", "subs"))
+  if (("s1" SUBSEP "nchan") in seen || ("s1" SUBSEP "rtdemo") in seen) {
+    row(t1, "s1", "subscribed", "subscribed", "higher")
+    row("", "s1", "delivered_pct", "delivered", "higher")
+    row("", "s1", "lat_p50_ms", "latency p50 ms", "lower")
+    row("", "s1", "lat_p99_ms", "latency p99 ms", "lower")
+    row("", "s1", "lat_max_ms", "latency max ms", "lower")
+  }
+  if (("s2" SUBSEP "nchan") in seen || ("s2" SUBSEP "rtdemo") in seen) {
+    row(t2, "s2", "delivered_pct", "delivered", "higher")
+    row("", "s2", "lat_p50_ms", "latency p50 ms", "lower")
+    row("", "s2", "lat_p99_ms", "latency p99 ms", "lower")
+    row("", "s2", "lat_max_ms", "latency max ms", "lower")
+  }
+  if (("s3" SUBSEP "nchan") in seen || ("s3" SUBSEP "rtdemo") in seen) {
+    row(t3, "s3", "delivered_pct", "delivered", "higher")
+    row("", "s3", "publish_rate", "publish rate msg/s", "higher")
+    row("", "s3", "lat_p50_ms", "latency p50 ms", "lower")
+    row("", "s3", "lat_p99_ms", "latency p99 ms", "lower")
+    row("", "s3", "lat_max_ms", "latency max ms", "lower")
+  }
+  if (("s4" SUBSEP "nchan") in seen || ("s4" SUBSEP "rtdemo") in seen) {
+    row(t4, "s4", "delivered_pct", "delivered", "higher")
+    row("", "s4", "gaps", "gaps", "lower")
+    row("", "s4", "missing", "missing messages", "lower")
+    row("", "s4", "dups", "duplicates", "lower")
+    row("", "s4", "lat_p50_ms", "latency p50 ms", "lower")
+    row("", "s4", "lat_p99_ms", "latency p99 ms", "lower")
+    row("", "s4", "polls", "poll answers", "none")
+  }
+  if (("s1" SUBSEP "nchan") in seen || ("s1" SUBSEP "rtdemo") in seen) {
+    row("(5) RSS per idle subscriber (from 1)", "s1", "rss_per_sub_b", "bytes", "lower")
+    row("", "s1", "rss_idle_kb", "RSS with idle subs kB", "lower")
+    row("(6) time to connect (from 1)", "s1", "connect_s", "all subscribed, s", "lower")
+    row("", "s1", "conn_p99_ms", "one connect p99 ms", "lower")
+    row("", "s1", "connect_failures", "failed attempts", "lower")
+  }
+  if (("s7" SUBSEP "nchan") in seen || ("s7" SUBSEP "rtdemo") in seen) {
+    row("(7) publish throughput, wrk -t2 -c32", "s7", "req_per_s", "requests/s", "higher")
+    row("", "s7", "wrk_p99_ms", "request p99 ms", "lower")
+    row("", "s7", "non2xx", "non-2xx answers", "lower")
+  }
+  if (("s8base" SUBSEP "nchan") in seen || ("s8base" SUBSEP "rtdemo") in seen) {
+    row("(8) one subscriber that never reads", "s8base", "lat_p99_ms", "others p99 ms, without", "lower")
+    row("", "s8slow", "lat_p99_ms", "others p99 ms, with", "lower")
+    row("", "s8slow", "delivered_pct", "others delivered, with", "higher")
+    row("", "s8slow", "slow_cut", "slow one cut off (1=yes)", "higher")
+    row("", "s8slow", "slow_bytes", "bytes left for it", "lower")
+    row("", "s8slow", "rss_end_kb", "server RSS at end kB", "lower")
+  }
+  for (k in vals) {
+    split(k, p, SUBSEP)
+    if (p[3] == "server_died" || p[3] == "failed")
+      printf "WARNING: %s %s: %s in %d run(s)\n", p[2], p[1], p[3], split(vals[k], z, " ")
+  }
+}' "$RESULTS"

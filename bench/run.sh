@@ -1,0 +1,333 @@
+#!/usr/bin/env bash
+# Runs the issue-5 benchmark: the same loads against rtdemo and against Nchan
+# (nginx + nchan, configured here on loopback in a temporary directory), in
+# one run on this machine, and prints one table with both and their ratios.
+# Each scenario gets a freshly started server, so RSS figures start from the
+# same baseline and a crash in one scenario does not spoil the next.
+#
+#   bench/run.sh --quick          smoke run for CI (small N, ~1.5 min)
+#   bench/run.sh --full           the figures the README quotes (~6 min)
+# Options:
+#   --backend memory|sqlite|redis rtdemo backend (memory); for redis, start
+#                                 redis-server first
+#   --rtdemo-arg ARG              extra argument for rtdemo (repeatable)
+#   --servers nchan,rtdemo        which servers to run (both)
+#   --scenarios 1,2,3,4,7,8       which scenarios (all; 5 and 6 come from 1)
+#   --repeat N                    run each N times, report medians (1)
+#   --rtdemo PATH / --loadgen PATH  binaries (build/rtdemo, built loadgen)
+#   --keep                        keep the work directory with all logs
+# Every process started here is stopped on exit, whatever happens.
+set -euo pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$BENCH_DIR/.." && pwd)
+
+MODE=quick
+BACKEND=memory
+SERVERS=nchan,rtdemo
+SCENARIOS=1,2,3,4,7,8
+REPEAT=1
+RTDEMO=$ROOT/build/rtdemo
+LOADGEN=
+KEEP=0
+RTDEMO_ARGS=()
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) MODE=quick ;;
+    --full) MODE=full ;;
+    --backend) BACKEND=$2; shift ;;
+    --rtdemo-arg) RTDEMO_ARGS+=("$2"); shift ;;
+    --servers) SERVERS=$2; shift ;;
+    --scenarios) SCENARIOS=$2; shift ;;
+    --repeat) REPEAT=$2; shift ;;
+    --rtdemo) RTDEMO=$2; shift ;;
+    --loadgen) LOADGEN=$2; shift ;;
+    --keep) KEEP=1 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+WORK=$(mktemp -d /tmp/rtdemo-bench.XXXXXX)
+RESULTS=$WORK/results.tsv
+: > "$RESULTS"
+SERVER_PID=
+SERVER_PIDS=
+
+cleanup() {
+  stop_server
+  if [ "$KEEP" = 1 ]; then
+    echo "logs kept in $WORK" >&2
+  else
+    rm -rf "$WORK"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { echo "[bench] $*" >&2; }
+
+# ---- prerequisites ----
+
+ensure_packages() {
+  local missing=()
+  for p in nginx-light libnginx-mod-nchan wrk; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing ${missing[*]}"
+  if [ "$(id -u)" != 0 ]; then
+    echo "run.sh: need root to apt-get install ${missing[*]}" >&2
+    exit 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  # The Debian package starts a system nginx on port 80; this benchmark runs
+  # its own and does not need that one.
+}
+
+find_nchan_module() {
+  local m
+  for m in /usr/lib/nginx/modules/ngx_nchan_module.so \
+           /usr/share/nginx/modules/ngx_nchan_module.so; do
+    [ -f "$m" ] && { echo "$m"; return; }
+  done
+  echo "run.sh: ngx_nchan_module.so not found" >&2
+  exit 1
+}
+
+build_loadgen() {
+  if [ -n "$LOADGEN" ]; then return; fi
+  if [ -x "$ROOT/build/bench/rtdemo_loadgen" ]; then
+    LOADGEN=$ROOT/build/bench/rtdemo_loadgen
+    return
+  fi
+  log "building rtdemo_loadgen"
+  cmake -S "$BENCH_DIR" -B "$WORK/loadgen-build" -DCMAKE_BUILD_TYPE=Release \
+    >"$WORK/loadgen-build.log" 2>&1
+  cmake --build "$WORK/loadgen-build" -j2 >>"$WORK/loadgen-build.log" 2>&1 ||
+    { cat "$WORK/loadgen-build.log" >&2; exit 1; }
+  LOADGEN=$WORK/loadgen-build/rtdemo_loadgen
+}
+
+# A free port below the ephemeral range, so no client socket can take it.
+free_port() {
+  local p
+  for p in $(shuf -i 20000-32000 -n 100); do
+    if ! ss -Htln "sport = :$p" | grep -q .; then echo "$p"; return; fi
+  done
+  echo "run.sh: no free port" >&2
+  exit 1
+}
+
+wait_port() {
+  local port=$1 i
+  for i in $(seq 1 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    kill -0 "$SERVER_PID" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+# ---- servers ----
+
+start_nchan() {
+  local port=$1
+  local dir=$WORK/nchan-$port
+  mkdir -p "$dir"
+  sed -e "s|@DIR@|$dir|g" -e "s|@PORT@|$port|g" -e "s|@MODULE@|$NCHAN_MODULE|g" \
+    "$BENCH_DIR/nchan.conf.in" > "$dir/nginx.conf"
+  nginx -c "$dir/nginx.conf" -p "$dir" -e "$dir/error.log" \
+    >"$dir/stdout.log" 2>&1 &
+  SERVER_PID=$!
+  if ! wait_port "$port"; then
+    tail -5 "$dir/error.log" >&2 || true
+    return 1
+  fi
+  # Workers may still be forking when the port answers.
+  sleep 0.3
+  SERVER_PIDS=$(echo "$SERVER_PID" $(pgrep -P "$SERVER_PID") | tr ' ' ',')
+}
+
+start_rtdemo() {
+  local port=$1
+  local dir=$WORK/rtdemo-$port
+  # var/ holds the sqlite backend's default database path.
+  mkdir -p "$dir/var"
+  if [ ! -x "$RTDEMO" ]; then
+    echo "run.sh: $RTDEMO not found (build rtdemo or pass --rtdemo)" >&2
+    return 1
+  fi
+  (cd "$dir" && exec "$RTDEMO" --port "$port" --backend "$BACKEND" \
+    -D rtdemo.demo.interval.seconds=0 ${RTDEMO_ARGS[@]+"${RTDEMO_ARGS[@]}"}) \
+    >"$dir/stdout.log" 2>&1 &
+  SERVER_PID=$!
+  if ! wait_port "$port"; then
+    tail -5 "$dir/stdout.log" >&2 || true
+    return 1
+  fi
+  SERVER_PIDS=$SERVER_PID
+}
+
+stop_server() {
+  [ -n "$SERVER_PID" ] || return 0
+  kill -TERM "$SERVER_PID" 2>/dev/null || true
+  local i
+  for i in $(seq 1 50); do
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$SERVER_PID" 2>/dev/null; then
+    log "server $SERVER_PID ignored SIGTERM; killing it"
+    kill -KILL "$SERVER_PID" 2>/dev/null || true
+  fi
+  # nginx workers exit with their master; make sure of it.
+  local p
+  for p in ${SERVER_PIDS//,/ }; do
+    kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null || true
+  done
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=
+  SERVER_PIDS=
+}
+
+start_server() {
+  PORT=$(free_port)
+  case "$1" in
+    nchan) start_nchan "$PORT" ;;
+    rtdemo) start_rtdemo "$PORT" ;;
+  esac
+}
+
+# ---- recording ----
+
+# record SCENARIO SERVER REP "key=value key=value ..."
+record() {
+  local scen=$1 server=$2 rep=$3 kv
+  shift 3
+  for kv in $*; do
+    printf '%s\t%s\t%s\t%s\t%s\n' "$scen" "$server" "$rep" "${kv%%=*}" \
+      "${kv#*=}" >> "$RESULTS"
+  done
+}
+
+# run_loadgen SCENARIO SERVER REP ARGS...: one loadgen run on a fresh server.
+run_loadgen() {
+  local scen=$1 server=$2 rep=$3
+  shift 3
+  local out=$WORK/$scen-$server-$rep.log
+  if ! start_server "$server"; then
+    log "$scen/$server: server did not start"
+    record "$scen" "$server" "$rep" "failed=1"
+    stop_server
+    return 0
+  fi
+  log "$scen/$server (run $rep): $*"
+  # Bounded: no scenario takes near 5 minutes; a hang must not stall CI.
+  if timeout -k 5 300 "$LOADGEN" --server "$server" --port "$PORT" \
+      --server-pid "$SERVER_PIDS" --label "$scen" "$@" >"$out" 2>&1; then
+    grep -v '^RESULT' "$out" | sed 's/^/    /' >&2
+  else
+    log "$scen/$server: loadgen failed"
+    tail -5 "$out" >&2
+  fi
+  if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+    log "$scen/$server: SERVER DIED during the run"
+    record "$scen" "$server" "$rep" "server_died=1"
+  fi
+  local line
+  line=$(grep '^RESULT' "$out" | tail -1 || true)
+  [ -n "$line" ] && record "$scen" "$server" "$rep" "${line#RESULT }"
+  stop_server
+  sleep 1
+}
+
+run_wrk() {
+  local scen=$1 server=$2 rep=$3 secs=$4
+  local out=$WORK/$scen-$server-$rep.log path body ctype
+  local pad
+  pad=$(printf 'x%.0s' $(seq 1 64))
+  if ! start_server "$server"; then
+    record "$scen" "$server" "$rep" "failed=1"
+    stop_server
+    return 0
+  fi
+  if [ "$server" = rtdemo ]; then
+    path=/send; body="channel=wrk&data=$pad"
+    ctype=application/x-www-form-urlencoded
+  else
+    path=/pub?id=wrk; body=$pad; ctype=text/plain
+  fi
+  log "$scen/$server (run $rep): wrk -t2 -c32 -d${secs}s POST $path"
+  WRK_BODY=$body WRK_CONTENT_TYPE=$ctype timeout -k 5 $((secs + 30)) \
+    wrk -t2 -c32 -d"${secs}s" --latency -s "$BENCH_DIR/wrk_send.lua" \
+    "http://127.0.0.1:$PORT$path" >"$out" 2>&1 || log "wrk failed"
+  sed 's/^/    /' "$out" >&2
+  local rps non2xx errors p99
+  rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
+  non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$out")
+  errors=$(awk '/Socket errors:/ {gsub(",", ""); print $4+$6+$8+$10}' "$out")
+  p99=$(awk '$1 == "99%" {v=$2; u=v; sub(/[a-z]+$/, "", v); sub(/^[0-9.]+/, "", u);
+        if (u == "us") v /= 1000; else if (u == "s") v *= 1000; print v}' "$out")
+  record "$scen" "$server" "$rep" "req_per_s=${rps:-0}" "non2xx=${non2xx:-0}" \
+    "sock_errors=${errors:-0}" "wrk_p99_ms=${p99:-0}"
+  kill -0 "$SERVER_PID" 2>/dev/null || record "$scen" "$server" "$rep" "server_died=1"
+  stop_server
+  sleep 1
+}
+
+# ---- scenarios ----
+
+# Sizes: full mode is issue 5's load; quick mode keeps the shape with small N.
+if [ "$MODE" = full ]; then
+  S1=(--subs 19000 --messages 50 --rate 5 --settle-ms 2000)
+  S2=(--subs 1000 --messages 500 --rate 50)
+  S3=(--subs 10000 --channels 1000 --messages 10000 --rate 1000)
+  S4=(--mode poll --subs 5000 --messages 50 --rate 5)
+  S8=(--subs 300 --messages 1000 --rate 50 --payload-bytes 8192)
+  WRK_SECS=10
+else
+  S1=(--subs 2000 --messages 15 --rate 5)
+  S2=(--subs 200 --messages 150 --rate 50)
+  S3=(--subs 1000 --channels 100 --messages 300 --rate 100)
+  S4=(--mode poll --subs 500 --messages 15 --rate 5)
+  S8=(--subs 100 --messages 250 --rate 50 --payload-bytes 8192)
+  WRK_SECS=2
+fi
+
+ensure_packages
+NCHAN_MODULE=$(find_nchan_module)
+build_loadgen
+# rtdemo and nginx inherit this; the loadgen raises its own.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+
+IFS=, read -r -a SERVER_LIST <<< "$SERVERS"
+has_scenario() { [[ ",$SCENARIOS," == *",$1,"* ]]; }
+
+log "mode $MODE, backend $BACKEND, servers $SERVERS, repeat $REPEAT," \
+    "load average $(cut -d' ' -f1-3 /proc/loadavg)"
+
+for rep in $(seq 1 "$REPEAT"); do
+  # Alternate the order between repeats so neither server always runs on a
+  # machine warmed (or littered with TIME_WAIT) by the other.
+  order=("${SERVER_LIST[@]}")
+  if [ $((rep % 2)) = 0 ] && [ ${#order[@]} = 2 ]; then
+    order=("${order[1]}" "${order[0]}")
+  fi
+  for s in "${order[@]}"; do
+    has_scenario 1 && run_loadgen s1 "$s" "$rep" "${S1[@]}"
+    has_scenario 2 && run_loadgen s2 "$s" "$rep" "${S2[@]}"
+    has_scenario 3 && run_loadgen s3 "$s" "$rep" "${S3[@]}"
+    has_scenario 4 && run_loadgen s4 "$s" "$rep" "${S4[@]}"
+    has_scenario 7 && run_wrk s7 "$s" "$rep" "$WRK_SECS"
+    if has_scenario 8; then
+      run_loadgen s8base "$s" "$rep" "${S8[@]}"
+      run_loadgen s8slow "$s" "$rep" "${S8[@]}" --slow-subs 1
+    fi
+  done
+done
+
+"$BENCH_DIR/report_table.sh" "$RESULTS" "$MODE" "${S1[1]}" "$BACKEND"
