@@ -70,8 +70,11 @@ export class RtdemoServer {
     this.proc = proc;
     this.starts += 1;
     const tag = `[rtdemo#${this.starts}] `;
+    let atLineStart = true;
     const keep = (d) => {
-      this.output += d.toString().replace(/^(?=.)/gm, tag);
+      const text = d.toString();
+      this.output += (atLineStart ? tag : '') + text.replace(/\n(?=.)/g, `\n${tag}`);
+      atLineStart = text.endsWith('\n');
       if (this.output.length > 200000) this.output = this.output.slice(-100000);
     };
     proc.stdout.on('data', keep);

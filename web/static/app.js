@@ -16,6 +16,7 @@ const LOG_CAP = clampInt(params.get('log'), 500, 10, 100000);
 const BACKOFF = { baseMs: 500, maxMs: clampInt(params.get('backoff_max_ms'), 30000, 100, 600000) };
 const LABEL = { sse: 'SSE', longpoll: 'Long Polling' };
 const PREFIX = { sse: 'sse', longpoll: 'lp' };
+const TYPE_RE = /^[A-Za-z0-9._:-]{1,64}$/; // the protocol's channel and event rule
 
 const $ = (id) => document.getElementById(id);
 
@@ -71,11 +72,11 @@ for (const t of ['sse', 'longpoll']) {
 const sseTypes = new Set(splitTypes(params.get('types') || ''));
 
 function splitTypes(s) {
-  return s.split(/[\s,]+/).filter((t) => /^[A-Za-z0-9._:-]{1,64}$/.test(t));
+  return s.split(/[\s,]+/).filter((t) => TYPE_RE.test(t));
 }
 
 function addSseType(type, tell) {
-  if (!type || sseTypes.has(type)) return;
+  if (!type || sseTypes.has(type) || !TYPE_RE.test(type)) return;
   sseTypes.add(type);
   state.sse.client?.addType(type);
   if (tell) tabs.postMessage({ type: 'types', types: [type] });
