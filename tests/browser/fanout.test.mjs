@@ -1,5 +1,7 @@
 // Scenarios 1 and 2 of issue 6: messages sent from the page's form reach every
 // tab once with the same id, over both transports, and heartbeats show as ♥.
+// Then the smaller promises of the page: Stop/Start resumes, the log is
+// capped, and it works from the keyboard.
 // Also takes the README screenshot (docs/screenshot.png when
 // RTDEMO_UPDATE_SCREENSHOT=1, otherwise into a temp dir, so a test run does not
 // dirty the work tree).
@@ -8,8 +10,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import {
-  ROOT, RtdemoServer, launchBrowser, openTab, clickStart, waitHeartbeats, status,
-  sendFromForm, waitForId, logEntries, uniqueChannel, tempDir,
+  ROOT, RtdemoServer, launchBrowser, openTab, clickStart, clickStop, waitHeartbeats, waitState,
+  status, send, sendFromForm, waitForId, logEntries, messageIds, uniqueChannel, tempDir,
 } from './harness.mjs';
 
 let server;
@@ -106,6 +108,75 @@ test('scenario 2: heartbeats are shown on both transports', async () => {
     }
     // Heartbeats are not messages: the log stays empty.
     assert.deepEqual((await logEntries(tab)).filter((e) => e.channel === channel), []);
+  } finally {
+    await context.close();
+  }
+});
+
+test('stop then start resumes from the last id on both transports', async () => {
+  const channel = uniqueChannel('resume');
+  const context = await browser.newContext();
+  try {
+    const tab = await openTab(context, server.url, { channel });
+    const ids = [];
+    for (const t of ['sse', 'longpoll']) {
+      await clickStart(tab, t);
+      await waitHeartbeats(tab, t);
+    }
+    ids.push(await send(server.url, { channel, data: 'while running' }));
+    await tab.waitForFunction(
+      (n) => document.querySelectorAll('#log > li[data-kind="message"]').length >= n, 2);
+    for (const t of ['sse', 'longpoll']) await clickStop(tab, t);
+    ids.push(await send(server.url, { channel, data: 'while stopped' }));
+    for (const t of ['sse', 'longpoll']) await clickStart(tab, t);
+    await tab.waitForFunction(
+      (n) => document.querySelectorAll('#log > li[data-kind="message"]').length >= n, 4);
+    const entries = (await logEntries(tab)).filter((e) => e.kind === 'message');
+    for (const t of ['sse', 'longpoll']) {
+      assert.deepEqual(entries.filter((e) => e.transport === t).map((e) => e.id), ids,
+        `${t} picked up the message sent while it was stopped, once`);
+    }
+  } finally {
+    await context.close();
+  }
+});
+
+test('the log is capped, keeping the newest entries', async () => {
+  const channel = uniqueChannel('cap');
+  const context = await browser.newContext();
+  try {
+    const tab = await openTab(context, server.url, { channel, log: '10' });
+    await clickStart(tab, 'longpoll');
+    await waitHeartbeats(tab, 'longpoll');
+    const ids = [];
+    for (let i = 0; i < 15; i += 1) ids.push(await send(server.url, { channel, data: `n${i}` }));
+    await waitForId(tab, ids.at(-1));
+    assert.deepEqual(await messageIds(tab, channel), ids.slice(-10));
+  } finally {
+    await context.close();
+  }
+});
+
+test('keyboard only: start a transport and send a message', async () => {
+  const channel = uniqueChannel('keys');
+  const context = await browser.newContext();
+  try {
+    const tab = await openTab(context, server.url, { channel });
+    await tab.bringToFront();
+    await tab.focus('#sse-toggle');
+    await tab.keyboard.press('Enter');
+    await waitHeartbeats(tab, 'sse');
+    await tab.focus('#send-data');
+    await tab.keyboard.type('typed with the keyboard');
+    await tab.keyboard.press('Control+Enter');
+    await tab.waitForFunction(() => document.getElementById('send-result').dataset.status === 'ok');
+    const id = await tab.evaluate(() => document.getElementById('send-result').dataset.id);
+    await waitForId(tab, id);
+    // Space toggles a focused button too: stop again.
+    await tab.focus('#sse-toggle');
+    await tab.keyboard.press('Space');
+    await waitState(tab, 'sse', 'stopped');
+    assert.equal(await tab.textContent('#sse-toggle'), 'Start SSE');
   } finally {
     await context.close();
   }

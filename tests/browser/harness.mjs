@@ -186,6 +186,12 @@ export async function clickStart(page, transport) {
   await page.waitForSelector(`#${PREFIX[transport]}-toggle[aria-pressed="true"]`);
 }
 
+export async function clickStop(page, transport) {
+  await page.bringToFront();
+  await page.locator(`#${PREFIX[transport]}-toggle`).click();
+  await page.waitForSelector(`#${PREFIX[transport]}-toggle[aria-pressed="false"]`);
+}
+
 export async function status(page, transport) {
   const p = PREFIX[transport];
   return page.evaluate((p) => {

@@ -323,6 +323,11 @@ $('send-form').addEventListener('submit', async (e) => {
   }
 });
 
+// Enter makes a new line in the data field, so Ctrl+Enter (or Cmd+Enter) sends.
+$('send-data').addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) $('send-form').requestSubmit();
+});
+
 function clampInt(v, dflt, lo, hi) {
   const n = Number.parseInt(v, 10);
   return Number.isFinite(n) ? Math.min(hi, Math.max(lo, n)) : dflt;
