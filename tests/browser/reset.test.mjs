@@ -18,8 +18,8 @@ after(async () => {
   await browser?.close();
 });
 
-// SIGKILL too: with SQLite not built yet, this is the one abrupt restart the
-// page meets against the real server.
+// SIGKILL too: the streams then end with no goodbye from the server, which is
+// what a crash looks like to the page.
 for (const signal of ['SIGTERM', 'SIGKILL']) {
   test(`scenario 4: a memory-backend restart (${signal}) shows the reset notice in every tab`, async () => {
     const server = await new RtdemoServer({ backend: 'memory' }).start();

@@ -65,6 +65,7 @@ for (const t of ['sse', 'longpoll']) {
     lastHeartbeat: null,
     st: { state: 'stopped' },
     retryAt: null,
+    downSince: null,
   };
 }
 
@@ -252,6 +253,8 @@ function renderState(t, st) {
   const s = state[t];
   s.st = st;
   s.retryAt = st.state === 'reconnecting' && st.retryInMs != null ? Date.now() + st.retryInMs : null;
+  if (st.state !== 'reconnecting') s.downSince = null;
+  else if (s.downSince == null) s.downSince = Date.now();
   const p = PREFIX[t];
   const dd = $(`${p}-state`);
   dd.dataset.state = st.state;
@@ -269,6 +272,9 @@ function renderStateText(t) {
   let text = st.state;
   if (st.state === 'reconnecting' && s.retryAt != null) {
     text = `reconnecting in ${Math.max(0, Math.ceil((s.retryAt - Date.now()) / 1000))} s`;
+  } else if (st.state === 'reconnecting' && s.downSince != null) {
+    // EventSource keeps its retry delay to itself, so say how long it has been.
+    text = `reconnecting (browser retrying, down ${Math.round((Date.now() - s.downSince) / 1000)} s)`;
   }
   if (st.role === 'leader') text += ' (leader: this tab holds the shared stream)';
   if (st.role === 'follower') {
