@@ -181,3 +181,29 @@ test('keyboard only: start a transport and send a message', async () => {
     await context.close();
   }
 });
+
+test('a tab opened from another (which copies sessionStorage) still gets its own tab id', async () => {
+  const context = await browser.newContext();
+  try {
+    // What sessionStorage held before the page's script ran.
+    await context.addInitScript(() => {
+      window.initialTabId = sessionStorage.getItem('rtdemo.tabId');
+    });
+    const first = await openTab(context, server.url);
+    const firstId = await first.textContent('#tab-id');
+    // window.open copies the opener's sessionStorage, tab id included, as
+    // "Duplicate tab" does.
+    const [second] = await Promise.all([
+      context.waitForEvent('page'),
+      first.evaluate(() => window.open('/', '_blank')),
+    ]);
+    const copied = await second.evaluate(() => window.initialTabId);
+    assert.equal(copied, firstId, 'the new tab started with a copy of the id');
+    await second.waitForFunction((id) => document.getElementById('tab-id').textContent !== id, firstId);
+    const secondId = await second.textContent('#tab-id');
+    assert.notEqual(secondId, firstId);
+    assert.equal(await first.textContent('#tab-id'), firstId, 'the older tab keeps its id');
+  } finally {
+    await context.close();
+  }
+});
