@@ -1,0 +1,47 @@
+// Implementation of DemoTicker (see demo_ticker.h).
+#include "service/demo_ticker.h"
+
+#include "Poco/DateTimeFormatter.h"
+#include "Poco/Logger.h"
+#include "Poco/Timestamp.h"
+
+namespace rtdemo {
+
+DemoTicker::DemoTicker(Broker* broker, std::string channel, int intervalSeconds)
+    : broker_(broker), channel_(std::move(channel)), intervalSeconds_(intervalSeconds) {}
+
+DemoTicker::~DemoTicker() { stop(); }
+
+void DemoTicker::start() {
+  if (intervalSeconds_ <= 0 || thread_.joinable()) return;
+  thread_ = std::thread([this] { run(); });
+}
+
+void DemoTicker::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void DemoTicker::run() {
+  unsigned long count = 0;
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!cv_.wait_for(lock, std::chrono::seconds(intervalSeconds_),
+                       [this] { return stop_; })) {
+    lock.unlock();
+    std::string data = "Tick #" + std::to_string(++count) + " at " +
+                       Poco::DateTimeFormatter::format(Poco::Timestamp(), "%H:%M:%S") +
+                       " UTC";
+    MessagePtr stored;
+    Status s = broker_->publish(channel_, "", data, &stored);
+    if (!s.ok())
+      Poco::Logger::get("rtdemo").warning("demo ticker could not publish: %s",
+                                          s.toString());
+    lock.lock();
+  }
+}
+
+}  // namespace rtdemo

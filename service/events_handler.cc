@@ -1,0 +1,51 @@
+// GET /events: open a Server-Sent Events stream and hand it to the hub.
+//
+// Everything that can be refused is refused here, with a JSON error, before
+// the 200 goes out: after that the browser treats the stream as accepted, and
+// a non-200 would make EventSource give up for good.
+#include "Poco/Net/HTTPServerRequest.h"
+#include "service/handlers.h"
+#include "service/http_util.h"
+#include "service/sse_encoder.h"
+#include "service/validation.h"
+
+namespace rtdemo {
+
+void EventsHandler::handle(Poco::Net::HTTPServerRequest& request,
+                           Poco::Net::HTTPServerResponse& response) {
+  Query query;
+  std::string error;
+  if (!parseQuery(request, &query, &error)) {
+    sendError(response, 400, error);
+    return;
+  }
+  std::string channel;
+  error = channelFromQuery(query, &channel);
+  if (!error.empty()) {
+    sendError(response, 400, error);
+    return;
+  }
+  // A reconnecting EventSource sends Last-Event-ID; a first connection can
+  // only use the query. The header wins when both are present.
+  std::string cursor = request.get("Last-Event-ID", query.get("last_event_id"));
+  if (cursor.size() > kMaxCursorLength) {
+    sendError(response, 400, "last event id is longer than 128 characters");
+    return;
+  }
+
+  response.setStatus(Poco::Net::HTTPResponse::HTTP_OK);
+  response.setContentType("text/event-stream; charset=utf-8");
+  response.set("Cache-Control", "no-cache");
+  response.set("X-Accel-Buffering", "no");
+  response.setChunkedTransferEncoding(false);
+  // No length and no chunking: the stream ends when the connection does.
+  response.setKeepAlive(false);
+  std::ostream& out = response.send();
+  out << sse::encodePreamble(ctx_->settings.retryMs);
+  out.flush();
+  if (!out) return;  // the client is already gone
+
+  ctx_->hub->addStream(detachSocket(request), channel, cursor);
+}
+
+}  // namespace rtdemo

@@ -1,0 +1,31 @@
+// Routing table of the service (see handler_factory.h).
+#include "service/handler_factory.h"
+
+#include "Poco/Net/HTTPServerRequest.h"
+#include "service/handlers.h"
+
+namespace rtdemo {
+
+Poco::Net::HTTPRequestHandler* HandlerFactory::createRequestHandler(
+    const Poco::Net::HTTPServerRequest& request) {
+  const std::string& uri = request.getURI();
+  std::string path = uri.substr(0, uri.find('?'));
+  const std::string& method = request.getMethod();
+  bool get = method == "GET" || method == "HEAD";
+
+  if (path == "/send") {
+    if (method == "POST") return new SendHandler(ctx_);
+    return new ErrorHandler(ctx_, 405, "POST");
+  }
+  if (path == "/events" || path == "/poll" || path == "/healthz" ||
+      path == "/" || path == "/index.html" || path.rfind("/static/", 0) == 0) {
+    if (!get) return new ErrorHandler(ctx_, 405, "GET, HEAD");
+    if (path == "/events") return new EventsHandler(ctx_);
+    if (path == "/poll") return new PollHandler(ctx_);
+    if (path == "/healthz") return new HealthHandler(ctx_);
+    return new StaticFileHandler(ctx_);
+  }
+  return new ErrorHandler(ctx_, 404, "");
+}
+
+}  // namespace rtdemo

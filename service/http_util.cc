@@ -1,0 +1,75 @@
+// Implementation of the handler helpers (see http_util.h).
+#include "service/http_util.h"
+
+#include "Poco/Net/HTTPServerRequestImpl.h"
+#include "service/json_writer.h"
+
+namespace rtdemo {
+
+void sendJson(Poco::Net::HTTPServerResponse& response, int status,
+              const std::string& body) {
+  response.setStatusAndReason(
+      static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status));
+  response.setContentType("application/json");
+  response.set("Cache-Control", "no-cache");
+  response.setContentLength(static_cast<std::streamsize>(body.size()));
+  response.sendBuffer(body.data(), body.size());
+}
+
+void sendError(Poco::Net::HTTPServerResponse& response, int status,
+               const std::string& message) {
+  JsonWriter json;
+  json.beginObject();
+  json.key("error");
+  json.string(message);
+  json.endObject();
+  sendJson(response, status, json.str());
+}
+
+int httpStatusFor(const Status& status) {
+  switch (status.code()) {
+    case Status::Code::kOk:
+      return 200;
+    case Status::Code::kInvalidArgument:
+      return 400;
+    case Status::Code::kUnavailable:
+      return 503;
+    case Status::Code::kNotSupported:
+      return 501;
+    case Status::Code::kCorruption:
+      return 500;
+  }
+  return 500;
+}
+
+Poco::Net::StreamSocket detachSocket(Poco::Net::HTTPServerRequest& request) {
+  // Every request our server sees is an HTTPServerRequestImpl; detaching is
+  // how POCO 1.11 lets a connection outlive its handler.
+  return static_cast<Poco::Net::HTTPServerRequestImpl&>(request).detachSocket();
+}
+
+}  // namespace rtdemo
+
+#include "Poco/URI.h"
+#include "service/validation.h"
+
+namespace rtdemo {
+
+bool parseQuery(const Poco::Net::HTTPServerRequest& request, Query* out,
+                std::string* error) {
+  try {
+    Poco::URI uri(request.getURI());
+    for (auto& kv : uri.getQueryParameters()) out->values[kv.first] = kv.second;
+    return true;
+  } catch (const std::exception& e) {
+    *error = "malformed query string";
+    return false;
+  }
+}
+
+std::string channelFromQuery(const Query& query, std::string* channel) {
+  *channel = query.get("channel", "demo");
+  return checkChannelName(*channel);
+}
+
+}  // namespace rtdemo

@@ -1,0 +1,52 @@
+// Small helpers every handler uses: JSON answers, the Status-to-HTTP mapping,
+// and handing a socket over to the hub.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "Poco/Net/HTTPServerRequest.h"
+#include "Poco/Net/HTTPServerResponse.h"
+#include "Poco/Net/StreamSocket.h"
+#include "storage/status.h"
+
+namespace rtdemo {
+
+// Sends `body` as application/json with the given status.
+void sendJson(Poco::Net::HTTPServerResponse& response, int status,
+              const std::string& body);
+
+// Sends {"error": message} with the given status.
+void sendError(Poco::Net::HTTPServerResponse& response, int status,
+               const std::string& message);
+
+// The one place a backend Status becomes an HTTP status code.
+int httpStatusFor(const Status& status);
+
+// Detaches the connection's socket from POCO's session; the handler must not
+// touch the response afterwards, and the server thread goes back to the pool.
+Poco::Net::StreamSocket detachSocket(Poco::Net::HTTPServerRequest& request);
+
+}  // namespace rtdemo
+
+namespace rtdemo {
+
+// The decoded query parameters of a request; the last value of a repeated
+// name wins.
+struct Query {
+  std::map<std::string, std::string> values;
+  bool has(const std::string& k) const { return values.count(k) > 0; }
+  std::string get(const std::string& k, const std::string& dflt = "") const {
+    auto it = values.find(k);
+    return it == values.end() ? dflt : it->second;
+  }
+};
+
+// Returns false (and the reason) when the URI's query is malformed.
+bool parseQuery(const Poco::Net::HTTPServerRequest& request, Query* out,
+                std::string* error);
+
+// Reads channel=... (default "demo") and checks it; returns "" or the reason.
+std::string channelFromQuery(const Query& query, std::string* channel);
+
+}  // namespace rtdemo

@@ -1,0 +1,149 @@
+// Implementation of Hub (see hub.h, and hub_loop.h for the seam between
+// history replay and live delivery).
+#include "service/hub.h"
+
+#include "service/clock.h"
+
+namespace rtdemo {
+namespace {
+
+// History is read in pages so one huge replay does not hold a backend lock.
+constexpr size_t kReplayPage = 1000;
+
+}  // namespace
+
+Hub::Hub(Broker* broker, const HubOptions& options)
+    : broker_(broker), options_(options) {
+  for (int i = 0; i < std::max(1, options.loops); ++i)
+    loops_.push_back(std::make_unique<HubLoop>(this, options_, &stats_));
+}
+
+Hub::~Hub() { stop(); }
+
+void Hub::start() {
+  if (started_.exchange(true)) return;
+  for (auto& loop : loops_) loop->start();
+}
+
+void Hub::stop() {
+  for (auto& loop : loops_) loop->stopAndJoin();
+  std::lock_guard<std::mutex> lock(feedsMu_);
+  feeds_.clear();
+}
+
+bool Hub::alive(int64_t withinMs) const {
+  int64_t now = steadyMs();
+  for (const auto& loop : loops_) {
+    if (now - loop->lastTurnMs() > withinMs) return false;
+  }
+  return true;
+}
+
+HubLoop* Hub::pickLoop() {
+  return loops_[nextLoop_.fetch_add(1, std::memory_order_relaxed) %
+                loops_.size()]
+      .get();
+}
+
+void Hub::acquireFeed(const std::string& channel) {
+  std::lock_guard<std::mutex> lock(feedsMu_);
+  Feed& feed = feeds_[channel];
+  if (feed.users++ == 0) {
+    feed.subscription = broker_->subscribe(
+        channel, [this](const MessagePtr& m) { onLive(m); });
+  }
+}
+
+void Hub::releaseFeed(const std::string& channel) {
+  std::unique_ptr<Subscription> dropped;
+  {
+    std::lock_guard<std::mutex> lock(feedsMu_);
+    auto it = feeds_.find(channel);
+    if (it == feeds_.end()) return;
+    if (--it->second.users > 0) return;
+    dropped = std::move(it->second.subscription);
+    feeds_.erase(it);
+  }
+  // Unsubscribing waits for an in-flight delivery; do it outside feedsMu_ so
+  // that delivery is never waiting on us.
+}
+
+void Hub::onLive(const MessagePtr& message) {
+  // Runs on a backend thread: encode once, then only queue.
+  auto event = std::make_shared<const LiveEvent>(message);
+  for (auto& loop : loops_) loop->post(LiveCmd{event});
+}
+
+void Hub::attach(std::unique_ptr<Conn> conn, const std::string& cursor) {
+  // Order matters (see hub_loop.h): subscribe, register, then read history.
+  const std::string channel = conn->channel;
+  const uint64_t id = conn->id;
+  HubLoop* loop = pickLoop();
+  loop->post(AttachCmd{std::move(conn)});
+
+  ReplayCmd replay;
+  replay.connId = id;
+  replay.epochStart = MessageId::start(broker_->epoch()).toString();
+  std::string from = cursor;
+  for (;;) {
+    HistoryRead page;
+    Status s = broker_->readAfter(channel, from, kReplayPage, &page);
+    if (!s.ok()) {
+      replay.error = s.toString();
+      break;
+    }
+    bool first = replay.history.messages.empty() && !replay.history.reset;
+    if (first && page.reset) {
+      replay.history.reset = true;
+      replay.history.oldest = page.oldest;
+      replay.history.resetReason = page.resetReason;
+    }
+    size_t got = page.messages.size();
+    if (got > 0) from = page.messages.back()->idText;
+    for (auto& m : page.messages) replay.history.messages.push_back(std::move(m));
+    if (got < kReplayPage) break;
+  }
+  loop->post(std::move(replay));
+}
+
+void Hub::addStream(Poco::Net::StreamSocket socket, const std::string& channel,
+                    const std::string& cursor) {
+  socket.setBlocking(false);
+  socket.setNoDelay(true);
+  acquireFeed(channel);
+  std::string from = cursor;
+  auto conn = std::make_unique<Conn>(nextConnId_++, Conn::Kind::kStream,
+                                     std::move(socket), channel);
+  if (from.empty()) {
+    // Live only: the cursor is "now", taken after subscribing so that
+    // nothing published in between can slip past.
+    if (!broker_->lastId(channel, &from).ok()) from.clear();
+  }
+  conn->lastSent = MessageId::parse(from);
+  if (from.empty()) {
+    // No cursor could be had (backend away): deliver whatever comes live.
+    HubLoop* loop = pickLoop();
+    uint64_t id = conn->id;
+    loop->post(AttachCmd{std::move(conn)});
+    ReplayCmd replay;
+    replay.connId = id;
+    loop->post(std::move(replay));
+    return;
+  }
+  attach(std::move(conn), from);
+}
+
+void Hub::addPoll(Poco::Net::StreamSocket socket, const std::string& channel,
+                  const std::string& cursor, int64_t timeoutMs) {
+  socket.setBlocking(false);
+  socket.setNoDelay(true);
+  acquireFeed(channel);
+  auto conn = std::make_unique<Conn>(nextConnId_++, Conn::Kind::kPoll,
+                                     std::move(socket), channel);
+  conn->pollCursor = cursor;
+  conn->pollTimeoutMs = timeoutMs;
+  conn->lastSent = MessageId::parse(cursor);
+  attach(std::move(conn), cursor);
+}
+
+}  // namespace rtdemo

@@ -1,0 +1,22 @@
+// HubStats: counters the hub keeps for /metrics and the logs.
+//
+// Plain relaxed atomics: each is written by hub loops and read by the metrics
+// handler; no two need to agree with each other at any instant.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace rtdemo {
+
+struct HubStats {
+  std::atomic<int64_t> streamsOpen{0};       // SSE connections held now
+  std::atomic<int64_t> pollsHeld{0};         // long polls parked now
+  std::atomic<uint64_t> delivered{0};        // message writes to connections
+  std::atomic<uint64_t> replayed{0};         // messages sent from history
+  std::atomic<uint64_t> resets{0};           // cursors answered with reset
+  std::atomic<uint64_t> slowDisconnects{0};  // cut off at the buffer limit
+  std::atomic<uint64_t> heartbeats{0};       // heartbeat writes
+};
+
+}  // namespace rtdemo

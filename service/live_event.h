@@ -1,0 +1,38 @@
+// LiveEvent: one published message, encoded once for every transport.
+//
+// The hub builds one LiveEvent per live message and hands the same instance
+// to every loop and every connection; nothing is re-encoded per subscriber.
+// Immutable after construction except for the lazily built poll answer,
+// which is guarded by a once_flag because two loops may ask for it at once.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "service/out_buffer.h"
+#include "storage/message.h"
+
+namespace rtdemo {
+
+class LiveEvent {
+ public:
+  explicit LiveEvent(MessagePtr message);
+
+  const MessagePtr& message() const { return message_; }
+  const SharedBytes& sse() const { return sse_; }
+
+  // The whole HTTP response for a long poll that was waiting for exactly this
+  // message: every parked poll of the channel gets these same bytes.
+  const SharedBytes& pollAnswer() const;
+
+ private:
+  const MessagePtr message_;
+  const SharedBytes sse_;
+  mutable std::once_flag pollOnce_;
+  mutable SharedBytes poll_;
+};
+
+using LiveEventPtr = std::shared_ptr<const LiveEvent>;
+
+}  // namespace rtdemo

@@ -1,0 +1,82 @@
+// GET /poll: answer at once when there is something after `since`, otherwise
+// park the request in the hub until a message arrives or the timeout passes.
+//
+// Answers given here keep the connection alive; parked ones are answered by a
+// hub loop on the detached socket with "Connection: close".
+#include "Poco/NumberParser.h"
+#include "service/handlers.h"
+#include "service/http_util.h"
+#include "service/poll_answer.h"
+#include "service/validation.h"
+
+namespace rtdemo {
+
+void PollHandler::handle(Poco::Net::HTTPServerRequest& request,
+                         Poco::Net::HTTPServerResponse& response) {
+  const Settings& settings = ctx_->settings;
+  Query query;
+  std::string error;
+  if (!parseQuery(request, &query, &error)) {
+    sendError(response, 400, error);
+    return;
+  }
+  std::string channel;
+  error = channelFromQuery(query, &channel);
+  if (!error.empty()) {
+    sendError(response, 400, error);
+    return;
+  }
+  int timeout = settings.pollTimeoutSeconds;
+  if (query.has("timeout")) {
+    int t = 0;
+    if (!Poco::NumberParser::tryParse(query.get("timeout"), t) || t < 0 ||
+        t > settings.pollTimeoutSeconds) {
+      sendError(response, 400,
+                "timeout must be a whole number of seconds from 0 to " +
+                    std::to_string(settings.pollTimeoutSeconds));
+      return;
+    }
+    timeout = t;
+  }
+  std::string since = query.get("since");
+  if (since.size() > kMaxCursorLength) {
+    sendError(response, 400, "since is longer than 128 characters");
+    return;
+  }
+
+  Broker& broker = *ctx_->broker;
+  std::string cursor = since;
+  if (since.empty()) {
+    // No cursor: wait for the next message, and hand back a cursor so the
+    // client's next poll misses nothing published in between.
+    Status s = broker.lastId(channel, &cursor);
+    if (!s.ok()) {
+      sendError(response, httpStatusFor(s), s.toString());
+      return;
+    }
+  } else {
+    HistoryRead read;
+    Status s = broker.readAfter(channel, since, settings.pollMaxBatch, &read);
+    if (!s.ok()) {
+      sendError(response, httpStatusFor(s), s.toString());
+      return;
+    }
+    if (!read.messages.empty() || read.reset) {
+      std::string lastId =
+          !read.messages.empty() ? read.messages.back()->idText
+                                 : MessageId::start(broker.epoch()).toString();
+      sendJson(response, 200,
+               encodePollBody(read.messages, lastId, read.reset, read.oldest));
+      return;
+    }
+  }
+  if (timeout == 0) {
+    sendJson(response, 200, encodePollBody({}, cursor));
+    return;
+  }
+  response.setKeepAlive(false);
+  ctx_->hub->addPoll(detachSocket(request), channel, cursor,
+                     static_cast<int64_t>(timeout) * 1000);
+}
+
+}  // namespace rtdemo

@@ -1,0 +1,268 @@
+// Implementation of RtdemoApp (see rtdemo_app.h).
+#include "service/rtdemo_app.h"
+
+#include <chrono>
+#include <iostream>
+#include <thread>
+
+#include "Poco/AutoPtr.h"
+#include "Poco/ConsoleChannel.h"
+#include "Poco/File.h"
+#include "Poco/FormattingChannel.h"
+#include "Poco/Logger.h"
+#include "Poco/Net/HTTPServer.h"
+#include "Poco/Net/HTTPServerParams.h"
+#include "Poco/Net/NetException.h"
+#include "Poco/Net/ServerSocket.h"
+#include "Poco/Path.h"
+#include "Poco/PatternFormatter.h"
+#include "Poco/Util/HelpFormatter.h"
+#include "Poco/Util/Option.h"
+#include "Poco/Util/OptionSet.h"
+#include "service/demo_ticker.h"
+#include "service/handler_factory.h"
+#include "service/service_context.h"
+#include "service/settings.h"
+
+#ifndef RTDEMO_VERSION
+#define RTDEMO_VERSION "dev"
+#endif
+
+using Poco::Util::Option;
+using Poco::Util::OptionCallback;
+
+namespace rtdemo {
+namespace {
+
+void setUpLogging(const std::string& level) {
+  Poco::AutoPtr<Poco::PatternFormatter> format(
+      new Poco::PatternFormatter("%Y-%m-%d %H:%M:%S.%i [%p] %t"));
+  format->setProperty("times", "UTC");
+  Poco::AutoPtr<Poco::FormattingChannel> channel(
+      new Poco::FormattingChannel(format, new Poco::ConsoleChannel(std::cerr)));
+  Poco::Logger::root().setChannel(channel);
+  Poco::Logger::root().setLevel(level);
+  Poco::Logger::get("rtdemo").setChannel(channel);
+  Poco::Logger::get("rtdemo").setLevel(level);
+}
+
+bool hasIndex(const std::string& dir) {
+  return Poco::File(Poco::Path(dir).append("index.html")).exists();
+}
+
+// Waits for running handlers (a publish that is committing, say) to finish.
+void waitForHandlers(const ServiceContext& ctx, std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (ctx.inFlight.load() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+}
+
+}  // namespace
+
+RtdemoApp::RtdemoApp() { setUnixOptions(true); }
+
+void RtdemoApp::defineOptions(Poco::Util::OptionSet& options) {
+  ServerApplication::defineOptions(options);
+  // Options are parsed before --daemon moves to "/", so relative paths given
+  // on the command line are resolved against this directory.
+  startDir_ = Poco::Path::current();
+
+  options.addOption(Option("help", "h", "Show this help and exit.")
+                        .required(false)
+                        .repeatable(false)
+                        .callback(OptionCallback<RtdemoApp>(this, &RtdemoApp::handleHelp)));
+  options.addOption(Option("port", "p", "Port to listen on (rtdemo.port, default 5000).")
+                        .required(false)
+                        .repeatable(false)
+                        .argument("PORT")
+                        .binding("rtdemo.port"));
+  options.addOption(Option("config", "c",
+                           "Configuration file (default: etc/rtdemo.properties next "
+                           "to the binary, or /etc/rtdemo/rtdemo.properties).")
+                        .required(false)
+                        .repeatable(false)
+                        .argument("FILE"));
+  options.addOption(Option("backend", "b", "History backend: memory, sqlite or redis.")
+                        .required(false)
+                        .repeatable(false)
+                        .argument("NAME")
+                        .binding("rtdemo.backend"));
+  options.addOption(Option("define", "D", "Set a configuration key, e.g. -D rtdemo.heartbeat.seconds=5.")
+                        .required(false)
+                        .repeatable(true)
+                        .argument("KEY=VALUE")
+                        .callback(OptionCallback<RtdemoApp>(this, &RtdemoApp::handleDefine)));
+}
+
+void RtdemoApp::handleOption(const std::string& name, const std::string& value) {
+  ServerApplication::handleOption(name, value);
+  if (name == "config") configFile_ = resolve(value);
+}
+
+void RtdemoApp::handleHelp(const std::string&, const std::string&) {
+  helpRequested_ = true;
+  Poco::Util::HelpFormatter help(options());
+  help.setCommand(commandName());
+  help.setUsage("[OPTIONS]");
+  help.setHeader(
+      "rtdemo " RTDEMO_VERSION ": a real-time push server. Browsers subscribe with "
+      "Server-Sent Events (GET /events) or long polling (GET /poll); publishers "
+      "POST /send.");
+  help.setFooter("Every key is documented in etc/rtdemo.properties. Command-line "
+                 "values override the file.");
+  help.format(std::cout);
+  stopOptionsProcessing();
+}
+
+void RtdemoApp::handleDefine(const std::string&, const std::string& value) {
+  size_t eq = value.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    initError_ = "bad -D argument '" + value + "': expected KEY=VALUE";
+    return;
+  }
+  config().setString(value.substr(0, eq), value.substr(eq + 1));
+}
+
+std::string RtdemoApp::resolve(const std::string& path) const {
+  if (path.empty()) return path;
+  Poco::Path p(path);
+  if (p.isAbsolute()) return p.toString();
+  return Poco::Path(Poco::Path::forDirectory(startDir_)).resolve(p).toString();
+}
+
+std::string RtdemoApp::findDefaultConfig() const {
+  Poco::Path bin(config().getString("application.path"));
+  Poco::Path binDir = bin.parent();
+  std::vector<Poco::Path> candidates = {
+      Poco::Path(binDir).append("../etc/rtdemo.properties"),          // build/rtdemo
+      Poco::Path(binDir).append("../../etc/rtdemo/rtdemo.properties"), // /usr/bin/rtdemo
+      Poco::Path(binDir).append("../etc/rtdemo/rtdemo.properties"),    // /usr/local/bin
+      Poco::Path("/etc/rtdemo/rtdemo.properties"),
+  };
+  for (Poco::Path& p : candidates) {
+    p.makeAbsolute();
+    if (Poco::File(p).exists()) return p.toString();
+  }
+  return "";
+}
+
+void RtdemoApp::initialize(Poco::Util::Application& self) {
+  if (helpRequested_) return;
+  if (configFile_.empty()) configFile_ = findDefaultConfig();
+  if (!configFile_.empty()) {
+    if (!Poco::File(configFile_).exists()) {
+      if (initError_.empty()) initError_ = "configuration file " + configFile_ + " does not exist";
+    } else {
+      try {
+        // PRIO_DEFAULT sits below the layer that --port, --backend and -D
+        // write to, so the command line wins over the file.
+        loadConfiguration(configFile_, PRIO_DEFAULT);
+      } catch (const Poco::Exception& e) {
+        if (initError_.empty())
+          initError_ = "cannot read configuration file " + configFile_ + ": " + e.displayText();
+      }
+    }
+  }
+  ServerApplication::initialize(self);
+}
+
+int RtdemoApp::main(const std::vector<std::string>&) {
+  if (helpRequested_) return EXIT_OK;
+  auto fail = [](const std::string& line, int code) {
+    std::cerr << "rtdemo: " << line << std::endl;
+    return code;
+  };
+  if (!initError_.empty()) return fail(initError_, EXIT_CONFIG);
+
+  auto ctx = std::make_shared<ServiceContext>();
+  Status s = loadSettings(config(), &ctx->settings);
+  if (!s.ok()) return fail(s.message(), EXIT_CONFIG);
+  Settings& settings = ctx->settings;
+  setUpLogging(settings.logLevel);
+  Poco::Logger& log = Poco::Logger::get("rtdemo");
+
+  // Resolve every relative path now: --daemon changes to "/".
+  if (settings.webRoot.empty()) {
+    Poco::Path binDir = Poco::Path(config().getString("application.path")).parent();
+    std::vector<std::string> candidates;
+    if (!configFile_.empty())
+      candidates.push_back(Poco::Path(configFile_).parent().append("../web").toString());
+    candidates.push_back(Poco::Path(binDir).append("../web").toString());
+    candidates.push_back(Poco::Path(binDir).append("../share/rtdemo/web").toString());
+    for (const std::string& c : candidates) {
+      if (hasIndex(c)) {
+        settings.webRoot = c;
+        break;
+      }
+    }
+    if (settings.webRoot.empty())
+      return fail("cannot find the web files (index.html); set rtdemo.web.root", EXIT_CONFIG);
+  }
+  ctx->webRoot = Poco::Path(resolve(settings.webRoot)).makeAbsolute().toString();
+  if (!hasIndex(ctx->webRoot))
+    return fail("rtdemo.web.root " + ctx->webRoot + " holds no index.html", EXIT_CONFIG);
+  settings.broker.sqlitePath = resolve(settings.broker.sqlitePath);
+
+  Status opened;
+  ctx->broker = openBroker(settings.broker, &opened);
+  if (!ctx->broker)
+    return fail("cannot open the " + settings.broker.backend + " backend: " + opened.message(),
+                EXIT_UNAVAILABLE);
+
+  Poco::Net::ServerSocket listener;
+  try {
+    // No SO_REUSEPORT: a second rtdemo on the same port must fail, not share.
+    listener.bind(Poco::Net::SocketAddress(settings.bind, static_cast<Poco::UInt16>(settings.port)),
+                  true, false);
+    listener.listen(4096);
+  } catch (const Poco::Exception& e) {
+    return fail("cannot listen on " + settings.bind + ":" + std::to_string(settings.port) +
+                    ": " + e.displayText(),
+                EXIT_UNAVAILABLE);
+  }
+
+  HubOptions hubOptions;
+  hubOptions.loops = settings.hubLoops;
+  hubOptions.heartbeatSeconds = settings.heartbeatSeconds;
+  hubOptions.maxBufferBytes = settings.streamBufferBytes;
+  hubOptions.pollMaxBatch = static_cast<size_t>(settings.pollMaxBatch);
+  ctx->hub = std::make_unique<Hub>(ctx->broker.get(), hubOptions);
+  ctx->hub->start();
+
+  auto* params = new Poco::Net::HTTPServerParams;
+  params->setMaxThreads(settings.httpThreads);
+  params->setMaxQueued(settings.httpQueue);
+  params->setKeepAlive(true);
+  params->setKeepAliveTimeout(Poco::Timespan(15, 0));
+  params->setTimeout(Poco::Timespan(15, 0));
+  params->setServerName("rtdemo");
+  params->setSoftwareVersion("rtdemo/" RTDEMO_VERSION);
+  Poco::Net::HTTPServer server(new HandlerFactory(ctx), listener, params);
+  server.start();
+
+  DemoTicker ticker(ctx->broker.get(), settings.demoChannel, settings.demoIntervalSeconds);
+  ticker.start();
+
+  log.information("rtdemo %s started: backend %s, listening on http://%s:%d, config %s",
+                  std::string(RTDEMO_VERSION), ctx->broker->name(), settings.bind,
+                  static_cast<int>(listener.address().port()),
+                  configFile_.empty() ? std::string("(none)") : configFile_);
+
+  waitForTerminationRequest();
+
+  log.information("rtdemo stopping");
+  ticker.stop();
+  // Stop accepting, close idle keep-alive connections, and let running
+  // requests finish; only then end streams and close the backend.
+  server.stopAll(false);
+  waitForHandlers(*ctx, std::chrono::seconds(5));
+  ctx->hub->stop();
+  if (ctx->inFlight.load() == 0) {
+    ctx->hub.reset();
+    ctx->broker.reset();
+  }
+  log.information("rtdemo stopped");
+  return EXIT_OK;
+}
+
+}  // namespace rtdemo

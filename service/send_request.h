@@ -1,0 +1,31 @@
+// Parsing and validating a publish request body, independent of HTTP.
+//
+// POST /send (and later the WebSocket publish frame) accept the same fields
+// with the same rules; keeping the rules here, away from POCO's request
+// classes, lets them be unit-tested and fuzzed directly.
+#pragma once
+
+#include <string>
+
+namespace rtdemo {
+
+struct SendRequest {
+  std::string channel = "demo";
+  std::string event;  // empty: no event type
+  std::string data;
+};
+
+struct SendParse {
+  int status = 0;  // 0 when valid, else 400 or 413
+  std::string error;
+};
+
+// `contentType` selects JSON ("application/json...") or URL-encoded form
+// (anything else). `maxDataBytes` bounds the data field.
+SendParse parseSendBody(const std::string& contentType, const std::string& body,
+                        size_t maxDataBytes, SendRequest* out);
+
+// The rules applied after parsing, shared by every way to publish.
+SendParse validateSend(const SendRequest& request, size_t maxDataBytes);
+
+}  // namespace rtdemo

@@ -1,0 +1,28 @@
+// ServiceContext: what every request handler needs, owned in one place.
+//
+// The handler factory holds a shared_ptr to it, and so does the application;
+// whichever lets go last destroys it, so a handler that is still finishing
+// while the server stops never sees freed state (POCO's TCPServer::stop()
+// does not wait for running handlers).
+#pragma once
+
+#include <atomic>
+#include <memory>
+
+#include "service/hub.h"
+#include "service/send_counters.h"
+#include "service/settings.h"
+#include "storage/broker.h"
+
+namespace rtdemo {
+
+struct ServiceContext {
+  Settings settings;
+  std::string webRoot;            // resolved absolute path
+  std::unique_ptr<Broker> broker;
+  std::unique_ptr<Hub> hub;       // destroyed before broker (declared after)
+  SendCounters sends;
+  std::atomic<int> inFlight{0};   // handlers running now, for a clean stop
+};
+
+}  // namespace rtdemo

@@ -1,0 +1,96 @@
+// Broker: the one interface in front of every history backend.
+//
+// The Broker owns truth: it assigns ids, stores history, and hands every
+// published message to live subscribers. It never touches sockets; the hub
+// (service/hub.h) never touches storage formats.
+//
+// Threading: every method is safe to call from many threads at once without
+// external locking. Live callbacks run on a backend thread (the publisher's
+// thread for memory, the writer thread for SQLite, the reader thread for
+// Redis); they must be short and must not call back into the Broker.
+//
+// Errors are returned as Status values; no method throws.
+//
+// Ordering: within one channel, ids strictly increase in publish order, and
+// live callbacks for that channel are invoked in id order.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "storage/broker_config.h"
+#include "storage/message.h"
+#include "storage/status.h"
+
+namespace rtdemo {
+
+// The answer to "what did I miss after this cursor?".
+struct HistoryRead {
+  std::vector<MessagePtr> messages;  // in id order, after the cursor
+  // True when the cursor could not be served: another epoch, an id that was
+  // trimmed away, or an id this history never issued. `messages` then starts
+  // at the oldest retained message, and `oldest` names it ("" when the
+  // channel has none left).
+  bool reset = false;
+  std::string oldest;
+  std::string resetReason;
+};
+
+// Live delivery of one channel. Destroying it unsubscribes; once the
+// destructor returns, its callback is not running and will not run again.
+// REQUIRES: not destroyed from inside its own callback.
+class Subscription {
+ public:
+  virtual ~Subscription() = default;
+};
+
+using LiveCallback = std::function<void(const MessagePtr&)>;
+
+class Broker {
+ public:
+  virtual ~Broker() = default;
+
+  // "memory", "sqlite" or "redis".
+  virtual std::string name() const = 0;
+
+  // The current history epoch. Constant for memory and SQLite; Redis may move
+  // to a new epoch when its data is flushed or replaced.
+  virtual std::string epoch() const = 0;
+
+  // Stores a message and returns it with its assigned id in *out. Returns OK
+  // only once the message is as durable as this backend promises (committed
+  // for SQLite, acknowledged by Redis). Unavailable when it cannot store now;
+  // nothing was stored then.
+  // REQUIRES: channel, event and data already validated by the caller.
+  virtual Status publish(const std::string& channel, const std::string& event,
+                         const std::string& data, MessagePtr* out) = 0;
+
+  // Retained messages of `channel` after `cursor` (an id as the client sent
+  // it), at most `limit` of them. An empty channel is not an error. A cursor
+  // that cannot be served sets out->reset (see HistoryRead).
+  virtual Status readAfter(const std::string& channel,
+                           const std::string& cursor, size_t limit,
+                           HistoryRead* out) = 0;
+
+  // The id of the newest message of `channel`, or "<epoch>-0" if it has none.
+  // Used as the cursor of a client that asks for live messages only.
+  virtual Status lastId(const std::string& channel, std::string* out) = 0;
+
+  // Registers `cb` for every message published to `channel` from now on.
+  // Every message published after subscribe() returns is delivered; a message
+  // published concurrently with it is either delivered or already readable
+  // through readAfter() (callers de-duplicate by id).
+  virtual std::unique_ptr<Subscription> subscribe(const std::string& channel,
+                                                  LiveCallback cb) = 0;
+
+  // OK when the backend can accept publishes right now (for /healthz).
+  virtual Status health() = 0;
+};
+
+// Opens the backend named by config.backend. On failure returns nullptr and
+// sets *status to a one-line reason suitable for stderr.
+std::unique_ptr<Broker> openBroker(const BrokerConfig& config, Status* status);
+
+}  // namespace rtdemo

@@ -1,0 +1,34 @@
+// BrokerConfig: everything a backend needs to open, read once at start.
+//
+// The service fills this from rtdemo.* configuration keys (service/settings.cc);
+// the defaults here are the documented defaults in etc/rtdemo.properties.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace rtdemo {
+
+struct BrokerConfig {
+  std::string backend = "sqlite";  // memory | sqlite | redis
+
+  // Retention, per channel. 0 disables the age limit.
+  size_t historySize = 1000;
+  int64_t historyMaxAgeSeconds = 86400;
+
+  // SQLite.
+  std::string sqlitePath = "var/rtdemo.db";
+  std::string sqliteSynchronous = "full";  // full | normal
+  int sqliteBusyTimeoutMs = 5000;
+
+  // Redis.
+  std::string redisHost = "127.0.0.1";
+  int redisPort = 6379;
+  std::string redisPassword;  // empty: no AUTH
+  int redisDb = 0;
+  std::string redisPrefix = "rtdemo:";
+  int redisTimeoutMs = 2000;
+};
+
+}  // namespace rtdemo

@@ -1,0 +1,20 @@
+// openBroker(): picks the backend named in the configuration.
+#include "storage/broker.h"
+#include "storage/memory_broker.h"
+
+namespace rtdemo {
+
+std::unique_ptr<Broker> openBroker(const BrokerConfig& config, Status* status) {
+  *status = Status::OK();
+  if (config.backend == "memory") return newMemoryBroker(config);
+  if (config.backend == "sqlite" || config.backend == "redis") {
+    *status = Status::NotSupported("backend '" + config.backend +
+                                   "' is not built into this binary yet");
+    return nullptr;
+  }
+  *status = Status::InvalidArgument("unknown backend '" + config.backend +
+                                    "' (expected memory, sqlite or redis)");
+  return nullptr;
+}
+
+}  // namespace rtdemo
