@@ -3,13 +3,14 @@
 // receive every message while only the leader tab talks to the server, and
 // leadership moves on when the leader tab closes, without losing a message.
 // The server's side is counted from the browser: which pages sent stream
-// requests.
+// requests. Last, a restart under a shared stream: the leader's reset notice
+// and reconnect must reach every tab, once.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   RtdemoServer, launchBrowser, openTab, clickStart, waitHeartbeats, waitState, status, send,
-  messageIds, waitForId, uniqueChannel,
+  messageIds, logEntries, waitForId, uniqueChannel,
 } from './harness.mjs';
 
 let server;
@@ -96,3 +97,40 @@ for (const transport of ['sse', 'longpoll']) {
     }
   });
 }
+
+test('shared mode across a server restart: the reset and the reconnect reach every tab', async () => {
+  // A server of its own, since this one gets killed.
+  const own = await new RtdemoServer({ backend: 'memory' }).start();
+  const channel = uniqueChannel('shared-restart');
+  const context = await browser.newContext();
+  try {
+    const tabs = [];
+    for (let i = 0; i < 3; i += 1) {
+      tabs.push(await openTab(context, own.url, { channel, shared: '1', backoff_max_ms: '1000' }));
+    }
+    for (const tab of tabs) await clickStart(tab, 'sse');
+    for (const tab of tabs) await waitHeartbeats(tab, 'sse');
+    const first = await send(own.url, { channel, data: 'before' });
+    for (const tab of tabs) await waitForId(tab, first);
+
+    await own.stop('SIGKILL');
+    for (const tab of tabs) await waitState(tab, 'sse', 'reconnecting');
+    await own.start();
+    for (const tab of tabs) await tab.waitForSelector('#log > li[data-kind="reset"]', { timeout: 20000 });
+    const second = await send(own.url, { channel, data: 'after' });
+    for (const [i, tab] of tabs.entries()) {
+      await waitForId(tab, second);
+      assert.deepEqual(await messageIds(tab, channel), [first, second], `tab ${i}`);
+      const resets = (await logEntries(tab)).filter((e) => e.kind === 'reset');
+      assert.equal(resets.length, 1, `tab ${i} shows one reset notice`);
+      const st = await status(tab, 'sse');
+      assert.ok(st.reconnects >= 1, `tab ${i} shows the leader's reconnect: ${JSON.stringify(st)}`);
+    }
+  } catch (err) {
+    console.log(own.output);
+    throw err;
+  } finally {
+    await context.close();
+    await own.stop();
+  }
+});
