@@ -6,9 +6,12 @@
 //            idle RSS is read at its end (scenario 5).
 //   publish  messages are due at start + k / rate, message k on channel
 //            k % C; each is stamped when written.
-//   drain    wait until everything expected has arrived, or drain_ms.
+//   drain    wait until everything expected has arrived, or nothing has
+//            arrived for drain_ms (at most drain_max_ms).
 // A message is expected once per subscriber that was subscribed to its
 // channel when publishing began, and only if the publish was answered 2xx.
+// A message that arrives late is delivered; one that never arrives (within
+// drain_ms of silence) is missing, and consecutive missing ones make a gap.
 #include "load_run.h"
 
 #include <sys/epoll.h>
@@ -120,7 +123,7 @@ void LoadRun::onSubscribeFailed(bool final_failure) {
 }
 
 void LoadRun::onMessage(int channel, const char* data, size_t len,
-                        int64_t now_ns, int64_t* last_seq) {
+                        int64_t now_ns, DeliveryTracker* tracker) {
   // "t=<ns>;seq=<n>;c=<channel>;" — written by makePayload().
   std::string s(data, std::min<size_t>(len, 96));
   long long t = 0;
@@ -133,24 +136,71 @@ void LoadRun::onMessage(int channel, const char* data, size_t len,
     ++counters_.misrouted;
     return;
   }
-  int64_t sq = static_cast<int64_t>(seq);
-  if (sq <= *last_seq) {
+  DeliveryTracker::Result r = tracker->add(seq);
+  if (r == DeliveryTracker::Result::kDuplicate) {
     ++counters_.duplicates;
     return;
   }
-  if (sq != *last_seq + 1) {
-    ++counters_.gaps;
-    counters_.gap_messages += static_cast<uint64_t>(sq - *last_seq - 1);
-  }
-  *last_seq = sq;
+  if (r == DeliveryTracker::Result::kLate) ++counters_.late;
   ++counters_.delivered;
+  last_delivery_ns_ = now_ns;
   latency_.add(now_ns - t);
+  if (!options_.timeline_path.empty()) {
+    uint64_t k = seq * static_cast<uint64_t>(options_.channels) +
+                 static_cast<uint64_t>(channel);
+    int64_t us = (now_ns - t) / 1000;
+    samples_.emplace_back(static_cast<uint32_t>(k),
+                          static_cast<uint32_t>(us < 0 ? 0 : us));
+  }
 }
 
-void LoadRun::onPublishAnswered(int channel, bool ok) {
+void LoadRun::onPublishWritten(int channel, uint64_t seq, int64_t t_ns,
+                               int64_t lag_ns) {
+  publish_lag_.add(lag_ns);
+  if (options_.timeline_path.empty()) return;
+  uint64_t k = seq * static_cast<uint64_t>(options_.channels) +
+               static_cast<uint64_t>(channel);
+  if (k < sent_ns_.size()) sent_ns_[k] = t_ns;
+}
+
+void LoadRun::writeTimeline(double* worst_p50_ms) {
+  *worst_p50_ms = 0;
+  if (options_.timeline_path.empty()) return;
+  std::sort(samples_.begin(), samples_.end());
+  FILE* f = std::fopen(options_.timeline_path.c_str(), "w");
+  if (!f) {
+    std::fprintf(stderr, "cannot write %s\n", options_.timeline_path.c_str());
+    return;
+  }
+  std::fprintf(f, "msg\tchannel\tseq\tsent_ms\treceived\tmin_ms\tp50_ms\t"
+                  "max_ms\n");
+  size_t i = 0;
+  for (size_t k = 0; k < sent_ns_.size(); ++k) {
+    size_t j = i;
+    while (j < samples_.size() && samples_[j].first == k) ++j;
+    size_t n = j - i;
+    double mn = n ? samples_[i].second / 1000.0 : 0;
+    double mx = n ? samples_[j - 1].second / 1000.0 : 0;
+    double med = n ? samples_[i + (n - 1) / 2].second / 1000.0 : 0;
+    if (med > *worst_p50_ms) *worst_p50_ms = med;
+    std::fprintf(f, "%zu\t%zu\t%zu\t%.1f\t%zu\t%.1f\t%.1f\t%.1f\n", k,
+                 k % options_.channels, k / options_.channels,
+                 sent_ns_[k] ? (sent_ns_[k] - publish_start_ns_) / 1e6 : -1.0,
+                 n, mn, med, mx);
+    i = j;
+  }
+  std::fclose(f);
+}
+
+void LoadRun::onPublishAnswered(int channel, uint64_t seq, bool ok,
+                                int64_t rtt_ns) {
   ++answered_;
+  publish_rtt_.add(rtt_ns);
   if (ok) {
-    ++channels_[channel].published_ok;
+    ChannelState& ch = channels_[channel];
+    ++ch.published_ok;
+    if (seq >= ch.ok.size()) ch.ok.resize(seq + 1, 0);
+    ch.ok[seq] = 1;
   } else {
     ++counters_.publish_errors;
   }
@@ -176,14 +226,15 @@ void LoadRun::publishDue() {
                   static_cast<int64_t>(due_count_ * 1e9 / options_.rate);
     if (due > now) break;
     int ch = due_count_ % options_.channels;
-    pending_[ch % pending_.size()].emplace_back(ch, channels_[ch].next_seq++);
+    pending_.push_back(Due{ch, channels_[ch].next_seq++, due});
     ++due_count_;
   }
-  for (size_t i = 0; i < publishers_.size(); ++i) {
-    if (pending_[i].empty() || !publishers_[i]->ready()) continue;
-    auto [ch, seq] = pending_[i].front();
-    pending_[i].pop_front();
-    publishers_[i]->publish(ch, seq);
+  for (auto& p : publishers_) {
+    if (pending_.empty()) break;
+    if (!p->ready()) continue;
+    Due d = pending_.front();
+    pending_.pop_front();
+    p->publish(d.channel, d.seq, d.due_ns);
     ++published_count_;
     last_publish_ns_ = nowNs();
   }
@@ -210,6 +261,17 @@ bool LoadRun::allDelivered() const {
   return answered_ == published_count_ &&
          published_count_ == options_.messages &&
          counters_.delivered >= expected();
+}
+
+void LoadRun::countGaps(int channel, const DeliveryTracker& tracker) {
+  const ChannelState& ch = channels_[channel];
+  bool in_gap = false;
+  for (uint64_t seq = 0; seq < ch.ok.size(); ++seq) {
+    if (!ch.ok[seq]) continue;
+    bool missing = !tracker.has(seq);
+    if (missing && !in_gap) ++counters_.gaps;
+    in_gap = missing;
+  }
 }
 
 void LoadRun::drainSlowSubscribers() {
@@ -247,7 +309,7 @@ int LoadRun::run() {
   for (int i = 0; i < o.publishers; ++i) {
     publishers_.push_back(std::make_unique<Publisher>(this));
   }
-  pending_.resize(publishers_.size());
+  if (!o.timeline_path.empty()) sent_ns_.assign(o.messages, 0);
 
   long rss_before = readRssKb(o.server_pids);
 
@@ -291,6 +353,8 @@ int LoadRun::run() {
     pollOnce(10);
   }
   publish_start_ns_ = nowNs();
+  const double server_cpu0 = readCpuSeconds(o.server_pids);
+  const double self_cpu0 = selfCpuSeconds();
   while (published_count_ < o.messages) {
     publishDue();
     pollOnce(publishTimeoutMs());
@@ -304,21 +368,46 @@ int LoadRun::run() {
 
   // Drain.
   phase_ = Phase::kDrain;
-  const int64_t drain_end = nowNs() + static_cast<int64_t>(o.drain_ms) * 1000000;
-  while (nowNs() < drain_end && !allDelivered()) pollOnce(10);
+  // A late delivery is not a lost one: wait while messages keep coming.
+  const int64_t drain_end =
+      nowNs() + static_cast<int64_t>(o.drain_max_ms) * 1000000;
+  const int64_t quiet_ns = static_cast<int64_t>(o.drain_ms) * 1000000;
+  while (nowNs() < drain_end && !allDelivered() &&
+         nowNs() - std::max(last_delivery_ns_, last_publish_ns_) < quiet_ns) {
+    pollOnce(10);
+  }
+  const double drain_s = (nowNs() - last_publish_ns_) / 1e9;
   long rss_end = readRssKb(o.server_pids);
+  const double server_cpu1 = readCpuSeconds(o.server_pids);
+  const double server_cpu_s =
+      server_cpu0 >= 0 && server_cpu1 >= 0 ? server_cpu1 - server_cpu0 : -1;
+  const double self_cpu_s = selfCpuSeconds() - self_cpu0;
 
   drainSlowSubscribers();
+  for (const auto& c : sse_) {
+    if (c->subscribed()) countGaps(c->channel(), c->tracker());
+  }
+  for (const auto& c : poll_) {
+    if (c->subscribed()) countGaps(c->channel(), c->tracker());
+  }
   phase_ = Phase::kDone;
-  report(connect_s, rss_before, rss_idle, rss_end, publish_s);
+  std::fprintf(stderr, "loadgen: drained %.2f s after the last publish\n",
+               drain_s);
+  report(connect_s, rss_before, rss_idle, rss_end, publish_s, server_cpu_s,
+         self_cpu_s);
   return 0;
 }
 
 void LoadRun::report(double connect_s, long rss_before, long rss_idle,
-                     long rss_end, double publish_s) {
+                     long rss_end, double publish_s, double server_cpu_s,
+                     double self_cpu_s) {
   const Options& o = options_;
+  double worst_p50_ms = 0;
+  writeTimeline(&worst_p50_ms);
   latency_.finish();
   connect_latency_.finish();
+  publish_rtt_.finish();
+  publish_lag_.finish();
   const Counters& c = counters_;
   uint64_t exp = expected();
   uint64_t missing = exp > c.delivered ? exp - c.delivered : 0;
@@ -337,22 +426,36 @@ void LoadRun::report(double connect_s, long rss_before, long rss_idle,
       connect_latency_.percentileMs(50), connect_latency_.percentileMs(99),
       connect_latency_.maxMs(), c.connect_failures, c.gave_up);
   std::printf(
-      "  published %d (%llu ok, %llu errors) at %.1f msg/s; delivered "
-      "%llu/%llu (missing %llu, %llu gaps, %llu dups, %llu disconnects)\n",
+      "  published %d (%llu ok, %llu errors) at %.1f msg/s; answer p50 %.1f "
+      "ms, p99 %.1f ms; behind schedule p99 %.1f ms, max %.1f ms\n",
       published_count_, static_cast<unsigned long long>(publish_ok),
       static_cast<unsigned long long>(c.publish_errors), rate,
+      publish_rtt_.percentileMs(50), publish_rtt_.percentileMs(99),
+      publish_lag_.percentileMs(99), publish_lag_.maxMs());
+  std::printf(
+      "  delivered %llu/%llu (missing %llu in %llu gaps, %llu late, %llu dups, "
+      "%llu disconnects, %llu resets)\n",
       static_cast<unsigned long long>(c.delivered),
       static_cast<unsigned long long>(exp),
       static_cast<unsigned long long>(missing),
       static_cast<unsigned long long>(c.gaps),
+      static_cast<unsigned long long>(c.late),
       static_cast<unsigned long long>(c.duplicates),
-      static_cast<unsigned long long>(c.disconnects));
+      static_cast<unsigned long long>(c.disconnects),
+      static_cast<unsigned long long>(c.resets));
   std::printf("  latency p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms\n",
               latency_.percentileMs(50), latency_.percentileMs(90),
               latency_.percentileMs(99), latency_.maxMs());
   std::printf("  server RSS %ld kB before, %ld kB idle, %ld kB end; %ld B per "
               "idle subscriber\n",
               rss_before, rss_idle, rss_end, per_sub);
+  std::printf("  CPU while publishing and draining: server %.2f s, loadgen "
+              "%.2f s\n",
+              server_cpu_s, self_cpu_s);
+  if (!o.timeline_path.empty()) {
+    std::printf("  per-message timeline in %s; worst message median %.1f ms\n",
+                o.timeline_path.c_str(), worst_p50_ms);
+  }
   if (o.slow_subs > 0) {
     std::printf("  slow subscribers: %d/%d cut off by the server, %llu B read "
                 "at the end\n",
@@ -366,12 +469,13 @@ void LoadRun::report(double connect_s, long rss_before, long rss_idle,
       "connect_s=%.3f conn_p50_ms=%.1f conn_p99_ms=%.1f conn_max_ms=%.1f "
       "connect_failures=%d gave_up=%d published=%d publish_ok=%llu "
       "publish_errors=%llu publish_rate=%.1f expected=%llu delivered=%llu "
-      "missing=%llu gaps=%llu gap_msgs=%llu dups=%llu misrouted=%llu "
+      "missing=%llu gaps=%llu late=%llu dups=%llu misrouted=%llu "
       "resets=%llu disconnects=%llu polls=%llu poll_reconnects=%llu "
       "http_errors=%llu lat_p50_ms=%.1f lat_p90_ms=%.1f lat_p99_ms=%.1f "
       "lat_max_ms=%.1f rss_before_kb=%ld rss_idle_kb=%ld rss_end_kb=%ld "
       "rss_per_sub_b=%ld slow=%d slow_cut=%d slow_bytes=%llu "
-      "delivered_pct=%.2f\n",
+      "delivered_pct=%.2f server_cpu_s=%.2f loadgen_cpu_s=%.2f "
+      "pub_p50_ms=%.1f pub_p99_ms=%.1f pub_lag_p99_ms=%.1f\n",
       o.label.empty() ? "-" : o.label.c_str(), serverName(o.server),
       modeName(o.mode), o.subs, o.channels, o.rate, c.subscribed, connect_s,
       connect_latency_.percentileMs(50), connect_latency_.percentileMs(99),
@@ -382,7 +486,7 @@ void LoadRun::report(double connect_s, long rss_before, long rss_idle,
       static_cast<unsigned long long>(c.delivered),
       static_cast<unsigned long long>(missing),
       static_cast<unsigned long long>(c.gaps),
-      static_cast<unsigned long long>(c.gap_messages),
+      static_cast<unsigned long long>(c.late),
       static_cast<unsigned long long>(c.duplicates),
       static_cast<unsigned long long>(c.misrouted),
       static_cast<unsigned long long>(c.resets),
@@ -394,7 +498,9 @@ void LoadRun::report(double connect_s, long rss_before, long rss_idle,
       latency_.percentileMs(99), latency_.maxMs(), rss_before, rss_idle,
       rss_end, per_sub, o.slow_subs, c.slow_cut,
       static_cast<unsigned long long>(c.slow_bytes),
-      exp > 0 ? 100.0 * static_cast<double>(c.delivered) / exp : 0.0);
+      exp > 0 ? 100.0 * static_cast<double>(c.delivered) / exp : 0.0,
+      server_cpu_s, self_cpu_s, publish_rtt_.percentileMs(50),
+      publish_rtt_.percentileMs(99), publish_lag_.percentileMs(99));
   std::fflush(stdout);
 }
 

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "connection.h"
+#include "delivery_tracker.h"
 #include "latency_stats.h"
 #include "options.h"
 
@@ -32,6 +33,7 @@ struct ChannelState {
   int subscribed = 0;          // subscribers that completed subscribing
   uint64_t next_seq = 0;       // per-channel sequence of the next publish
   uint64_t published_ok = 0;   // publishes answered 2xx
+  std::vector<char> ok;        // by sequence: answered 2xx
 };
 
 struct Counters {
@@ -40,10 +42,10 @@ struct Counters {
   int connect_failures = 0;  // attempts refused, reset or answered non-200
   int gave_up = 0;           // subscribers that exhausted their retries
   // Delivery.
-  uint64_t delivered = 0;    // unique in-order-or-later messages received
+  uint64_t delivered = 0;    // distinct messages received, summed over clients
   uint64_t duplicates = 0;
-  uint64_t gaps = 0;         // discontinuities in a client's sequence
-  uint64_t gap_messages = 0; // messages skipped over by those gaps
+  uint64_t late = 0;         // arrived after a higher sequence of its channel
+  uint64_t gaps = 0;         // runs of missing messages, summed over clients
   uint64_t misrouted = 0;    // a message of another channel
   uint64_t resets = 0;       // "reset" events / answers
   uint64_t disconnects = 0;  // streams the server closed during the run
@@ -87,11 +89,13 @@ class LoadRun {
   void onSubscribeFailed(bool final_failure);
 
   // data holds a bench payload "t=<ns>;seq=<n>;c=<channel>;..." received by a
-  // client of `channel` whose highest sequence so far is *last_seq.
+  // client of `channel` that keeps what it got in *tracker.
   void onMessage(int channel, const char* data, size_t len, int64_t now_ns,
-                 int64_t* last_seq);
+                 DeliveryTracker* tracker);
 
-  void onPublishAnswered(int channel, bool ok);
+  // lag_ns: how late against the schedule the request was written.
+  void onPublishWritten(int channel, uint64_t seq, int64_t t_ns, int64_t lag_ns);
+  void onPublishAnswered(int channel, uint64_t seq, bool ok, int64_t rtt_ns);
 
  private:
   enum class Phase { kConnect, kSettle, kPublish, kDrain, kDone };
@@ -104,8 +108,10 @@ class LoadRun {
   uint64_t expected() const;
   bool allDelivered() const;
   void drainSlowSubscribers();
+  void countGaps(int channel, const DeliveryTracker& tracker);
+  void writeTimeline(double* worst_p50_ms);
   void report(double connect_s, long rss_before, long rss_idle, long rss_end,
-              double publish_s);
+              double publish_s, double server_cpu_s, double self_cpu_s);
 
   // Constant after construction.
   const Options options_;
@@ -129,16 +135,30 @@ class LoadRun {
   int settled_ = 0;         // subscribed + given up
   std::multimap<int64_t, Connection*> retries_;  // due time -> client
 
-  // Messages due but not yet written, per publisher. A channel always uses
-  // the same publisher, so its messages reach the server in sequence order
-  // and a reordering can only be the server's.
-  std::vector<std::deque<std::pair<int, uint64_t>>> pending_;
+  // Messages due but not yet written: (channel, seq, due time). Publishing
+  // is open-loop: the next free connection takes the next due message, so a
+  // server that answers publishes slowly does not slow the schedule down
+  // (unless every connection is busy; publish_lag shows that).
+  struct Due {
+    int channel;
+    uint64_t seq;
+    int64_t due_ns;
+  };
+  std::deque<Due> pending_;
+  LatencyStats publish_rtt_;
+  LatencyStats publish_lag_;
+  int64_t last_delivery_ns_ = 0;
   int due_count_ = 0;        // messages whose send time has come
   int published_count_ = 0;  // messages written by a publisher
   int answered_ = 0;         // publish responses (or failures)
   int64_t publish_start_ns_ = 0;
   int64_t last_publish_ns_ = 0;
   int64_t last_subscribed_ns_ = 0;
+
+  // Per-message view, kept only with --timeline: message k is sequence
+  // k / C on channel k % C.
+  std::vector<int64_t> sent_ns_;                        // by message index
+  std::vector<std::pair<uint32_t, uint32_t>> samples_;  // (message, µs)
 };
 
 }  // namespace bench

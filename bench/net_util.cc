@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -98,6 +99,39 @@ long readRssKb(const std::vector<int>& pids) {
     }
   }
   return any ? total : -1;
+}
+
+double readCpuSeconds(const std::vector<int>& pids) {
+  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  double total = 0;
+  bool any = false;
+  for (int pid : pids) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat;
+    if (!std::getline(in, stat)) continue;
+    // The command name may hold spaces; fields are counted after its ')'.
+    size_t close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    const char* p = stat.c_str() + close + 1;
+    // Fields 3..13 precede utime (14) and stime (15).
+    for (int field = 3; field <= 13 && *p; ++field) {
+      while (*p == ' ') ++p;
+      while (*p && *p != ' ') ++p;
+    }
+    char* end = nullptr;
+    unsigned long long utime = std::strtoull(p, &end, 10);
+    unsigned long long stime = std::strtoull(end, nullptr, 10);
+    total += (utime + stime) / tick;
+    any = true;
+  }
+  return any ? total : -1;
+}
+
+double selfCpuSeconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + ru.ru_stime.tv_sec +
+         ru.ru_stime.tv_usec / 1e6;
 }
 
 std::string urlEncode(const std::string& s) {

@@ -36,6 +36,12 @@ int socketError(int fd);
 // Sum of VmRSS in kB over pids; -1 when none could be read.
 long readRssKb(const std::vector<int>& pids);
 
+// Sum of user + system CPU seconds over pids (from /proc/<pid>/stat); -1
+// when none could be read. Shows whether a server is CPU-bound, and the
+// loadgen's own share tells whether the client was the bottleneck.
+double readCpuSeconds(const std::vector<int>& pids);
+double selfCpuSeconds();
+
 // application/x-www-form-urlencoded / query component encoding.
 std::string urlEncode(const std::string& s);
 

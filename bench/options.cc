@@ -23,13 +23,14 @@ const char kUsage[] =
     "  --messages M             messages to publish, 0 = idle run (50)\n"
     "  --rate R                 publish rate in msg/s over all channels (5)\n"
     "  --payload-bytes B        pad message data to B bytes (64)\n"
-    "  --publishers P           keep-alive publisher connections (4)\n"
+    "  --publishers P           keep-alive publisher connections (8)\n"
     "  --connect-concurrency K  connects in flight at once (500)\n"
     "  --connect-retries N      retries per subscriber (3)\n"
     "  --connect-timeout S      give up connecting after S seconds (120)\n"
     "  --settle-ms MS           idle wait before publishing (1000)\n"
-    "  --drain-ms MS            max wait for deliveries after last publish "
-    "(5000)\n"
+    "  --drain-ms MS            stop waiting for deliveries after MS without "
+    "one (3000)\n"
+    "  --drain-max-ms MS        and at most MS after the last publish (60000)\n"
     "  --src-addrs N            source addresses 127.0.0.1..N (32)\n"
     "  --poll-timeout S         rtdemo long-poll timeout parameter (20)\n"
     "  --slow-subs N            subscribers that never read (0)\n"
@@ -37,7 +38,8 @@ const char kUsage[] =
     "  --slow-drain-ms MS       time to read a slow one at the end (2000)\n"
     "  --server-pid PID[,PID]   processes whose VmRSS is summed\n"
     "  --channel-prefix S       channel name prefix (bench-<pid>-<time>)\n"
-    "  --label TEXT             echoed in the RESULT line\n";
+    "  --label TEXT             echoed in the RESULT line\n"
+    "  --timeline FILE          write per-message latency (TSV) to FILE\n";
 
 bool parseInt(const char* s, long lo, long hi, long* out) {
   char* end = nullptr;
@@ -122,6 +124,8 @@ bool parseOptions(int argc, char** argv, Options* o, int* exit_code) {
       intOpt(0, 3600000, &o->settle_ms);
     } else if (name == "--drain-ms") {
       intOpt(0, 3600000, &o->drain_ms);
+    } else if (name == "--drain-max-ms") {
+      intOpt(0, 3600000, &o->drain_max_ms);
     } else if (name == "--src-addrs") {
       intOpt(1, 254, &o->src_addrs);
     } else if (name == "--poll-timeout") {
@@ -143,6 +147,8 @@ bool parseOptions(int argc, char** argv, Options* o, int* exit_code) {
       o->channel_prefix = v;
     } else if (name == "--label") {
       o->label = v;
+    } else if (name == "--timeline") {
+      o->timeline_path = v;
     } else {
       std::fprintf(stderr, "unknown option %s\n%s", name.c_str(), kUsage);
       return false;

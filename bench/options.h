@@ -26,13 +26,14 @@ struct Options {
   int messages = 50;         // total messages to publish (0: idle run)
   double rate = 5.0;         // messages per second, over all channels
   int payload_bytes = 64;    // data is padded with 'x' up to this size
-  int publishers = 4;        // keep-alive publisher connections
+  int publishers = 8;        // keep-alive publisher connections
 
   int connect_concurrency = 500;  // connects in flight (not yet subscribed)
   int connect_retries = 3;        // per subscriber, after refused/reset/non-200
   double connect_timeout_s = 120;
   int settle_ms = 1000;      // idle time between "all subscribed" and publish
-  int drain_ms = 5000;       // max wait after the last publish
+  int drain_ms = 3000;       // give up after this long without a delivery
+  int drain_max_ms = 60000;  // and in any case this long after publishing
   int src_addrs = 32;        // spread client sockets over 127.0.0.1..N
   int poll_timeout_s = 20;   // rtdemo long-poll timeout (its max is 25)
 
@@ -43,6 +44,7 @@ struct Options {
   std::vector<int> server_pids;  // RSS is the sum of VmRSS over these
   std::string channel_prefix;    // default: bench-<pid>-<time>
   std::string label;             // echoed in the RESULT line
+  std::string timeline_path;     // per-message latency TSV, if set
 };
 
 // Parses argv. On error or --help prints usage and returns false; *exit_code

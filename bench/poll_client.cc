@@ -212,7 +212,7 @@ void PollClient::handleRtdemoBody() {
     size_t end = at;
     std::string data = jsonString(body_, at, &end);
     if (data.compare(0, 2, "t=") == 0) {
-      run_->onMessage(channel_, data.data(), data.size(), now_ns_, &last_seq_);
+      run_->onMessage(channel_, data.data(), data.size(), now_ns_, &tracker_);
     }
     pos = end;
   }
@@ -233,7 +233,7 @@ void PollClient::handleNchanBody() {
   if (!head_.last_modified.empty()) last_modified_ = head_.last_modified;
   if (!head_.etag.empty()) etag_ = head_.etag;
   if (body_.compare(0, 2, "t=") == 0) {
-    run_->onMessage(channel_, body_.data(), body_.size(), now_ns_, &last_seq_);
+    run_->onMessage(channel_, body_.data(), body_.size(), now_ns_, &tracker_);
   }
 }
 

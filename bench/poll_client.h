@@ -10,6 +10,7 @@
 #include <string>
 
 #include "connection.h"
+#include "delivery_tracker.h"
 #include "http_response.h"
 
 namespace bench {
@@ -25,6 +26,10 @@ class PollClient : public Connection, private HttpResponseListener {
   void start();
   void onEvent(uint32_t events) override;
   void onRetry() override;
+
+  int channel() const { return channel_; }
+  bool subscribed() const { return subscribed_; }
+  const DeliveryTracker& tracker() const { return tracker_; }
 
  private:
   enum class State { kIdle, kConnecting, kWaiting, kDone };
@@ -48,7 +53,7 @@ class PollClient : public Connection, private HttpResponseListener {
   int attempts_ = 0;
   int64_t start_ns_ = 0;
   int64_t now_ns_ = 0;
-  int64_t last_seq_ = -1;
+  DeliveryTracker tracker_;
   HttpHead head_;
   std::string body_;
   HttpResponseReader http_;

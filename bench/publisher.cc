@@ -49,10 +49,12 @@ void Publisher::start() {
 
 void Publisher::onRetry() { start(); }
 
-void Publisher::publish(int channel, uint64_t seq) {
+void Publisher::publish(int channel, uint64_t seq, int64_t due_ns) {
   const Options& o = run_->options();
   const std::string& name = run_->channel(channel).name;
-  std::string payload = makePayload(nowNs(), seq, channel, o.payload_bytes);
+  const int64_t t = nowNs();
+  std::string payload = makePayload(t, seq, channel, o.payload_bytes);
+  run_->onPublishWritten(channel, seq, t, t - due_ns);
   std::string body;
   if (o.server == ServerKind::kRtdemo) {
     body = "channel=" + urlEncode(name) + "&data=" + urlEncode(payload);
@@ -67,6 +69,8 @@ void Publisher::publish(int channel, uint64_t seq) {
   out_ += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n";
   out_ += body;
   channel_ = channel;
+  seq_ = seq;
+  sent_ns_ = t;
   state_ = State::kBusy;
   ++run_->counters().published;
   flush();
@@ -90,7 +94,9 @@ void Publisher::flush() {
 }
 
 void Publisher::failRequest() {
-  if (state_ == State::kBusy) run_->onPublishAnswered(channel_, false);
+  if (state_ == State::kBusy) {
+    run_->onPublishAnswered(channel_, seq_, false, nowNs() - sent_ns_);
+  }
   closeFd();
   state_ = State::kIdle;
   run_->scheduleRetry(this, 100);
@@ -135,7 +141,7 @@ void Publisher::onHead(const HttpHead& head) { head_ = head; }
 void Publisher::onComplete() {
   if (state_ != State::kBusy) return;
   bool ok = head_.status >= 200 && head_.status < 300;
-  run_->onPublishAnswered(channel_, ok);
+  run_->onPublishAnswered(channel_, seq_, ok, nowNs() - sent_ns_);
   if (head_.keep_alive) {
     state_ = State::kReady;
     return;

@@ -23,8 +23,8 @@ class Publisher : public Connection, private HttpResponseListener {
 
   void start();
   bool ready() const { return state_ == State::kReady; }
-  // REQUIRES: ready().
-  void publish(int channel, uint64_t seq);
+  // REQUIRES: ready(). due_ns: when the schedule wanted it sent.
+  void publish(int channel, uint64_t seq, int64_t due_ns);
 
   void onEvent(uint32_t events) override;
   void onRetry() override;
@@ -44,6 +44,8 @@ class Publisher : public Connection, private HttpResponseListener {
   int fd_ = -1;
   State state_ = State::kIdle;
   int channel_ = -1;  // of the request in flight
+  uint64_t seq_ = 0;
+  int64_t sent_ns_ = 0;
   HttpHead head_;
   std::string out_;   // unsent part of the request in flight
   HttpResponseReader http_;

@@ -32,7 +32,7 @@ function val(scen, server, key) {
 function fmt(v, key) {
   if (v == "") return "-"
   if (key ~ /pct$/) return sprintf("%.2f%%", v)
-  if (key ~ /_ms$/ || key == "connect_s") return sprintf("%.1f", v)
+  if (key ~ /_ms$/ || key ~ /_s$/) return sprintf("%.1f", v)
   if (key == "req_per_s" || key == "publish_rate") return sprintf("%.0f", v)
   return sprintf("%.0f", v)
 }
@@ -69,15 +69,21 @@ END {
   if (("s1" SUBSEP "nchan") in seen || ("s1" SUBSEP "rtdemo") in seen) {
     row(t1, "s1", "subscribed", "subscribed", "higher")
     row("", "s1", "delivered_pct", "delivered", "higher")
+    row("", "s1", "publish_rate", "publish rate msg/s", "higher")
     row("", "s1", "lat_p50_ms", "latency p50 ms", "lower")
     row("", "s1", "lat_p99_ms", "latency p99 ms", "lower")
     row("", "s1", "lat_max_ms", "latency max ms", "lower")
+    row("", "s1", "pub_p99_ms", "publish answer p99 ms", "lower")
+    row("", "s1", "server_cpu_s", "server CPU s, publish+drain", "lower")
   }
   if (("s2" SUBSEP "nchan") in seen || ("s2" SUBSEP "rtdemo") in seen) {
     row(t2, "s2", "delivered_pct", "delivered", "higher")
+    row("", "s2", "publish_rate", "publish rate msg/s", "higher")
     row("", "s2", "lat_p50_ms", "latency p50 ms", "lower")
     row("", "s2", "lat_p99_ms", "latency p99 ms", "lower")
     row("", "s2", "lat_max_ms", "latency max ms", "lower")
+    row("", "s2", "pub_p99_ms", "publish answer p99 ms", "lower")
+    row("", "s2", "server_cpu_s", "server CPU s, publish+drain", "lower")
   }
   if (("s3" SUBSEP "nchan") in seen || ("s3" SUBSEP "rtdemo") in seen) {
     row(t3, "s3", "delivered_pct", "delivered", "higher")
@@ -85,6 +91,8 @@ END {
     row("", "s3", "lat_p50_ms", "latency p50 ms", "lower")
     row("", "s3", "lat_p99_ms", "latency p99 ms", "lower")
     row("", "s3", "lat_max_ms", "latency max ms", "lower")
+    row("", "s3", "pub_p99_ms", "publish answer p99 ms", "lower")
+    row("", "s3", "server_cpu_s", "server CPU s, publish+drain", "lower")
   }
   if (("s4" SUBSEP "nchan") in seen || ("s4" SUBSEP "rtdemo") in seen) {
     row(t4, "s4", "delivered_pct", "delivered", "higher")
@@ -94,6 +102,7 @@ END {
     row("", "s4", "lat_p50_ms", "latency p50 ms", "lower")
     row("", "s4", "lat_p99_ms", "latency p99 ms", "lower")
     row("", "s4", "polls", "poll answers", "none")
+    row("", "s4", "server_cpu_s", "server CPU s, publish+drain", "lower")
   }
   if (("s1" SUBSEP "nchan") in seen || ("s1" SUBSEP "rtdemo") in seen) {
     row("(5) RSS per idle subscriber (from 1)", "s1", "rss_per_sub_b", "bytes", "lower")
@@ -112,7 +121,7 @@ END {
     row("", "s8slow", "lat_p99_ms", "others p99 ms, with", "lower")
     row("", "s8slow", "delivered_pct", "others delivered, with", "higher")
     row("", "s8slow", "slow_cut", "slow one cut off (1=yes)", "higher")
-    row("", "s8slow", "slow_bytes", "bytes left for it", "lower")
+    row("", "s8slow", "slow_bytes", "bytes left for it", "none")
     row("", "s8slow", "rss_end_kb", "server RSS at end kB", "lower")
   }
   for (k in vals) {

@@ -16,6 +16,8 @@
 #   --repeat N                    run each N times, report medians (1)
 #   --rtdemo PATH / --loadgen PATH  binaries (build/rtdemo, built loadgen)
 #   --keep                        keep the work directory with all logs
+#   --timelines                   also write per-message latency TSVs there
+#                                 (implies --keep)
 # Every process started here is stopped on exit, whatever happens.
 set -euo pipefail
 
@@ -30,6 +32,7 @@ REPEAT=1
 RTDEMO=$ROOT/build/rtdemo
 LOADGEN=
 KEEP=0
+TIMELINES=0
 RTDEMO_ARGS=()
 
 while [ $# -gt 0 ]; do
@@ -44,7 +47,8 @@ while [ $# -gt 0 ]; do
     --rtdemo) RTDEMO=$2; shift ;;
     --loadgen) LOADGEN=$2; shift ;;
     --keep) KEEP=1 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    --timelines) TIMELINES=1; KEEP=1 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -219,6 +223,8 @@ run_loadgen() {
   local scen=$1 server=$2 rep=$3
   shift 3
   local out=$WORK/$scen-$server-$rep.log
+  local extra=()
+  [ "$TIMELINES" = 1 ] && extra=(--timeline "$WORK/$scen-$server-$rep.tsv")
   if ! start_server "$server"; then
     log "$scen/$server: server did not start"
     record "$scen" "$server" "$rep" "failed=1"
@@ -228,7 +234,8 @@ run_loadgen() {
   log "$scen/$server (run $rep): $*"
   # Bounded: no scenario takes near 5 minutes; a hang must not stall CI.
   if timeout -k 5 300 "$LOADGEN" --server "$server" --port "$PORT" \
-      --server-pid "$SERVER_PIDS" --label "$scen" "$@" >"$out" 2>&1; then
+      --server-pid "$SERVER_PIDS" --label "$scen" ${extra[@]+"${extra[@]}"} "$@" \
+      >"$out" 2>&1; then
     grep -v '^RESULT' "$out" | sed 's/^/    /' >&2
   else
     log "$scen/$server: loadgen failed"

@@ -128,6 +128,7 @@ void SseSubscriber::onHead(const HttpHead& head) {
     return;
   }
   state_ = State::kStreaming;
+  subscribed_ = true;
   run_->onSubscribed(channel_, nowNs() - start_ns_);
 }
 
@@ -144,7 +145,7 @@ void SseSubscriber::onSseEvent(const std::string& event, const std::string&,
     return;
   }
   if (data.compare(0, 2, "t=") != 0) return;  // heartbeats, greetings
-  run_->onMessage(channel_, data.data(), data.size(), now_ns_, &last_seq_);
+  run_->onMessage(channel_, data.data(), data.size(), now_ns_, &tracker_);
 }
 
 uint64_t SseSubscriber::drain(int timeout_ms, bool* cut) {

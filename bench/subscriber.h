@@ -9,6 +9,7 @@
 #include <string>
 
 #include "connection.h"
+#include "delivery_tracker.h"
 #include "http_response.h"
 #include "sse_reader.h"
 
@@ -33,6 +34,10 @@ class SseSubscriber : public Connection,
   // Returns bytes read; *cut is true on EOF or reset.
   uint64_t drain(int timeout_ms, bool* cut);
 
+  int channel() const { return channel_; }
+  bool subscribed() const { return subscribed_; }
+  const DeliveryTracker& tracker() const { return tracker_; }
+
  private:
   enum class State { kIdle, kConnecting, kAwaitHead, kStreaming, kDone };
 
@@ -53,7 +58,8 @@ class SseSubscriber : public Connection,
   State state_ = State::kIdle;
   int attempts_ = 0;
   int64_t start_ns_ = 0;  // first connect attempt, for connect latency
-  int64_t last_seq_ = -1;
+  bool subscribed_ = false;
+  DeliveryTracker tracker_;
   int64_t now_ns_ = 0;    // time of the read being parsed
   HttpResponseReader http_;
   SseReader sse_;
