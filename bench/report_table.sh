@@ -5,15 +5,15 @@
 # without running anything again. With several repeats, each cell is the
 # median over them. Plain POSIX awk: mawk is what Debian ships.
 #
-#   bench/report_table.sh RESULTS.tsv [MODE] [S1_SUBS] [BACKEND]
+#   bench/report_table.sh RESULTS.tsv [MODE] [LOADAVG] [BACKEND]
 set -euo pipefail
 
 RESULTS=$1
 MODE=${2:-?}
-S1_SUBS=${3:-?}
+LOADAVG=${3:-?}
 BACKEND=${4:-memory}
 
-awk -F'\t' -v mode="$MODE" -v s1subs="$S1_SUBS" -v backend="$BACKEND" '
+awk -F'\t' -v mode="$MODE" -v loadavg="$LOADAVG" -v backend="$BACKEND" '
 function median(list,    n, a, i, j, t) {
   n = split(list, a, " ")
   for (i = 2; i <= n; i++) {
@@ -60,6 +60,7 @@ function row(title, scen, key, label, better,    n, r, ratio, verdict) {
 END {
   nrep = 0; for (r in reps) nrep++
   printf "\nrtdemo (%s backend) vs Nchan, %s mode, %d run(s), medians; ratio = rtdemo / nchan\n", backend, mode, nrep
+  printf "machine load average (1/5/15 min) at start / end: %s\n", loadavg
   printf "%-44s %-26s %12s %12s %9s  %s\n", "scenario", "metric", "nchan", "rtdemo", "ratio", "better"
   printf "%s\n", "-------------------------------------------------------------------------------------------------------------------"
   t1 = sprintf("(1) %s SSE subs, 1 channel, 5 msg/s", val("s1", "nchan", "subs") != "" ? val("s1", "nchan", "subs") : val("s1", "rtdemo", "subs"))

@@ -314,8 +314,11 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 IFS=, read -r -a SERVER_LIST <<< "$SERVERS"
 has_scenario() { [[ ",$SCENARIOS," == *",$1,"* ]]; }
 
+# Other work on these 2 cores skews everything; the table says how busy the
+# machine was.
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 log "mode $MODE, backend $BACKEND, servers $SERVERS, repeat $REPEAT," \
-    "load average $(cut -d' ' -f1-3 /proc/loadavg)"
+    "load average $LOAD_START"
 
 for rep in $(seq 1 "$REPEAT"); do
   # Alternate the order between repeats so neither server always runs on a
@@ -337,4 +340,6 @@ for rep in $(seq 1 "$REPEAT"); do
   done
 done
 
-"$BENCH_DIR/report_table.sh" "$RESULTS" "$MODE" "${S1[1]}" "$BACKEND"
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+"$BENCH_DIR/report_table.sh" "$RESULTS" "$MODE" "$LOAD_START / $LOAD_END" \
+  "$BACKEND"
