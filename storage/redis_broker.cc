@@ -1,0 +1,399 @@
+// The Redis backend (see redis_broker.h).
+//
+// Several rtdemo instances share one Redis; nothing about history lives in an
+// instance, so a client may resume on any of them.
+//
+// History. One stream per channel (redis_stream.h has the key layout). The
+// stream id is the message id, so every instance names a message the same
+// way, and its millisecond part is the store time. Publishing is one Lua
+// script: read the epoch key, XADD the entry stamped with that epoch (MAXLEN ~
+// history.size, cheap), trim by age. Doing the epoch check inside the same
+// atomic step as the XADD is why a flushed Redis is noticed by *every*
+// instance at its very next publish: no instance can append to a fresh stream
+// under an epoch that no longer exists, as it could if it checked the epoch
+// only now and then. A missing epoch key (FLUSHALL, a new Redis) makes the
+// script fail with NOEPOCH; the publisher then creates a new epoch with
+// SET NX (so concurrent publishers agree on one) and retries.
+//
+// Reading history. Another script returns, in one atomic step, the epoch, the
+// stream's last-generated-id, its first entry, whether anything was ever
+// trimmed (entries-added > length), and the entries after the cursor; it
+// also trims exactly to history.size first, so that what a client sees as
+// retained does not depend on how approximate the last XADD trim was. Stream
+// ids are not dense, so the reset rules differ from memory/SQLite:
+//   - another epoch: reset;
+//   - something was trimmed and the cursor lies before the first retained
+//     entry (before last-generated-id when none is left): entries after it
+//     may be gone, so replaying from it could leave a gap: reset. Redis 7.0
+//     does not record the id of the last *trimmed* entry (its
+//     max-deleted-entry-id only follows XDEL, which is checked too), so a
+//     cursor that is exactly the last trimmed entry gets a reset it did not
+//     strictly need; it is then sent the same messages, with the notice;
+//   - a cursor above last-generated-id: never issued (or lost by a Redis that
+//     restarted without fsync): reset;
+//   - an empty cursor: everything retained, no reset.
+// The checks and the read happen in one script, so a trim cannot slip
+// between them.
+//
+// Live delivery is RedisLiveReader's job (redis_live_reader.h explains why a
+// subscriber misses nothing published after subscribe() returns, and why a
+// Redis restart leaves no gap).
+//
+// Faults. Every command goes through RedisConnection, which drops a broken
+// context and reconnects with backoff; while Redis is away publish(),
+// readAfter(), lastId() and health() return Unavailable quickly, and the
+// service answers 503. Nothing here throws.
+//
+// Threading: all methods are thread-safe. Commands use a small pool of
+// connections, each used by one thread at a time; the live reader has its
+// own connection and thread.
+#include "storage/redis_broker.h"
+
+#include <hiredis/hiredis.h>
+
+#include <optional>
+
+#include "Poco/Logger.h"
+#include "Poco/SHA1Engine.h"
+#include "storage/cursor.h"
+#include "storage/live_registry.h"
+#include "storage/redis_connection.h"
+#include "storage/redis_live_reader.h"
+#include "storage/redis_stream.h"
+
+namespace rtdemo {
+namespace {
+
+// Connections for publish and history reads. Each is held for one round
+// trip, so a few serve many HTTP threads; more would mostly add contention
+// on the two cores Redis and rtdemo usually share.
+constexpr size_t kPoolSize = 8;
+// The wake stream of a crashed instance disappears on its own after this.
+constexpr const char* kWakeTtlSeconds = "86400";
+
+// KEYS: epoch key, stream key. ARGV: max length, max age in ms (0: none),
+// event, data. Returns {id, epoch} or the error NOEPOCH.
+const char* const kPublishScript = R"lua(
+local epoch = redis.call('GET', KEYS[1])
+if not epoch then return redis.error_reply('NOEPOCH history epoch missing') end
+local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], '*',
+                      'p', epoch, 'e', ARGV[3], 'd', ARGV[4])
+local maxAge = tonumber(ARGV[2])
+if maxAge > 0 then
+  local t = redis.call('TIME')
+  local cut = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - maxAge
+  if cut > 0 then redis.call('XTRIM', KEYS[2], 'MINID', string.format('%d', cut)) end
+end
+return {id, epoch}
+)lua";
+
+// KEYS: epoch key, stream key. ARGV: max length, max age in ms (0: none),
+// XRANGE start ("-" or "(<id>"), count (0: no entries).
+// Returns {epoch, last-generated-id, max-deleted-entry-id, first id, entries,
+// 1 if anything was ever trimmed else 0}; ids are "" when there is none.
+const char* const kReadScript = R"lua(
+local epoch = redis.call('GET', KEYS[1])
+if not epoch then return redis.error_reply('NOEPOCH history epoch missing') end
+if redis.call('EXISTS', KEYS[2]) == 0 then return {epoch, '', '0-0', '', {}, 0} end
+redis.call('XTRIM', KEYS[2], 'MAXLEN', ARGV[1])
+local maxAge = tonumber(ARGV[2])
+if maxAge > 0 then
+  local t = redis.call('TIME')
+  local cut = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - maxAge
+  if cut > 0 then redis.call('XTRIM', KEYS[2], 'MINID', string.format('%d', cut)) end
+end
+local info = redis.call('XINFO', 'STREAM', KEYS[2])
+local last, maxdel, first, added, length = '', '0-0', '', 0, 0
+for i = 1, #info, 2 do
+  local k = info[i]
+  if k == 'last-generated-id' then last = info[i + 1]
+  elseif k == 'max-deleted-entry-id' then maxdel = info[i + 1]
+  elseif k == 'entries-added' then added = info[i + 1]
+  elseif k == 'length' then length = info[i + 1]
+  elseif k == 'first-entry' and info[i + 1] then first = info[i + 1][1] end
+end
+local entries = {}
+if tonumber(ARGV[4]) > 0 then
+  entries = redis.call('XRANGE', KEYS[2], ARGV[3], '+', 'COUNT', ARGV[4])
+end
+local trimmed = 0
+if added > length then trimmed = 1 end
+return {epoch, last, maxdel, first, entries, trimmed}
+)lua";
+
+std::string sha1Hex(const std::string& text) {
+  Poco::SHA1Engine sha;
+  sha.update(text);
+  return Poco::DigestEngine::digestToHex(sha.digest());
+}
+
+bool isErrorReply(const RedisReplyPtr& r, const char* prefix) {
+  return r && r->type == REDIS_REPLY_ERROR &&
+         std::string(r->str, r->len).rfind(prefix, 0) == 0;
+}
+
+// The outcome of kReadScript.
+struct StreamRead {
+  std::string epoch;
+  std::optional<StreamId> last;  // nullopt: no stream
+  StreamId maxDeleted;
+  std::optional<StreamId> first;  // first retained entry; nullopt: none
+  bool trimmed = false;           // entries were ever trimmed away
+  RedisReplyPtr reply;  // owns `entries`
+  const redisReply* entries = nullptr;
+};
+
+class RedisBroker : public Broker {
+ public:
+  explicit RedisBroker(const BrokerConfig& config)
+      : prefix_(config.redisPrefix),
+        maxLen_(std::to_string(config.historySize > 0 ? config.historySize : 1)),
+        maxAgeMs_(std::to_string(config.historyMaxAgeSeconds > 0
+                                     ? config.historyMaxAgeSeconds * 1000
+                                     : 0)),
+        wakeKey_(wakeKey(prefix_, newEpoch())),
+        publishSha_(sha1Hex(kPublishScript)),
+        readSha_(sha1Hex(kReadScript)),
+        pool_(endpointOf(config), kPoolSize),
+        live_([this](const std::string& channel, bool active) {
+          reader_->setActive(channel, active);
+        }),
+        reader_(std::make_unique<RedisLiveReader>(endpointOf(config), prefix_, wakeKey_,
+                                                  &live_, &epoch_)) {}
+
+  ~RedisBroker() override {
+    reader_.reset();
+    // Best effort: a crashed instance's wake stream expires by itself.
+    auto conn = pool_.acquire();
+    if (conn->connected()) {
+      RedisReplyPtr reply;
+      conn->command({"DEL", wakeKey_}, &reply);
+    }
+  }
+
+  // Connects once so that the log says at start whether Redis is there.
+  void start() {
+    auto conn = pool_.acquire();
+    std::string epoch;
+    Status s = loadEpoch(&*conn, prefix_, &epoch);
+    if (s.ok()) {
+      epoch_.set(epoch);
+    } else {
+      Poco::Logger::get("rtdemo.redis")
+          .warning("redis at %s is unreachable at start (%s); starting anyway: POST /send "
+                   "answers 503 and /healthz fails until it is reachable, and the "
+                   "connection is retried with backoff",
+                   conn->address(), s.message());
+    }
+    reader_->start();
+  }
+
+  std::string name() const override { return "redis"; }
+
+  std::string epoch() const override {
+    std::string e = epoch_.get();
+    // Before Redis was ever reached there is no epoch; "0" is a valid token
+    // that no Redis epoch equals, so any cursor built on it gets a reset.
+    return e.empty() ? "0" : e;
+  }
+
+  Status publish(const std::string& channel, const std::string& event,
+                 const std::string& data, MessagePtr* out) override {
+    auto conn = pool_.acquire();
+    RedisReplyPtr reply;
+    Status s = runScript(&*conn, kPublishScript, publishSha_, channel,
+                         {maxLen_, maxAgeMs_, event, data}, &reply);
+    if (!s.ok()) return s;
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2)
+      return Status::Corruption("redis publish: unexpected reply");
+    auto sid = StreamId::parse(replyString(reply->element[0]));
+    std::string epoch = replyString(reply->element[1]);
+    if (!sid || !isValidEpoch(epoch)) return Status::Corruption("redis publish: bad id or epoch");
+    epoch_.set(epoch);
+    *out = makeMessage(channel, MessageId{epoch, sid->ms, sid->seq}, event, data,
+                       static_cast<int64_t>(sid->ms));
+    return Status::OK();
+  }
+
+  Status readAfter(const std::string& channel, const std::string& cursor, size_t limit,
+                   HistoryRead* out) override {
+    *out = HistoryRead();
+    auto conn = pool_.acquire();
+    // Guess the start from the epoch we know; the script's answer decides,
+    // and a wrong guess (a reset) costs one more read.
+    std::string start = "-";
+    CursorCheck guess = checkCursor(cursor, epoch_.get());
+    if (guess.sameEpoch && !guess.fromStart)
+      start = "(" + StreamId{guess.id.major, guess.id.minor}.toString();
+    StreamRead r;
+    Status s = readStream(&*conn, channel, start, limit, &r);
+    if (!s.ok()) return s;
+
+    CursorCheck check = checkCursor(cursor, r.epoch);
+    std::string reason = check.reason;
+    if (check.sameEpoch && !check.fromStart) {
+      StreamId c{check.id.major, check.id.minor};
+      if (!r.last ? c != StreamId{} : *r.last < c) {
+        reason = "id was never issued by this history";
+      } else if (c < r.maxDeleted || (r.trimmed && c < r.first.value_or(*r.last))) {
+        reason = "messages after this id were trimmed from history";
+      } else if (start != "(" + c.toString()) {
+        start = "(" + c.toString();
+        s = readStream(&*conn, channel, start, limit, &r);
+        if (!s.ok()) return s;
+      }
+    }
+    if (!reason.empty()) {
+      out->reset = true;
+      out->resetReason = reason;
+      if (start != "-") {
+        s = readStream(&*conn, channel, "-", limit, &r);
+        if (!s.ok()) return s;
+      }
+      if (r.first) out->oldest = MessageId{r.epoch, r.first->ms, r.first->seq}.toString();
+    }
+    for (size_t i = 0; r.entries && i < r.entries->elements; ++i) {
+      MessagePtr m = messageFromEntry(channel, r.entries->element[i], r.epoch);
+      if (m) out->messages.push_back(std::move(m));
+    }
+    return Status::OK();
+  }
+
+  Status lastId(const std::string& channel, std::string* out) override {
+    auto conn = pool_.acquire();
+    StreamRead r;
+    Status s = readStream(&*conn, channel, "-", 0, &r);
+    if (!s.ok()) return s;
+    StreamId last = r.last.value_or(StreamId{});
+    *out = MessageId{r.epoch, last.ms, last.seq}.toString();
+    return Status::OK();
+  }
+
+  std::unique_ptr<Subscription> subscribe(const std::string& channel,
+                                          LiveCallback cb) override {
+    // Read the stream's last id *before* registering (see rule 2 in
+    // redis_live_reader.h): the reader starts after it, and any message
+    // published once subscribe() has returned has a greater id.
+    std::optional<StreamId> last;
+    {
+      auto conn = pool_.acquire();
+      RedisReplyPtr reply;
+      Status s = conn->command(
+          {"XREVRANGE", channelKey(prefix_, channel), "+", "-", "COUNT", "1"}, &reply);
+      if (s.ok() && reply->type == REDIS_REPLY_ARRAY) {
+        last = StreamId{};
+        if (reply->elements == 1 && reply->element[0]->type == REDIS_REPLY_ARRAY &&
+            reply->element[0]->elements == 2) {
+          last = StreamId::parse(replyString(reply->element[0]->element[0]));
+        }
+      }
+    }
+    std::unique_ptr<Subscription> sub = live_.add(channel, std::move(cb));
+    if (reader_->offerStart(channel, last)) wakeReader();
+    return sub;
+  }
+
+  Status health() override {
+    auto conn = pool_.acquire();
+    RedisReplyPtr reply;
+    return conn->command({"PING"}, &reply);
+  }
+
+ private:
+  static RedisEndpoint endpointOf(const BrokerConfig& c) {
+    RedisEndpoint e;
+    e.host = c.redisHost;
+    e.port = c.redisPort;
+    e.password = c.redisPassword;
+    e.db = c.redisDb;
+    e.timeoutMs = c.redisTimeoutMs;
+    return e;
+  }
+
+  // Runs one of our scripts against `channel`'s stream: EVALSHA, falling back
+  // to EVAL when Redis lost its script cache (a restart). A missing epoch is
+  // recreated and the script retried once.
+  Status runScript(RedisConnection* conn, const char* script, const std::string& sha,
+                   const std::string& channel, std::vector<std::string> args,
+                   RedisReplyPtr* reply) {
+    Status s;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      std::vector<std::string> argv = {"EVALSHA", sha, "2", epochKey(prefix_),
+                                       channelKey(prefix_, channel)};
+      argv.insert(argv.end(), args.begin(), args.end());
+      s = conn->command(argv, reply);
+      if (isErrorReply(*reply, "NOSCRIPT")) {
+        argv[0] = "EVAL";
+        argv[1] = script;
+        s = conn->command(argv, reply);
+      }
+      if (!isErrorReply(*reply, "NOEPOCH")) return s;
+      std::string epoch;
+      s = loadEpoch(conn, prefix_, &epoch);
+      if (!s.ok()) return s;
+      epoch_.set(epoch);
+    }
+    return s;
+  }
+
+  Status readStream(RedisConnection* conn, const std::string& channel,
+                    const std::string& start, size_t limit, StreamRead* out) {
+    *out = StreamRead();
+    Status s = runScript(conn, kReadScript, readSha_, channel,
+                         {maxLen_, maxAgeMs_, start, std::to_string(limit)}, &out->reply);
+    if (!s.ok()) return s;
+    const redisReply* r = out->reply.get();
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 6)
+      return Status::Corruption("redis history read: unexpected reply");
+    out->epoch = replyString(r->element[0]);
+    if (!isValidEpoch(out->epoch)) return Status::Corruption("redis history read: bad epoch");
+    epoch_.set(out->epoch);
+    std::string last = replyString(r->element[1]);
+    if (!last.empty()) out->last = StreamId::parse(last);
+    out->maxDeleted = StreamId::parse(replyString(r->element[2])).value_or(StreamId{});
+    std::string first = replyString(r->element[3]);
+    if (!first.empty()) out->first = StreamId::parse(first);
+    out->entries = r->element[4];
+    out->trimmed = r->element[5]->integer != 0;
+    return Status::OK();
+  }
+
+  void wakeReader() {
+    auto conn = pool_.acquire();
+    std::vector<RedisReplyPtr> replies;
+    // If this fails Redis is away, and the reader is not blocked in it: it
+    // will see the new channel when it reconnects.
+    conn->pipeline({{"XADD", wakeKey_, "MAXLEN", "1", "*", "w", "1"},
+                    {"EXPIRE", wakeKey_, kWakeTtlSeconds}},
+                   &replies);
+  }
+
+  // Constant after construction.
+  const std::string prefix_;
+  const std::string maxLen_;
+  const std::string maxAgeMs_;
+  const std::string wakeKey_;
+  const std::string publishSha_;
+  const std::string readSha_;
+
+  RedisPool pool_;  // thread-safe
+  EpochCell epoch_;  // thread-safe
+  LiveRegistry live_;  // thread-safe; its hook calls reader_
+  // Declared last so it is destroyed first: its thread delivers into live_.
+  std::unique_ptr<RedisLiveReader> reader_;
+};
+
+}  // namespace
+
+std::unique_ptr<Broker> openRedisBroker(const BrokerConfig& config, Status* status) {
+  *status = Status::OK();
+  if (config.redisHost.empty()) {
+    *status = Status::InvalidArgument("rtdemo.redis.host is empty");
+    return nullptr;
+  }
+  auto broker = std::make_unique<RedisBroker>(config);
+  broker->start();
+  return broker;
+}
+
+}  // namespace rtdemo

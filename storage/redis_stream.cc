@@ -1,0 +1,102 @@
+// Implementation of the Redis backend's shared helpers (see redis_stream.h).
+#include "storage/redis_stream.h"
+
+#include <hiredis/hiredis.h>
+
+#include <charconv>
+
+#include "Poco/Logger.h"
+
+#include "storage/redis_connection.h"
+
+namespace rtdemo {
+namespace {
+
+bool parseU64(std::string_view text, uint64_t* out) {
+  if (text.empty()) return false;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
+  return ec == std::errc() && ptr == text.data() + text.size();
+}
+
+}  // namespace
+
+std::optional<StreamId> StreamId::parse(std::string_view text) {
+  size_t dash = text.find('-');
+  StreamId id;
+  if (dash == std::string_view::npos) {
+    if (!parseU64(text, &id.ms)) return std::nullopt;
+    return id;
+  }
+  if (!parseU64(text.substr(0, dash), &id.ms)) return std::nullopt;
+  if (!parseU64(text.substr(dash + 1), &id.seq)) return std::nullopt;
+  return id;
+}
+
+std::string StreamId::toString() const {
+  return std::to_string(ms) + "-" + std::to_string(seq);
+}
+
+MessagePtr messageFromEntry(const std::string& channel, const redisReply* entry,
+                            const std::string& fallbackEpoch) {
+  if (entry == nullptr || entry->type != REDIS_REPLY_ARRAY || entry->elements != 2)
+    return nullptr;
+  auto sid = StreamId::parse(replyString(entry->element[0]));
+  const redisReply* fields = entry->element[1];
+  if (!sid || fields == nullptr || fields->type != REDIS_REPLY_ARRAY) return nullptr;
+  std::string epoch = fallbackEpoch, event, data;
+  for (size_t i = 0; i + 1 < fields->elements; i += 2) {
+    std::string name = replyString(fields->element[i]);
+    if (name == "d") {
+      data = replyString(fields->element[i + 1]);
+    } else if (name == "e") {
+      event = replyString(fields->element[i + 1]);
+    } else if (name == "p") {
+      std::string p = replyString(fields->element[i + 1]);
+      if (isValidEpoch(p)) epoch = p;
+    }
+  }
+  return makeMessage(channel, MessageId{epoch, sid->ms, sid->seq}, std::move(event),
+                     std::move(data), static_cast<int64_t>(sid->ms));
+}
+
+std::string EpochCell::get() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return epoch_;
+}
+
+void EpochCell::set(const std::string& epoch) {
+  std::string before;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (epoch_ == epoch) return;
+    before = epoch_;
+    epoch_ = epoch;
+  }
+  auto& log = Poco::Logger::get("rtdemo.redis");
+  if (before.empty()) {
+    log.information("redis: history epoch %s", epoch);
+  } else {
+    log.warning("redis: history epoch changed from %s to %s (Redis was flushed or "
+                "replaced); clients resuming from older ids get a reset",
+                before, epoch);
+  }
+}
+
+Status loadEpoch(RedisConnection* conn, const std::string& prefix, std::string* epoch) {
+  std::vector<RedisReplyPtr> replies;
+  const std::string key = epochKey(prefix);
+  Status s = conn->pipeline({{"SET", key, newEpoch(), "NX"}, {"GET", key}}, &replies);
+  if (!s.ok()) return s;
+  for (const auto& r : replies) {
+    s = redisStatus(nullptr, r.get(), "redis epoch");
+    if (!s.ok()) return s;
+  }
+  *epoch = replyString(replies[1].get());
+  if (!isValidEpoch(*epoch)) {
+    return Status::Corruption("redis key " + key + " holds '" + *epoch +
+                              "', which is not an rtdemo epoch");
+  }
+  return Status::OK();
+}
+
+}  // namespace rtdemo

@@ -1,0 +1,83 @@
+// Shared vocabulary of the Redis backend: key names, stream ids, and how a
+// stream entry becomes a Message.
+//
+// Layout in Redis, under the configured prefix P:
+//   P epoch          the history epoch (a random token, SET NX by whoever
+//                    finds it missing);
+//   P ch:<channel>   one stream per channel; each entry holds the fields
+//                    p (epoch at publish), e (event, may be empty), d (data);
+//                    the entry id "<ms>-<n>" is the message id and ms its
+//                    store time;
+//   P wake:<token>   a per-instance stream whose only job is to wake that
+//                    instance's blocked live reader (see redis_live_reader.h).
+// Channel names are validated by the service ([A-Za-z0-9._:-]), so they can
+// be used in key names as they are.
+//
+// Thread-safe: free functions and value types only.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "storage/message.h"
+#include "storage/status.h"
+
+struct redisReply;
+
+namespace rtdemo {
+
+class RedisConnection;
+
+// A Redis stream id "<ms>-<seq>".
+struct StreamId {
+  uint64_t ms = 0;
+  uint64_t seq = 0;
+
+  static std::optional<StreamId> parse(std::string_view text);
+  std::string toString() const;
+  bool operator<(const StreamId& o) const {
+    return ms < o.ms || (ms == o.ms && seq < o.seq);
+  }
+  bool operator==(const StreamId& o) const { return ms == o.ms && seq == o.seq; }
+  bool operator!=(const StreamId& o) const { return !(*this == o); }
+};
+
+inline std::string epochKey(const std::string& prefix) { return prefix + "epoch"; }
+inline std::string channelKey(const std::string& prefix, const std::string& channel) {
+  return prefix + "ch:" + channel;
+}
+inline std::string wakeKey(const std::string& prefix, const std::string& token) {
+  return prefix + "wake:" + token;
+}
+
+// Turns one stream entry ([id, [field, value, ...]]) into a Message. The
+// epoch stored in the entry wins over `fallbackEpoch`, so that every instance
+// and every read path gives the same id for the same entry. Returns nullptr
+// for an entry that is not shaped like ours.
+MessagePtr messageFromEntry(const std::string& channel, const redisReply* entry,
+                            const std::string& fallbackEpoch);
+
+// The history epoch as this instance last saw it in Redis. Every read and
+// write path reports what it saw, so that a flushed or replaced Redis is
+// noticed by whichever path touches it first. Thread-safe.
+class EpochCell {
+ public:
+  // "" until Redis has been reached once.
+  std::string get() const;
+  // Records the epoch seen in Redis and logs a change.
+  void set(const std::string& epoch);
+
+ private:
+  mutable std::mutex mu_;
+  std::string epoch_;  // guarded by mu_
+};
+
+// Reads the epoch key, creating it with a fresh token when it is missing
+// (SET NX: when several instances find it missing at once, one token wins and
+// all of them read that one).
+Status loadEpoch(RedisConnection* conn, const std::string& prefix, std::string* epoch);
+
+}  // namespace rtdemo
