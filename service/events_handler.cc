@@ -33,6 +33,13 @@ void EventsHandler::handle(Poco::Net::HTTPServerRequest& request,
     return;
   }
 
+  if (cursor.empty()) {
+    // Live only, from now: "now" must be taken before the client sees the
+    // stream open, or a message it publishes right after could be missed.
+    // If the backend cannot say (Redis away), deliver whatever comes live.
+    if (!ctx_->broker->lastId(channel, &cursor).ok()) cursor.clear();
+  }
+
   response.setStatus(Poco::Net::HTTPResponse::HTTP_OK);
   response.setContentType("text/event-stream; charset=utf-8");
   response.set("Cache-Control", "no-cache");

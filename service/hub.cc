@@ -111,16 +111,10 @@ void Hub::addStream(Poco::Net::StreamSocket socket, const std::string& channel,
   socket.setBlocking(false);
   socket.setNoDelay(true);
   acquireFeed(channel);
-  std::string from = cursor;
   auto conn = std::make_unique<Conn>(nextConnId_++, Conn::Kind::kStream,
                                      std::move(socket), channel);
-  if (from.empty()) {
-    // Live only: the cursor is "now", taken after subscribing so that
-    // nothing published in between can slip past.
-    if (!broker_->lastId(channel, &from).ok()) from.clear();
-  }
-  conn->lastSent = MessageId::parse(from);
-  if (from.empty()) {
+  conn->lastSent = MessageId::parse(cursor);
+  if (cursor.empty()) {
     // No cursor could be had (backend away): deliver whatever comes live.
     HubLoop* loop = pickLoop();
     uint64_t id = conn->id;
@@ -130,7 +124,7 @@ void Hub::addStream(Poco::Net::StreamSocket socket, const std::string& channel,
     loop->post(std::move(replay));
     return;
   }
-  attach(std::move(conn), from);
+  attach(std::move(conn), cursor);
 }
 
 void Hub::addPoll(Poco::Net::StreamSocket socket, const std::string& channel,

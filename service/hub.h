@@ -38,7 +38,9 @@ class Hub {
   void stop();
 
   // Takes a detached SSE socket whose headers and preamble are already sent.
-  // `cursor` is the client's Last-Event-ID; empty means live messages only.
+  // `cursor` is the client's Last-Event-ID, or the channel's last id taken
+  // before the headers went out; empty means "whatever comes live" (used
+  // only when the backend could not give a cursor).
   void addStream(Poco::Net::StreamSocket socket, const std::string& channel,
                  const std::string& cursor);
 

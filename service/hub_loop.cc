@@ -167,6 +167,7 @@ void HubLoop::handle(ReplayCmd& cmd) {
   if (!h.messages.empty()) c->lastSent = h.messages.back()->id;
   std::vector<LiveEventPtr> pending;
   pending.swap(c->pendingLive);
+  c->pendingBytes = 0;
   c->replaying = false;
 
   if (c->kind == Conn::Kind::kPoll) {
@@ -191,17 +192,49 @@ void HubLoop::handle(ReplayCmd& cmd) {
   if (h.reset) {
     writeStream(c, std::make_shared<const std::string>(
                        sse::encodeReset(cmd.epochStart, h.oldest, h.resetReason)));
-  }
-  for (const MessagePtr& m : h.messages) {
-    if (conns_.count(cmd.connId) == 0) return;  // cut off while replaying
-    writeStream(c, std::make_shared<const std::string>(sse::encodeMessage(*m)));
-  }
-  for (const LiveEventPtr& ev : pending) {
     if (conns_.count(cmd.connId) == 0) return;
+  }
+  // Back to replaying until the history is written; pending live events wait.
+  c->replaying = true;
+  c->pendingLive = std::move(pending);
+  c->backlog = std::move(h.messages);
+  c->backlogNext = 0;
+  pumpBacklog(c);
+}
+
+bool HubLoop::pumpBacklog(Conn* c) {
+  const uint64_t id = c->id;
+  while (c->backlogNext < c->backlog.size()) {
+    if (c->out.bytes() > options_.maxBufferBytes / 2) {
+      setWantWrite(c, true);  // EPOLLOUT brings us back here
+      return true;
+    }
+    const MessagePtr& m = c->backlog[c->backlogNext++];
+    c->lastSent = m->id;
+    writeStream(c, std::make_shared<const std::string>(sse::encodeMessage(*m)));
+    if (conns_.count(id) == 0) return false;
+  }
+  c->backlog.clear();
+  c->backlog.shrink_to_fit();
+  c->backlogNext = 0;
+  std::vector<LiveEventPtr> pending;
+  pending.swap(c->pendingLive);
+  c->pendingBytes = 0;
+  c->replaying = false;
+  for (const LiveEventPtr& ev : pending) {
     if (!isNew(*c, *ev->message())) continue;
     c->lastSent = ev->message()->id;
     writeStream(c, ev->sse());
+    if (conns_.count(id) == 0) return false;
   }
+  return true;
+}
+
+void HubLoop::cutOffSlow(Conn* c) {
+  // A subscriber that cannot keep up would make us hold an unbounded
+  // backlog; it resumes from history when it reconnects.
+  stats_->slowDisconnects.fetch_add(1, std::memory_order_relaxed);
+  close(c);
 }
 
 void HubLoop::handle(LiveCmd& cmd) {
@@ -213,6 +246,8 @@ void HubLoop::handle(LiveCmd& cmd) {
   for (Conn* c : targets) {
     if (c->replaying) {
       c->pendingLive.push_back(cmd.event);
+      c->pendingBytes += cmd.event->sse()->size();
+      if (c->pendingBytes > options_.maxBufferBytes) cutOffSlow(c);
       continue;
     }
     if (!isNew(*c, m)) continue;
@@ -240,10 +275,7 @@ void HubLoop::writeStream(Conn* c, const SharedBytes& bytes) {
     close(c);
   } else if (r == OutBuffer::Result::kBlocked) {
     if (c->out.bytes() > options_.maxBufferBytes) {
-      // A subscriber that cannot keep up would make us hold an unbounded
-      // backlog; it resumes from history when it reconnects.
-      stats_->slowDisconnects.fetch_add(1, std::memory_order_relaxed);
-      close(c);
+      cutOffSlow(c);
       return;
     }
     setWantWrite(c, true);
@@ -305,10 +337,12 @@ void HubLoop::handleIo(uint64_t connId, uint32_t events) {
     if (r == OutBuffer::Result::kError) {
       close(c);
     } else if (r == OutBuffer::Result::kDone) {
-      if (c->closing)
+      if (c->closing) {
         close(c);
-      else
+      } else {
         setWantWrite(c, false);
+        if (c->replaying && !c->backlog.empty()) pumpBacklog(c);
+      }
     }
   }
 }
@@ -329,8 +363,7 @@ void HubLoop::sendHeartbeats(int64_t now) {
       close(c);
     } else if (r == OutBuffer::Result::kBlocked) {
       if (c->out.bytes() > options_.maxBufferBytes) {
-        stats_->slowDisconnects.fetch_add(1, std::memory_order_relaxed);
-        close(c);
+        cutOffSlow(c);
       } else {
         setWantWrite(c, true);
       }

@@ -13,6 +13,9 @@
 //      live event after the Attach; duplicates are dropped by id.
 //   3. Live events are written to every live stream of the channel; a parked
 //      poll is answered with the first newer event and closed.
+//      A long history is written as the socket drains (pumpBacklog), never
+//      more than half the buffer limit ahead, so a client resuming after a
+//      long absence is not mistaken for a slow one.
 //   4. A stream whose unsent bytes pass the buffer limit is cut off; the
 //      client reconnects with its Last-Event-ID and resumes from history.
 //   5. Heartbeats go to every live stream; parked polls are answered empty
@@ -67,6 +70,9 @@ struct Conn {
 
   bool replaying = true;
   std::vector<LiveEventPtr> pendingLive;  // live events seen while replaying
+  size_t pendingBytes = 0;                // their encoded size
+  std::vector<MessagePtr> backlog;        // history not yet written
+  size_t backlogNext = 0;
   std::optional<MessageId> lastSent;      // nullopt: every live event is new
   std::string pollCursor;                 // a held poll's empty answer
   int64_t pollTimeoutMs = 0;              // a held poll's wait, from replay
@@ -119,6 +125,9 @@ class HubLoop {
   void shutdownAll();
 
   bool isNew(const Conn& c, const Message& m) const;
+  // Writes more of a stream's history; returns false if the stream closed.
+  bool pumpBacklog(Conn* c);
+  void cutOffSlow(Conn* c);
   void writeStream(Conn* c, const SharedBytes& bytes);
   void answerPoll(Conn* c, const SharedBytes& response);
   void answerPollNow(Conn* c, const std::vector<MessagePtr>& messages,

@@ -1,0 +1,336 @@
+// The Broker contract cases (see broker_contract.h). Every rule of
+// storage/broker.h that a client can observe has a case here.
+#include "tests/broker/broker_contract.h"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <vector>
+
+namespace rtdemo {
+
+void BrokerContractTest::SetUp() { harness_ = GetParam().makeHarness(); }
+
+void BrokerContractTest::TearDown() {
+  broker_.reset();
+  harness_.reset();
+}
+
+void BrokerContractTest::open(size_t historySize, int64_t maxAgeSeconds) {
+  broker_.reset();
+  BrokerConfig config = harness_->config();
+  config.historySize = historySize;
+  config.historyMaxAgeSeconds = maxAgeSeconds;
+  broker_ = harness_->open(config);
+  ASSERT_NE(broker_, nullptr);
+}
+
+std::string BrokerContractTest::publish(const std::string& channel,
+                                        const std::string& data,
+                                        const std::string& event) {
+  MessagePtr m;
+  Status s = broker_->publish(channel, event, data, &m);
+  EXPECT_TRUE(s.ok()) << s.toString();
+  return s.ok() ? m->idText : "";
+}
+
+HistoryRead BrokerContractTest::read(const std::string& channel,
+                                     const std::string& cursor, size_t limit) {
+  HistoryRead h;
+  Status s = broker_->readAfter(channel, cursor, limit, &h);
+  EXPECT_TRUE(s.ok()) << s.toString();
+  return h;
+}
+
+namespace {
+
+// Collects live messages and lets a test wait for a count without sleeping.
+class Collector {
+ public:
+  LiveCallback callback() {
+    return [this](const MessagePtr& m) {
+      std::lock_guard<std::mutex> lock(mu_);
+      got_.push_back(m);
+      cv_.notify_all();
+    };
+  }
+  bool waitFor(size_t n, std::chrono::milliseconds limit = std::chrono::seconds(5)) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, limit, [&] { return got_.size() >= n; });
+  }
+  std::vector<MessagePtr> messages() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return got_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<MessagePtr> got_;
+};
+
+}  // namespace
+
+TEST_P(BrokerContractTest, PublishThenRead) {
+  open();
+  std::string id = publish("c1", "hello", "greet");
+  HistoryRead h = read("c1", "");
+  ASSERT_EQ(h.messages.size(), 1u);
+  EXPECT_FALSE(h.reset);
+  EXPECT_EQ(h.messages[0]->idText, id);
+  EXPECT_EQ(h.messages[0]->data, "hello");
+  EXPECT_EQ(h.messages[0]->event, "greet");
+  EXPECT_EQ(h.messages[0]->channel, "c1");
+  EXPECT_GT(h.messages[0]->tsMs, 1600000000000);
+  EXPECT_EQ(h.messages[0]->id.epoch, broker_->epoch());
+}
+
+TEST_P(BrokerContractTest, CursorExcludesOlderMessages) {
+  open();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(publish("c", "m" + std::to_string(i)));
+  HistoryRead h = read("c", ids[1]);
+  EXPECT_FALSE(h.reset);
+  ASSERT_EQ(h.messages.size(), 3u);
+  EXPECT_EQ(h.messages[0]->idText, ids[2]);
+  EXPECT_EQ(h.messages[2]->idText, ids[4]);
+  EXPECT_TRUE(read("c", ids[4]).messages.empty());
+  EXPECT_FALSE(read("c", ids[4]).reset);
+}
+
+TEST_P(BrokerContractTest, LimitBoundsARead) {
+  open();
+  for (int i = 0; i < 10; ++i) publish("c", std::to_string(i));
+  HistoryRead h = read("c", "", 4);
+  ASSERT_EQ(h.messages.size(), 4u);
+  EXPECT_EQ(h.messages[0]->data, "0");
+  HistoryRead next = read("c", h.messages.back()->idText, 100);
+  ASSERT_EQ(next.messages.size(), 6u);
+  EXPECT_EQ(next.messages[0]->data, "4");
+}
+
+TEST_P(BrokerContractTest, LastIdFollowsPublishes) {
+  open();
+  std::string empty;
+  ASSERT_TRUE(broker_->lastId("c", &empty).ok());
+  EXPECT_EQ(empty, MessageId::start(broker_->epoch()).toString());
+  EXPECT_TRUE(read("c", empty).messages.empty());
+  EXPECT_FALSE(read("c", empty).reset);
+  std::string id = publish("c", "x");
+  std::string last;
+  ASSERT_TRUE(broker_->lastId("c", &last).ok());
+  EXPECT_EQ(last, id);
+  HistoryRead h = read("c", empty);
+  EXPECT_FALSE(h.reset);
+  ASSERT_EQ(h.messages.size(), 1u);
+}
+
+TEST_P(BrokerContractTest, ChannelsAreIndependent) {
+  open();
+  publish("a", "for a");
+  publish("b", "for b");
+  HistoryRead a = read("a", "");
+  ASSERT_EQ(a.messages.size(), 1u);
+  EXPECT_EQ(a.messages[0]->data, "for a");
+}
+
+TEST_P(BrokerContractTest, UnknownChannelIsEmpty) {
+  open();
+  HistoryRead h = read("never-used", "");
+  EXPECT_TRUE(h.messages.empty());
+  EXPECT_FALSE(h.reset);
+}
+
+TEST_P(BrokerContractTest, IdsStrictlyIncreaseUnderConcurrentPublishers) {
+  open(100000);
+  constexpr int kThreads = 8;
+  constexpr int kEach = 100;
+  std::vector<std::thread> threads;
+  std::mutex mu;
+  std::set<std::string> acked;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        MessagePtr m;
+        Status s = broker_->publish("c", "", std::to_string(t) + ":" + std::to_string(i), &m);
+        if (s.ok()) {
+          std::lock_guard<std::mutex> lock(mu);
+          acked.insert(m->idText);
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  ASSERT_EQ(acked.size(), size_t(kThreads * kEach));
+  HistoryRead h = read("c", "", 100000);
+  ASSERT_EQ(h.messages.size(), size_t(kThreads * kEach));
+  std::map<int, int> lastPerThread;
+  for (size_t i = 0; i < h.messages.size(); ++i) {
+    if (i > 0) {
+      EXPECT_TRUE(h.messages[i - 1]->id < h.messages[i]->id) << i;
+    }
+    EXPECT_EQ(acked.count(h.messages[i]->idText), 1u);
+    // Each publisher's own messages keep their order.
+    const std::string& d = h.messages[i]->data;
+    int t = std::stoi(d.substr(0, d.find(':')));
+    int n = std::stoi(d.substr(d.find(':') + 1));
+    if (lastPerThread.count(t)) {
+      EXPECT_LT(lastPerThread[t], n);
+    }
+    lastPerThread[t] = n;
+  }
+}
+
+TEST_P(BrokerContractTest, SubscriberWakesOnPublish) {
+  open();
+  Collector live;
+  auto sub = broker_->subscribe("c", live.callback());
+  std::string id = publish("c", "wake");
+  ASSERT_TRUE(live.waitFor(1));
+  EXPECT_EQ(live.messages()[0]->idText, id);
+  EXPECT_EQ(live.messages()[0]->data, "wake");
+}
+
+TEST_P(BrokerContractTest, LiveMessagesArriveInOrderAndOnlyForTheirChannel) {
+  open();
+  Collector live;
+  auto sub = broker_->subscribe("c", live.callback());
+  std::vector<std::string> ids;
+  for (int i = 0; i < 50; ++i) {
+    ids.push_back(publish("c", std::to_string(i)));
+    publish("other", "noise");
+  }
+  ASSERT_TRUE(live.waitFor(50));
+  auto got = live.messages();
+  ASSERT_GE(got.size(), 50u);
+  for (size_t i = 0; i < 50; ++i) EXPECT_EQ(got[i]->idText, ids[i]);
+  for (auto& m : got) EXPECT_EQ(m->channel, "c");
+}
+
+TEST_P(BrokerContractTest, NoDeliveryAfterUnsubscribe) {
+  open();
+  Collector kept;
+  Collector dropped;
+  auto keep = broker_->subscribe("c", kept.callback());
+  auto drop = broker_->subscribe("c", dropped.callback());
+  publish("c", "one");
+  ASSERT_TRUE(dropped.waitFor(1));
+  drop.reset();
+  publish("c", "two");
+  ASSERT_TRUE(kept.waitFor(2));
+  EXPECT_EQ(dropped.messages().size(), 1u);
+}
+
+TEST_P(BrokerContractTest, TimeoutWithNothingNewReturnsEmpty) {
+  // A waiter that sees nothing until its deadline gets an empty answer, not
+  // an error: the broker side of that is an empty read after the last id.
+  open();
+  std::string id = publish("c", "only");
+  Collector live;
+  auto sub = broker_->subscribe("c", live.callback());
+  EXPECT_FALSE(live.waitFor(1, std::chrono::milliseconds(200)));
+  HistoryRead h = read("c", id);
+  EXPECT_TRUE(h.messages.empty());
+  EXPECT_FALSE(h.reset);
+}
+
+TEST_P(BrokerContractTest, BinaryAndLargePayloadsRoundTrip) {
+  open();
+  std::string binary;
+  for (int i = 0; i < 256; ++i) binary.push_back(static_cast<char>(i));
+  std::string large(1 << 20, 'x');
+  large[12345] = '\n';
+  std::string unicode = "h\xC3\xA9llo \xE2\x99\xA5 \xF0\x9F\x98\x80";
+  publish("c", binary);
+  publish("c", large);
+  publish("c", unicode);
+  publish("c", "");
+  HistoryRead h = read("c", "");
+  ASSERT_EQ(h.messages.size(), 4u);
+  EXPECT_EQ(h.messages[0]->data, binary);
+  EXPECT_EQ(h.messages[1]->data, large);
+  EXPECT_EQ(h.messages[2]->data, unicode);
+  EXPECT_EQ(h.messages[3]->data, "");
+}
+
+TEST_P(BrokerContractTest, OldEpochIsDetected) {
+  open();
+  publish("c", "a");
+  std::string last = publish("c", "b");
+  std::string foreign = "zz" + broker_->epoch().substr(2) + "-1";
+  if (foreign.substr(0, foreign.find('-')) == broker_->epoch()) foreign = "otherepoch-1";
+  HistoryRead h = read("c", foreign);
+  EXPECT_TRUE(h.reset);
+  EXPECT_FALSE(h.resetReason.empty());
+  ASSERT_EQ(h.messages.size(), 2u);
+  EXPECT_EQ(h.oldest, h.messages[0]->idText);
+  EXPECT_EQ(h.messages[1]->idText, last);
+}
+
+TEST_P(BrokerContractTest, GarbageCursorIsAReset) {
+  open();
+  publish("c", "a");
+  for (const char* cursor : {"garbage", "-", "abc-", "abc-x", "ABC-1", "a-1-2-3"}) {
+    HistoryRead h = read("c", cursor);
+    EXPECT_TRUE(h.reset) << cursor;
+    EXPECT_EQ(h.messages.size(), 1u) << cursor;
+  }
+}
+
+TEST_P(BrokerContractTest, CursorNeverIssuedIsAReset) {
+  open();
+  std::string id = publish("c", "a");
+  auto parsed = MessageId::parse(id);
+  ASSERT_TRUE(parsed);
+  MessageId future = *parsed;
+  future.major += 1000000;
+  HistoryRead h = read("c", future.toString());
+  EXPECT_TRUE(h.reset);
+  ASSERT_EQ(h.messages.size(), 1u);
+  EXPECT_EQ(h.oldest, id);
+}
+
+TEST_P(BrokerContractTest, RetentionTrimsAndTrimmedCursorIsAReset) {
+  open(5);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 40; ++i) ids.push_back(publish("c", std::to_string(i)));
+  HistoryRead all = read("c", "");
+  EXPECT_FALSE(all.reset);
+  // Redis trims approximately (MAXLEN ~); every backend keeps at least the
+  // configured count and drops the bulk of the rest.
+  ASSERT_GE(all.messages.size(), 5u);
+  EXPECT_LT(all.messages.size(), 40u);
+  EXPECT_EQ(all.messages.back()->idText, ids.back());
+  HistoryRead fromTrimmed = read("c", ids[0]);
+  EXPECT_TRUE(fromTrimmed.reset);
+  EXPECT_EQ(fromTrimmed.oldest, all.messages.front()->idText);
+  EXPECT_EQ(fromTrimmed.messages.size(), all.messages.size());
+  // A cursor inside the retained range needs no reset.
+  HistoryRead recent = read("c", ids[38]);
+  EXPECT_FALSE(recent.reset);
+  ASSERT_EQ(recent.messages.size(), 1u);
+}
+
+TEST_P(BrokerContractTest, RetentionByAge) {
+  open(1000, 1);
+  std::string old = publish("c", "old");
+  // Age is measured in whole seconds; wait until the message is past it.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  std::string fresh = publish("c", "fresh");
+  HistoryRead h = read("c", "");
+  ASSERT_EQ(h.messages.size(), 1u);
+  EXPECT_EQ(h.messages[0]->idText, fresh);
+  EXPECT_TRUE(read("c", MessageId::start(broker_->epoch()).toString()).reset);
+}
+
+TEST_P(BrokerContractTest, HealthyWhenOpen) {
+  open();
+  EXPECT_TRUE(broker_->health().ok());
+  EXPECT_EQ(broker_->name(), GetParam().name);
+}
+
+}  // namespace rtdemo

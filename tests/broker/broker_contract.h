@@ -1,0 +1,36 @@
+// The Broker contract suite, written once and run against every backend.
+//
+// Each backend's test file instantiates it:
+//   INSTANTIATE_TEST_SUITE_P(Sqlite, BrokerContractTest,
+//       ::testing::Values(BrokerBackend{"sqlite", [] { return ...; }}),
+//       [](const auto& info) { return info.param.name; });
+// and adds the cases only it has (surviving a reopen, a Redis restart).
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "tests/broker/broker_harness.h"
+
+namespace rtdemo {
+
+class BrokerContractTest : public ::testing::TestWithParam<BrokerBackend> {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  // Opens the backend with this test's isolated storage and the given
+  // retention; the broker is kept in broker_.
+  void open(size_t historySize = 1000, int64_t maxAgeSeconds = 0);
+
+  std::string publish(const std::string& channel, const std::string& data,
+                      const std::string& event = "");
+  HistoryRead read(const std::string& channel, const std::string& cursor,
+                   size_t limit = 10000);
+
+  std::unique_ptr<BrokerHarness> harness_;
+  std::unique_ptr<Broker> broker_;
+};
+
+}  // namespace rtdemo

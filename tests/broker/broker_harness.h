@@ -1,0 +1,31 @@
+// BrokerHarness: how the contract suite gets a fresh backend for each test.
+//
+// Each backend's test file supplies one harness per test: it owns whatever
+// isolates that test (a temporary SQLite file, a Redis key prefix on the
+// fixture's redis-server) and removes it afterwards. open() may be called
+// more than once in a test to reopen the same storage.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "storage/broker.h"
+
+namespace rtdemo {
+
+class BrokerHarness {
+ public:
+  virtual ~BrokerHarness() = default;
+  // A configuration that points at this test's isolated storage; the suite
+  // changes retention fields before calling open().
+  virtual BrokerConfig config() = 0;
+  virtual std::unique_ptr<Broker> open(const BrokerConfig& config) = 0;
+};
+
+struct BrokerBackend {
+  std::string name;  // "memory", "sqlite", "redis": the test-name suffix
+  std::function<std::unique_ptr<BrokerHarness>()> makeHarness;
+};
+
+}  // namespace rtdemo

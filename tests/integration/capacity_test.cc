@@ -1,0 +1,133 @@
+// Streams and held polls must not pin the HTTP pool, and a slow subscriber
+// must not hold the others back.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "tests/integration/http_client.h"
+#include "tests/integration/server_process.h"
+
+namespace rtdemo {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A raw subscriber: one request sent, everything received kept as text.
+struct RawClient {
+  int fd = -1;
+  std::string received;
+  bool eof = false;
+};
+
+// Reads whatever is available on every client until `done` holds for all.
+template <typename Done>
+bool pumpUntil(std::vector<RawClient>& clients, Done done, std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  std::vector<pollfd> fds(clients.size());
+  for (;;) {
+    bool all = true;
+    for (auto& c : clients) all = all && done(c);
+    if (all) return true;
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    for (size_t i = 0; i < clients.size(); ++i)
+      fds[i] = pollfd{clients[i].eof ? -1 : clients[i].fd, POLLIN, 0};
+    ::poll(fds.data(), fds.size(), 100);
+    char buf[16384];
+    for (size_t i = 0; i < clients.size(); ++i) {
+      if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      ssize_t n = ::recv(clients[i].fd, buf, sizeof buf, MSG_DONTWAIT);
+      if (n > 0)
+        clients[i].received.append(buf, static_cast<size_t>(n));
+      else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+        clients[i].eof = true;
+    }
+  }
+}
+
+TEST(Capacity, ThousandStreamsAndThousandHeldPollsDoNotStarveSend) {
+  constexpr int kEach = 1000;
+  ServerProcess server({"--backend", "memory", "-D", "rtdemo.poll.timeout.seconds=60",
+                        "-D", "rtdemo.heartbeat.seconds=60"});
+  ASSERT_TRUE(server.ready());
+  const int port = server.port();
+  std::vector<RawClient> streams(kEach), polls(kEach);
+  for (auto& c : streams) {
+    c.fd = connectLoopback(port);
+    ASSERT_GE(c.fd, 0);
+    ASSERT_TRUE(sendGet(c.fd, "/events?channel=cap"));
+  }
+  for (auto& c : polls) {
+    c.fd = connectLoopback(port);
+    ASSERT_GE(c.fd, 0);
+    ASSERT_TRUE(sendGet(c.fd, "/poll?channel=cap"));
+  }
+  // Every stream has its headers and preamble: all of them were handed to
+  // the hub, since the pool has only 32 threads.
+  ASSERT_TRUE(pumpUntil(streams, [](const RawClient& c) { return c.received.find("retry:") != std::string::npos; }, 30s));
+  // Parked polls have no answer yet, but the server holds their sockets.
+  ASSERT_TRUE(waitUntil([&] { return server.openSockets() >= 2 * kEach; }, 30s));
+
+  auto start = std::chrono::steady_clock::now();
+  HttpResponse sent = httpRequest(port, "POST", "/send", "channel=cap&data=through", "application/x-www-form-urlencoded",
+                                  {}, 1s);
+  auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_EQ(sent.status, 201) << "no answer within a second";
+  EXPECT_LT(took, 1s);
+  std::string id = jsonField(sent.body, "id");
+
+  EXPECT_TRUE(pumpUntil(streams, [&](const RawClient& c) { return c.received.find("id: " + id + "\ndata: through\n\n") != std::string::npos; }, 30s));
+  EXPECT_TRUE(pumpUntil(polls, [&](const RawClient& c) { return c.eof && c.received.find("\"data\":\"through\"") != std::string::npos; }, 30s));
+  for (auto& c : streams) ::close(c.fd);
+  for (auto& c : polls) ::close(c.fd);
+}
+
+TEST(Capacity, SlowSubscriberIsCutOffAndResumesFromHistory) {
+  ServerProcess server({"--backend", "memory", "-D", "rtdemo.stream.buffer.bytes=1048576",
+                        "-D", "rtdemo.history.size=1000"});
+  ASSERT_TRUE(server.ready());
+  const int port = server.port();
+  // The slow one asks for a tiny receive window and then never reads.
+  int slow = connectLoopback(port, 4096);
+  ASSERT_GE(slow, 0);
+  ASSERT_TRUE(sendGet(slow, "/events?channel=slow"));
+  SseClient healthy(port, "/events?channel=slow");
+  ASSERT_EQ(healthy.status(), 200);
+  ASSERT_TRUE(waitUntil([&] { return server.openSockets() > 0 && httpGet(port, "/healthz").status == 200; }));
+
+  // 18 MB in all: far past the 1 MiB limit plus what the kernel buffers for
+  // a client that advertises a 4 KiB window.
+  constexpr size_t kCount = 600;
+  const std::string payload(30000, 'p');
+  std::vector<std::string> ids;
+  // The healthy subscriber reads as the messages come, as a browser does.
+  std::vector<SseEvent> got;
+  std::thread reader([&] { got = healthy.messages(kCount, 60s); });
+  for (int i = 0; i < kCount; ++i) ids.push_back(publish(port, "slow", payload + std::to_string(i)));
+  reader.join();
+  ASSERT_EQ(got.size(), size_t(kCount)) << "the healthy subscriber must get everything";
+  EXPECT_EQ(got.back().id, ids.back());
+
+  // Drain the slow one: it was cut off, so its stream ends early.
+  std::vector<RawClient> slowOnly(1);
+  slowOnly[0].fd = slow;
+  ASSERT_TRUE(pumpUntil(slowOnly, [](const RawClient& c) { return c.eof; }, 30s));
+  std::string& raw = slowOnly[0].received;
+  auto events = parseSse(raw.substr(raw.find("\r\n\r\n") + 4));
+  ASSERT_LT(events.size(), size_t(kCount));
+  std::string lastSeen = events.empty() ? ids[0].substr(0, ids[0].find('-')) + "-0" : events.back().id;
+  ::close(slow);
+
+  // It resumes from history with nothing lost.
+  SseClient resumed(port, "/events?channel=slow", lastSeen);
+  auto rest = resumed.messages(kCount - events.size(), 30s);
+  ASSERT_EQ(rest.size(), kCount - events.size());
+  EXPECT_EQ(rest.back().id, ids.back());
+}
+
+}  // namespace
+}  // namespace rtdemo
