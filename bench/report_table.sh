@@ -32,8 +32,8 @@ function val(scen, server, key) {
 function fmt(v, key) {
   if (v == "") return "-"
   if (key ~ /pct$/) return sprintf("%.2f%%", v)
-  if (key ~ /_ms$/ || key ~ /_s$/) return sprintf("%.1f", v)
   if (key == "req_per_s" || key == "publish_rate") return sprintf("%.0f", v)
+  if (key ~ /_ms$/ || key ~ /_s$/) return sprintf("%.1f", v)
   return sprintf("%.0f", v)
 }
 # row SCEN KEY LABEL BETTER(lower|higher|none)
