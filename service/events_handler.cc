@@ -14,17 +14,8 @@ namespace rtdemo {
 void EventsHandler::handle(Poco::Net::HTTPServerRequest& request,
                            Poco::Net::HTTPServerResponse& response) {
   Query query;
-  std::string error;
-  if (!parseQuery(request, &query, &error)) {
-    sendError(response, 400, error);
-    return;
-  }
   std::string channel;
-  error = channelFromQuery(query, &channel);
-  if (!error.empty()) {
-    sendError(response, 400, error);
-    return;
-  }
+  if (!readSubscribeQuery(request, response, &query, &channel)) return;
   // A reconnecting EventSource sends Last-Event-ID; a first connection can
   // only use the query. The header wins when both are present.
   std::string cursor = request.get("Last-Event-ID", query.get("last_event_id"));

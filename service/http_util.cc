@@ -67,9 +67,17 @@ bool parseQuery(const Poco::Net::HTTPServerRequest& request, Query* out,
   }
 }
 
-std::string channelFromQuery(const Query& query, std::string* channel) {
-  *channel = query.get("channel", "demo");
-  return checkChannelName(*channel);
+bool readSubscribeQuery(const Poco::Net::HTTPServerRequest& request,
+                        Poco::Net::HTTPServerResponse& response, Query* query,
+                        std::string* channel) {
+  std::string error;
+  if (parseQuery(request, query, &error)) {
+    *channel = query->get("channel", "demo");
+    error = checkChannelName(*channel);
+  }
+  if (error.empty()) return true;
+  sendError(response, 400, error);
+  return false;
 }
 
 }  // namespace rtdemo

@@ -46,7 +46,11 @@ struct Query {
 bool parseQuery(const Poco::Net::HTTPServerRequest& request, Query* out,
                 std::string* error);
 
-// Reads channel=... (default "demo") and checks it; returns "" or the reason.
-std::string channelFromQuery(const Query& query, std::string* channel);
+// Parses the query of a subscribe request (/events, /poll) and its channel
+// (default "demo"). On a malformed query or channel, answers 400 and returns
+// false.
+bool readSubscribeQuery(const Poco::Net::HTTPServerRequest& request,
+                        Poco::Net::HTTPServerResponse& response, Query* query,
+                        std::string* channel);
 
 }  // namespace rtdemo

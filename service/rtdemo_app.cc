@@ -1,6 +1,9 @@
 // Implementation of RtdemoApp (see rtdemo_app.h).
 #include "service/rtdemo_app.h"
 
+#include <limits.h>
+#include <stdlib.h>
+
 #include <chrono>
 #include <iostream>
 #include <thread>
@@ -141,7 +144,10 @@ std::string RtdemoApp::findDefaultConfig() const {
   };
   for (Poco::Path& p : candidates) {
     p.makeAbsolute();
-    if (Poco::File(p).exists()) return p.toString();
+    if (!Poco::File(p).exists()) continue;
+    // Logged at start, so show it without the "bin/../" detour.
+    char real[PATH_MAX];
+    return ::realpath(p.toString().c_str(), real) ? std::string(real) : p.toString();
   }
   return "";
 }
