@@ -17,12 +17,13 @@ Poco::Net::HTTPRequestHandler* HandlerFactory::createRequestHandler(
     if (method == "POST") return new SendHandler(ctx_);
     return new ErrorHandler(ctx_, 405, "POST");
   }
-  if (path == "/events" || path == "/poll" || path == "/healthz" ||
+  if (path == "/events" || path == "/poll" || path == "/healthz" || path == "/metrics" ||
       path == "/" || path == "/index.html" || path.rfind("/static/", 0) == 0) {
     if (!get) return new ErrorHandler(ctx_, 405, "GET, HEAD");
     if (path == "/events") return new EventsHandler(ctx_);
     if (path == "/poll") return new PollHandler(ctx_);
     if (path == "/healthz") return new HealthHandler(ctx_);
+    if (path == "/metrics") return new MetricsHandler(ctx_);
     return new StaticFileHandler(ctx_);
   }
   return new ErrorHandler(ctx_, 404, "");

@@ -71,6 +71,15 @@ class HealthHandler : public Handler {
   void handle(Poco::Net::HTTPServerRequest&, Poco::Net::HTTPServerResponse&) override;
 };
 
+// GET /metrics (Prometheus text format)
+class MetricsHandler : public Handler {
+ public:
+  using Handler::Handler;
+
+ protected:
+  void handle(Poco::Net::HTTPServerRequest&, Poco::Net::HTTPServerResponse&) override;
+};
+
 // Unknown paths (404) and known paths with the wrong method (405).
 class ErrorHandler : public Handler {
  public:

@@ -26,6 +26,7 @@
 #include "service/handler_factory.h"
 #include "service/service_context.h"
 #include "service/settings.h"
+#include "service/systemd_notifier.h"
 
 #ifndef RTDEMO_VERSION
 #define RTDEMO_VERSION "dev"
@@ -174,8 +175,10 @@ void RtdemoApp::initialize(Poco::Util::Application& self) {
 
 int RtdemoApp::main(const std::vector<std::string>&) {
   if (helpRequested_) return EXIT_OK;
-  auto fail = [](const std::string& line, int code) {
+  SystemdNotifier systemd;  // no-op unless started by systemd (Type=notify)
+  auto fail = [&systemd](const std::string& line, int code) {
     std::cerr << "rtdemo: " << line << std::endl;
+    systemd.status("failed to start: " + line);
     return code;
   };
   if (!initError_.empty()) return fail(initError_, EXIT_CONFIG);
@@ -254,8 +257,20 @@ int RtdemoApp::main(const std::vector<std::string>&) {
                   static_cast<int>(listener.address().port()),
                   configFile_.empty() ? std::string("(none)") : configFile_);
 
+  // Only now: systemd starts dependent units and counts the start as done
+  // on READY=1, so the port must already accept and the backend be open.
+  systemd.ready("serving on port " + std::to_string(listener.address().port()) +
+                ", backend " + ctx->broker->name());
+  systemd.startWatchdog([ctx](std::string* status) {
+    // The same window /healthz uses: loops turn at least once a second.
+    return rtdemoAlive(*ctx->hub, *ctx->broker, 10000, status);
+  });
+
   waitForTerminationRequest();
 
+  // Before the hub stops, or its stopped loops would read as a wedge.
+  systemd.stopWatchdog();
+  systemd.stopping("stopping: closing streams so clients reconnect");
   log.information("rtdemo stopping");
   ticker.stop();
   // Stop accepting, close idle keep-alive connections, and let running

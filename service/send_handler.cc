@@ -3,6 +3,7 @@
 // The 201 goes out only after Broker::publish returned OK, which for each
 // backend means the message is as durable as it promises (committed for
 // SQLite). Live delivery happens inside publish, on the Broker's side.
+#include <chrono>
 #include <istream>
 
 #include "Poco/Logger.h"
@@ -60,7 +61,10 @@ void SendHandler::handle(Poco::Net::HTTPServerRequest& request,
   }
 
   MessagePtr stored;
+  auto started = std::chrono::steady_clock::now();
   Status s = ctx_->broker->publish(parsed.channel, parsed.event, parsed.data, &stored);
+  // Failed publishes count too: a Redis timeout is latency a publisher felt.
+  ctx_->publishLatency.observe(std::chrono::steady_clock::now() - started);
   if (!s.ok()) {
     counters.backendErrors++;
     int code = httpStatusFor(s);

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "service/hub.h"
+#include "service/latency_histogram.h"
 #include "service/send_counters.h"
 #include "service/settings.h"
 #include "storage/broker.h"
@@ -22,6 +23,7 @@ struct ServiceContext {
   std::unique_ptr<Broker> broker;
   std::unique_ptr<Hub> hub;       // destroyed before broker (declared after)
   SendCounters sends;
+  LatencyHistogram publishLatency;  // Broker::publish as POST /send sees it
   std::atomic<int> inFlight{0};   // handlers running now, for a clean stop
 };
 
