@@ -128,7 +128,8 @@ void Hub::addStream(Poco::Net::StreamSocket socket, const std::string& channel,
 }
 
 void Hub::addPoll(Poco::Net::StreamSocket socket, const std::string& channel,
-                  const std::string& cursor, int64_t timeoutMs) {
+                  const std::string& cursor, int64_t timeoutMs,
+                  bool keepAlive) {
   socket.setBlocking(false);
   socket.setNoDelay(true);
   acquireFeed(channel);
@@ -136,6 +137,7 @@ void Hub::addPoll(Poco::Net::StreamSocket socket, const std::string& channel,
                                      std::move(socket), channel);
   conn->pollCursor = cursor;
   conn->pollTimeoutMs = timeoutMs;
+  conn->keepAlive = keepAlive;
   conn->lastSent = MessageId::parse(cursor);
   attach(std::move(conn), cursor);
 }

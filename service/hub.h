@@ -47,8 +47,9 @@ class Hub {
   // Takes a detached long-poll socket on which nothing has been sent yet.
   // It is answered with the messages after `cursor` as soon as there are
   // any, or empty after `timeoutMs`.
+  // `keepAlive`: the client may send another request on this connection.
   void addPoll(Poco::Net::StreamSocket socket, const std::string& channel,
-               const std::string& cursor, int64_t timeoutMs);
+               const std::string& cursor, int64_t timeoutMs, bool keepAlive);
 
   // True while every loop has turned within `withinMs` (the watchdog).
   bool alive(int64_t withinMs) const;

@@ -151,6 +151,7 @@ void HubLoop::handle(ReplayCmd& cmd) {
   if (!cmd.error.empty()) {
     if (c->kind == Conn::Kind::kPoll) {
       std::string body = "{\"error\":\"history unavailable: " + cmd.error + "\"}";
+      c->keepAlive = false;
       answerPoll(c, std::make_shared<const std::string>(
                         encodeDetachedResponse(503, "Service Unavailable", body)));
     } else {
@@ -256,7 +257,7 @@ void HubLoop::handle(LiveCmd& cmd) {
       writeStream(c, cmd.event->sse());
     } else {
       pollDeadlines_.erase({c->pollDeadlineMs, c->id});
-      answerPoll(c, cmd.event->pollAnswer());
+      answerPoll(c, cmd.event->pollAnswer(c->keepAlive));
     }
   }
 }
@@ -287,26 +288,75 @@ void HubLoop::answerPollNow(Conn* c, const std::vector<MessagePtr>& messages,
                             const std::string& oldest) {
   stats_->delivered.fetch_add(messages.size(), std::memory_order_relaxed);
   answerPoll(c, std::make_shared<const std::string>(encodeDetachedResponse(
-                    200, "OK", encodePollBody(messages, lastId, reset, oldest))));
+                    200, "OK", encodePollBody(messages, lastId, reset, oldest),
+                    c->keepAlive)));
 }
 
 void HubLoop::answerPoll(Conn* c, const SharedBytes& response) {
-  if (c->closing) return;
+  if (c->answered) return;
   unlinkFromChannel(c);
+  pollDeadlines_.erase({c->pollDeadlineMs, c->id});
+  c->pollDeadlineMs = 0;
+  c->answered = true;
   c->closing = true;
+  stats_->pollsHeld.fetch_sub(1, std::memory_order_relaxed);
   OutBuffer::Result r = c->out.write(c->fd, response);
   if (r == OutBuffer::Result::kBlocked) {
     setWantWrite(c, true);
     return;
   }
-  close(c);
+  if (r == OutBuffer::Result::kError) {
+    close(c);
+    return;
+  }
+  finishAnswered(c);
+}
+
+void HubLoop::finishAnswered(Conn* c) {
+  if (!c->keepAlive || !options_.handBack) {
+    close(c);
+    return;
+  }
+  if (c->pipelined) {
+    handBack(c);  // its next request is already waiting
+    return;
+  }
+  c->closing = false;
+  c->idle = true;
+  c->pollDeadlineMs = steadyMs() + options_.keepAliveIdleMs;
+  pollDeadlines_.emplace(c->pollDeadlineMs, c->id);
+  updateInterest(c);
+}
+
+void HubLoop::handBack(Conn* c) {
+  pollDeadlines_.erase({c->pollDeadlineMs, c->id});
+  ::epoll_ctl(epollFd_, EPOLL_CTL_DEL, c->fd, nullptr);
+  Poco::Net::StreamSocket socket = c->socket;  // shares the descriptor
+  std::string channel = c->channel;
+  conns_.erase(c->id);  // destroys *c; the socket stays open through `socket`
+  hub_->releaseFeed(channel);
+  try {
+    socket.setBlocking(true);
+  } catch (...) {
+    return;  // the descriptor is broken; dropping `socket` closes it
+  }
+  options_.handBack(socket);
 }
 
 void HubLoop::setWantWrite(Conn* c, bool want) {
   if (c->wantWrite == want) return;
   c->wantWrite = want;
+  updateInterest(c);
+}
+
+void HubLoop::updateInterest(Conn* c) {
   epoll_event ev{};
-  ev.events = EPOLLIN | EPOLLRDHUP | (want ? uint32_t(EPOLLOUT) : 0u);
+  // A poll whose next request has arrived is not read until it is handed
+  // back, so level-triggered EPOLLIN would fire forever: watch for the peer
+  // going away instead.
+  bool readable = !(c->kind == Conn::Kind::kPoll && c->pipelined);
+  ev.events = EPOLLRDHUP | (readable ? uint32_t(EPOLLIN) : 0u) |
+              (c->wantWrite ? uint32_t(EPOLLOUT) : 0u);
   ev.data.u64 = c->id;
   ::epoll_ctl(epollFd_, EPOLL_CTL_MOD, c->fd, &ev);
 }
@@ -319,9 +369,26 @@ void HubLoop::handleIo(uint64_t connId, uint32_t events) {
     close(c);
     return;
   }
-  if (events & EPOLLIN) {
-    // Subscribers have nothing to say after their request; read to notice
-    // a close, and discard anything else.
+  if ((events & EPOLLIN) && c->kind == Conn::Kind::kPoll) {
+    // Whatever a poll client sends next is its next request: never consume
+    // it, only look whether it is there.
+    char byte;
+    ssize_t n = ::recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+      close(c);
+      return;
+    }
+    if (n > 0) {
+      if (c->idle) {
+        handBack(c);
+        return;
+      }
+      c->pipelined = true;
+      updateInterest(c);
+    }
+  } else if (events & EPOLLIN) {
+    // Stream subscribers have nothing to say after their request; read to
+    // notice a close, and discard anything else.
     char buf[4096];
     for (;;) {
       ssize_t n = ::recv(c->fd, buf, sizeof buf, MSG_DONTWAIT);
@@ -338,7 +405,8 @@ void HubLoop::handleIo(uint64_t connId, uint32_t events) {
       close(c);
     } else if (r == OutBuffer::Result::kDone) {
       if (c->closing) {
-        close(c);
+        setWantWrite(c, false);
+        finishAnswered(c);
       } else {
         setWantWrite(c, false);
         if (c->replaying && !c->backlog.empty()) pumpBacklog(c);
@@ -378,6 +446,11 @@ void HubLoop::expirePolls(int64_t now) {
     auto it = conns_.find(id);
     if (it == conns_.end()) continue;
     Conn* c = it->second.get();
+    c->pollDeadlineMs = 0;
+    if (c->idle) {
+      close(c);  // an answered keep-alive connection left unused
+      continue;
+    }
     // A timeout is not an error: an empty answer, which clients show as a
     // heartbeat, with the cursor they should poll from next.
     answerPollNow(c, {}, c->pollCursor, false, "");
@@ -410,7 +483,7 @@ void HubLoop::close(Conn* c) {
   }
   if (c->kind == Conn::Kind::kStream)
     stats_->streamsOpen.fetch_sub(1, std::memory_order_relaxed);
-  else
+  else if (!c->answered)
     stats_->pollsHeld.fetch_sub(1, std::memory_order_relaxed);
   try {
     c->socket.close();
@@ -426,7 +499,8 @@ void HubLoop::shutdownAll() {
   for (auto& entry : conns_) all.push_back(entry.second.get());
   for (Conn* c : all) {
     if (conns_.count(c->id) == 0) continue;
-    if (c->kind == Conn::Kind::kPoll && !c->closing && !c->replaying) {
+    if (c->kind == Conn::Kind::kPoll && !c->answered && !c->replaying) {
+      c->keepAlive = false;  // the server is going away
       answerPollNow(c, {}, c->pollCursor, false, "");
       if (conns_.count(c->id) == 0) continue;
     }

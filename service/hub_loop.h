@@ -20,6 +20,10 @@
 //      client reconnects with its Last-Event-ID and resumes from history.
 //   5. Heartbeats go to every live stream; parked polls are answered empty
 //      at their deadline. A peer that closes is dropped at once.
+//   6. An answered poll on a keep-alive connection stays here, idle, until
+//      the client's next request starts to arrive; the socket then goes back
+//      to the HTTP server unread (options.handBack), which parses it like
+//      any request. Idle ones are closed after keepAliveIdleMs.
 // Every socket is non-blocking and written with send(MSG_NOSIGNAL); a loop
 // never blocks on a client.
 //
@@ -27,6 +31,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -53,6 +58,11 @@ struct HubOptions {
   int heartbeatSeconds = 15;
   size_t maxBufferBytes = 1 << 20;
   size_t pollMaxBatch = 100;
+  // Gives an answered keep-alive poll connection back to the HTTP server
+  // when its next request arrives (connection_returner.h). Empty: answered
+  // polls are closed.
+  std::function<void(const Poco::Net::StreamSocket&)> handBack;
+  int64_t keepAliveIdleMs = 15000;  // how long an answered poll may idle
 };
 
 // One detached client socket.
@@ -77,7 +87,11 @@ struct Conn {
   std::string pollCursor;                 // a held poll's empty answer
   int64_t pollTimeoutMs = 0;              // a held poll's wait, from replay
   int64_t pollDeadlineMs = 0;             // steady clock, once parked
-  bool closing = false;                   // answered; close once flushed
+  bool keepAlive = false;                 // a poll the client may reuse
+  bool answered = false;                  // a poll's answer is written or queued
+  bool idle = false;                      // answered, waiting for a new request
+  bool pipelined = false;                 // the next request already arrived
+  bool closing = false;                   // answered; finish once flushed
   bool wantWrite = false;                 // EPOLLOUT registered
   size_t slot = 0;                        // index in its channel list
   OutBuffer out;
@@ -134,6 +148,9 @@ class HubLoop {
                      const std::string& lastId, bool reset,
                      const std::string& oldest);
   void setWantWrite(Conn* c, bool want);
+  void updateInterest(Conn* c);
+  void finishAnswered(Conn* c);
+  void handBack(Conn* c);
   void unlinkFromChannel(Conn* c);
   void close(Conn* c);
 

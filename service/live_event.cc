@@ -10,12 +10,13 @@ LiveEvent::LiveEvent(MessagePtr message)
     : message_(std::move(message)),
       sse_(std::make_shared<const std::string>(sse::encodeMessage(*message_))) {}
 
-const SharedBytes& LiveEvent::pollAnswer() const {
-  std::call_once(pollOnce_, [this] {
-    poll_ = std::make_shared<const std::string>(encodeDetachedResponse(
-        200, "OK", encodePollBody({message_}, message_->idText)));
+const SharedBytes& LiveEvent::pollAnswer(bool keepAlive) const {
+  int k = keepAlive ? 1 : 0;
+  std::call_once(pollOnce_[k], [this, k, keepAlive] {
+    poll_[k] = std::make_shared<const std::string>(encodeDetachedResponse(
+        200, "OK", encodePollBody({message_}, message_->idText), keepAlive));
   });
-  return poll_;
+  return poll_[k];
 }
 
 }  // namespace rtdemo

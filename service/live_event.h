@@ -23,14 +23,15 @@ class LiveEvent {
   const SharedBytes& sse() const { return sse_; }
 
   // The whole HTTP response for a long poll that was waiting for exactly this
-  // message: every parked poll of the channel gets these same bytes.
-  const SharedBytes& pollAnswer() const;
+  // message: every parked poll of the channel gets these same bytes (one
+  // variant keeps the connection alive, one ends it).
+  const SharedBytes& pollAnswer(bool keepAlive) const;
 
  private:
   const MessagePtr message_;
   const SharedBytes sse_;
-  mutable std::once_flag pollOnce_;
-  mutable SharedBytes poll_;
+  mutable std::once_flag pollOnce_[2];
+  mutable SharedBytes poll_[2];
 };
 
 using LiveEventPtr = std::shared_ptr<const LiveEvent>;

@@ -41,12 +41,13 @@ std::string encodePollBody(const std::vector<MessagePtr>& messages,
 }
 
 std::string encodeDetachedResponse(int status, const std::string& reason,
-                                   const std::string& jsonBody) {
+                                   const std::string& jsonBody, bool keepAlive) {
   std::string out = "HTTP/1.1 " + std::to_string(status) + " " + reason +
                     "\r\n"
                     "Content-Type: application/json\r\n"
-                    "Cache-Control: no-cache\r\n"
-                    "Connection: close\r\n"
+                    "Cache-Control: no-cache\r\n" +
+                    std::string(keepAlive ? "Connection: Keep-Alive\r\n"
+                                          : "Connection: close\r\n") +
                     "Content-Length: " +
                     std::to_string(jsonBody.size()) + "\r\n\r\n";
   out += jsonBody;

@@ -19,8 +19,10 @@ std::string encodePollBody(const std::vector<MessagePtr>& messages,
                            const std::string& lastId, bool reset = false,
                            const std::string& oldest = "");
 
-// A complete HTTP/1.1 response with a JSON body and "Connection: close".
+// A complete HTTP/1.1 response with a JSON body, ending the connection or
+// keeping it alive for the client's next request.
 std::string encodeDetachedResponse(int status, const std::string& reason,
-                                   const std::string& jsonBody);
+                                   const std::string& jsonBody,
+                                   bool keepAlive = false);
 
 }  // namespace rtdemo

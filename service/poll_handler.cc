@@ -66,9 +66,13 @@ void PollHandler::handle(Poco::Net::HTTPServerRequest& request,
     sendJson(response, 200, encodePollBody({}, cursor));
     return;
   }
+  // The hub answers on the detached socket; POCO's session must not try to
+  // read another request from it. Whether the client may reuse the
+  // connection is the hub's business now.
+  bool keepAlive = request.getKeepAlive();
   response.setKeepAlive(false);
   ctx_->hub->addPoll(detachSocket(request), channel, cursor,
-                     static_cast<int64_t>(timeout) * 1000);
+                     static_cast<int64_t>(timeout) * 1000, keepAlive);
 }
 
 }  // namespace rtdemo

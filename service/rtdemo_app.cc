@@ -22,6 +22,7 @@
 #include "Poco/Util/HelpFormatter.h"
 #include "Poco/Util/Option.h"
 #include "Poco/Util/OptionSet.h"
+#include "service/connection_returner.h"
 #include "service/demo_ticker.h"
 #include "service/handler_factory.h"
 #include "service/service_context.h"
@@ -230,14 +231,6 @@ int RtdemoApp::main(const std::vector<std::string>&) {
                 EXIT_UNAVAILABLE);
   }
 
-  HubOptions hubOptions;
-  hubOptions.loops = settings.hubLoops;
-  hubOptions.heartbeatSeconds = settings.heartbeatSeconds;
-  hubOptions.maxBufferBytes = settings.streamBufferBytes;
-  hubOptions.pollMaxBatch = static_cast<size_t>(settings.pollMaxBatch);
-  ctx->hub = std::make_unique<Hub>(ctx->broker.get(), hubOptions);
-  ctx->hub->start();
-
   auto* params = new Poco::Net::HTTPServerParams;
   params->setMaxThreads(settings.httpThreads);
   params->setMaxQueued(settings.httpQueue);
@@ -246,7 +239,24 @@ int RtdemoApp::main(const std::vector<std::string>&) {
   params->setTimeout(Poco::Timespan(15, 0));
   params->setServerName("rtdemo");
   params->setSoftwareVersion("rtdemo/" RTDEMO_VERSION);
-  Poco::Net::HTTPServer server(new HandlerFactory(ctx), listener, params);
+  Poco::Net::HTTPServerParams::Ptr sharedParams(params);
+  Poco::Net::HTTPRequestHandlerFactory::Ptr factory(new HandlerFactory(ctx));
+  // One pool for the server's own dispatcher and for the connections the hub
+  // hands back, each capped at rtdemo.http.threads.
+  Poco::ThreadPool pool(2, 2 * settings.httpThreads + 2);
+  ConnectionReturner returner(factory, pool, sharedParams);
+
+  HubOptions hubOptions;
+  hubOptions.loops = settings.hubLoops;
+  hubOptions.heartbeatSeconds = settings.heartbeatSeconds;
+  hubOptions.maxBufferBytes = settings.streamBufferBytes;
+  hubOptions.pollMaxBatch = static_cast<size_t>(settings.pollMaxBatch);
+  hubOptions.keepAliveIdleMs = sharedParams->getKeepAliveTimeout().totalMilliseconds();
+  hubOptions.handBack = [&returner](const Poco::Net::StreamSocket& s) { returner.handBack(s); };
+  ctx->hub = std::make_unique<Hub>(ctx->broker.get(), hubOptions);
+  ctx->hub->start();
+
+  Poco::Net::HTTPServer server(factory, pool, listener, sharedParams);
   server.start();
 
   DemoTicker ticker(ctx->broker.get(), settings.demoChannel, settings.demoIntervalSeconds);
@@ -278,6 +288,7 @@ int RtdemoApp::main(const std::vector<std::string>&) {
   server.stopAll(false);
   waitForHandlers(*ctx, std::chrono::seconds(5));
   ctx->hub->stop();
+  returner.stop();
   if (ctx->inFlight.load() == 0) {
     ctx->hub.reset();
     ctx->broker.reset();

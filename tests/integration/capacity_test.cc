@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <thread>
 
 #include "tests/integration/http_client.h"
@@ -104,10 +105,27 @@ TEST(Capacity, SlowSubscriberIsCutOffAndResumesFromHistory) {
   constexpr size_t kCount = 600;
   const std::string payload(30000, 'p');
   std::vector<std::string> ids;
-  // The healthy subscriber reads as the messages come, as a browser does.
+  // The healthy subscriber reads as the messages come, as a browser does,
+  // and the publisher never runs more than a few messages ahead of it: on a
+  // busy machine a test reader could otherwise fall 1 MiB behind and be cut
+  // off for real.
   std::vector<SseEvent> got;
-  std::thread reader([&] { got = healthy.messages(kCount, 60s); });
-  for (int i = 0; i < kCount; ++i) ids.push_back(publish(port, "slow", payload + std::to_string(i)));
+  std::atomic<size_t> received{0};
+  std::thread reader([&] {
+    while (got.size() < kCount) {
+      auto one = healthy.messages(1, 30s);
+      if (one.empty()) return;
+      got.push_back(one[0]);
+      received = got.size();
+    }
+  });
+  for (size_t i = 0; i < kCount; ++i) {
+    if (!waitUntil([&] { return received + 8 >= i; }, 30s)) {
+      ADD_FAILURE() << "the healthy subscriber stopped at " << received;
+      break;
+    }
+    ids.push_back(publish(port, "slow", payload + std::to_string(i)));
+  }
   reader.join();
   ASSERT_EQ(got.size(), size_t(kCount)) << "the healthy subscriber must get everything";
   EXPECT_EQ(got.back().id, ids.back());

@@ -373,3 +373,71 @@ TEST(ServicePortOption, BothSpellingsWork) {
 
 }  // namespace
 }  // namespace rtdemo
+
+namespace rtdemo {
+namespace {
+
+// Reads one HTTP response with a Content-Length body from a raw socket.
+std::string readResponse(int fd, std::chrono::milliseconds limit = 10s) {
+  std::string buf;
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    size_t head = buf.find("\r\n\r\n");
+    if (head != std::string::npos) {
+      size_t cl = buf.find("Content-Length: ");
+      if (cl != std::string::npos && cl < head) {
+        size_t len = std::stoul(buf.substr(cl + 16));
+        if (buf.size() >= head + 4 + len) return buf.substr(0, head + 4 + len);
+      }
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return "";
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return "";
+    char tmp[4096];
+    ssize_t n = ::recv(fd, tmp, sizeof tmp, 0);
+    if (n <= 0) return buf;
+    buf.append(tmp, static_cast<size_t>(n));
+  }
+}
+
+TEST_F(ServiceTest, HeldPollsKeepTheirConnectionAlive) {
+  std::string cursor = jsonField(httpGet(port_, "/poll?channel=ka&timeout=0").body, "last_id");
+  int fd = connectLoopback(port_);
+  ASSERT_GE(fd, 0);
+  for (int round = 0; round < 3; ++round) {
+    // Each poll parks in the hub; the answer comes on the same connection,
+    // which then carries the next request.
+    ASSERT_TRUE(sendGet(fd, "/poll?channel=ka&since=" + urlEncode(cursor)));
+    ASSERT_TRUE(waitUntil([&] { return server_->openSockets() >= 2; }));
+    std::string id = publish(port_, "ka", "round " + std::to_string(round));
+    std::string answer = readResponse(fd);
+    ASSERT_FALSE(answer.empty()) << "round " << round;
+    EXPECT_NE(answer.find("Connection: Keep-Alive"), std::string::npos) << answer;
+    EXPECT_NE(answer.find("\"data\":\"round " + std::to_string(round) + "\""), std::string::npos);
+    cursor = id;
+  }
+  // Any other request on the same connection is served normally.
+  const std::string body = "channel=ka&data=via";
+  std::string post = "POST /send HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                     "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  ASSERT_EQ(::send(fd, post.data(), post.size(), MSG_NOSIGNAL), static_cast<ssize_t>(post.size()));
+  std::string created = readResponse(fd);
+  EXPECT_EQ(created.rfind("HTTP/1.1 201", 0), 0u) << created;
+  ::close(fd);
+}
+
+TEST_F(ServiceTest, PollWithConnectionCloseIsClosedAfterTheAnswer) {
+  std::string cursor = jsonField(httpGet(port_, "/poll?channel=kc&timeout=0").body, "last_id");
+  auto held = std::async(std::launch::async, [&] {
+    return httpGet(port_, "/poll?channel=kc&since=" + urlEncode(cursor));  // sends Connection: close
+  });
+  ASSERT_NE(held.wait_for(300ms), std::future_status::ready);
+  publish(port_, "kc", "bye");
+  HttpResponse r = held.get();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("connection"), "close");
+}
+
+}  // namespace
+}  // namespace rtdemo
