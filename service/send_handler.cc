@@ -7,6 +7,7 @@
 #include <istream>
 
 #include "Poco/Logger.h"
+#include "service/client_address.h"
 #include "service/handlers.h"
 #include "service/http_util.h"
 #include "service/json_writer.h"
@@ -69,8 +70,9 @@ void SendHandler::handle(Poco::Net::HTTPServerRequest& request,
     counters.backendErrors++;
     int code = httpStatusFor(s);
     (code == 503 ? counters.unavailable : counters.failed)++;
-    Poco::Logger::get("rtdemo").warning("publish to channel %s failed: %s",
-                                        parsed.channel, s.toString());
+    Poco::Logger::get("rtdemo").warning(
+        "publish to channel %s from %s failed: %s", parsed.channel,
+        clientAddress(request, ctx_->settings.trustedProxies), s.toString());
     if (code == 503) response.set("Retry-After", "1");
     sendError(response, code, s.toString());
     return;

@@ -94,6 +94,10 @@ Status loadSettings(const Poco::Util::AbstractConfiguration& config,
   r.integer("rtdemo.http.threads", 2, 1024, &s.httpThreads);
   r.integer("rtdemo.http.queue", 16, 1000000, &s.httpQueue);
   r.integer("rtdemo.hub.loops", 1, 64, &s.hubLoops);
+  std::string proxies;
+  r.text("rtdemo.trusted-proxies", &proxies);
+  if (r.status().ok() && !TrustedProxies::parse(proxies, &s.trustedProxies).ok())
+    r.fail("rtdemo.trusted-proxies", proxies, "comma-separated IP addresses or CIDR ranges");
 
   r.integer("rtdemo.heartbeat.seconds", 1, 3600, &s.heartbeatSeconds);
   r.integer("rtdemo.poll.timeout.seconds", 1, 3600, &s.pollTimeoutSeconds);

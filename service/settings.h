@@ -8,6 +8,7 @@
 #include <string>
 
 #include "Poco/Util/AbstractConfiguration.h"
+#include "service/client_address.h"
 #include "storage/broker_config.h"
 #include "storage/status.h"
 
@@ -20,6 +21,8 @@ struct Settings {
   int httpThreads = 32;      // POCO pool: short requests only
   int httpQueue = 20000;     // accepted connections waiting for a pool thread
   int hubLoops = 2;          // event-loop threads that own streams and polls
+  // Peers allowed to name the client in X-Forwarded-For; empty trusts none.
+  TrustedProxies trustedProxies;
 
   // Streams and polls.
   int heartbeatSeconds = 15;
