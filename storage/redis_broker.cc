@@ -275,6 +275,7 @@ class RedisBroker : public Broker {
     // redis_live_reader.h): the reader starts after it, and any message
     // published once subscribe() has returned has a greater id.
     std::optional<StreamId> last;
+    std::string lastEpoch;
     {
       auto conn = pool_.acquire();
       RedisReplyPtr reply;
@@ -282,14 +283,16 @@ class RedisBroker : public Broker {
           {"XREVRANGE", channelKey(prefix_, channel), "+", "-", "COUNT", "1"}, &reply);
       if (s.ok() && reply->type == REDIS_REPLY_ARRAY) {
         last = StreamId{};
-        if (reply->elements == 1 && reply->element[0]->type == REDIS_REPLY_ARRAY &&
-            reply->element[0]->elements == 2) {
-          last = StreamId::parse(replyString(reply->element[0]->element[0]));
+        if (reply->elements == 1) {
+          if (MessagePtr m = messageFromEntry(channel, reply->element[0], "")) {
+            last = StreamId{m->id.major, m->id.minor};
+            lastEpoch = m->id.epoch;
+          }
         }
       }
     }
     std::unique_ptr<Subscription> sub = live_.add(channel, std::move(cb));
-    if (reader_->offerStart(channel, last)) wakeReader();
+    if (reader_->offerStart(channel, last, lastEpoch)) wakeReader();
     return sub;
   }
 

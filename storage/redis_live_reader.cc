@@ -83,7 +83,8 @@ void RedisLiveReader::setActive(const std::string& channel, bool active) {
 }
 
 bool RedisLiveReader::offerStart(const std::string& channel,
-                                 std::optional<StreamId> lastId) {
+                                 std::optional<StreamId> lastId,
+                                 const std::string& lastEpoch) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = channels_.find(channel);
   if (it == channels_.end() || !it->second.active || !it->second.awaitingStart) return false;
@@ -91,7 +92,10 @@ bool RedisLiveReader::offerStart(const std::string& channel,
   st.awaitingStart = false;
   // Never move a cursor back: a subscriber of an earlier activation may still
   // be receiving the batch that was read from it.
-  if (lastId && (!st.cursor || *st.cursor < *lastId)) st.cursor = lastId;
+  if (lastId && (!st.cursor || *st.cursor < *lastId)) {
+    st.cursor = lastId;
+    st.cursorEpoch = lastEpoch;
+  }
   return true;
 }
 
@@ -134,27 +138,32 @@ bool RedisLiveReader::connect(RedisConnection* conn) {
     }
     return false;
   }
-  epoch_->set(epoch);
-  if (!seenEpoch_.empty() && seenEpoch_ != epoch) {
-    // A flushed or replaced Redis: old cursors point into a history that no
-    // longer exists, so read every new stream from its start.
-    std::lock_guard<std::mutex> lock(mu_);
-    for (auto it = channels_.begin(); it != channels_.end();) {
-      if (!it->second.active) {
-        it = channels_.erase(it);
-        continue;
-      }
-      if (it->second.cursor) it->second.cursor = StreamId{0, 0};
-      ++it;
-    }
-    inactive_ = 0;
-    wakeCursor_ = "0-0";
-  }
-  seenEpoch_ = epoch;
+  adoptEpoch(epoch);
   downSinceLogMs_ = 0;
   connected_ = true;
   logger().information("redis: live reader connected to %s", conn->address());
   return true;
+}
+
+void RedisLiveReader::adoptEpoch(const std::string& epoch) {
+  epoch_->set(epoch);
+  if (epoch == seenEpoch_) return;
+  seenEpoch_ = epoch;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto it = channels_.begin(); it != channels_.end();) {
+    ChannelState& st = it->second;
+    if (!st.cursor || st.cursorEpoch.empty() || st.cursorEpoch == epoch) {
+      ++it;
+    } else if (!st.active) {
+      it = channels_.erase(it);
+      --inactive_;
+    } else {
+      st.cursor = StreamId{0, 0};
+      st.cursorEpoch.clear();
+      ++it;
+    }
+  }
+  wakeCursor_ = "0-0";
 }
 
 void RedisLiveReader::resolveUnknownCursors(RedisConnection* conn) {
@@ -174,15 +183,19 @@ void RedisLiveReader::resolveUnknownCursors(RedisConnection* conn) {
       return;
     }
     StreamId last;
-    if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 1 &&
-        reply->element[0]->type == REDIS_REPLY_ARRAY && reply->element[0]->elements == 2) {
-      last = StreamId::parse(replyString(reply->element[0]->element[0])).value_or(StreamId{});
+    std::string lastEpoch;
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 1) {
+      if (MessagePtr m = messageFromEntry(channel, reply->element[0], "")) {
+        last = StreamId{m->id.major, m->id.minor};
+        lastEpoch = m->id.epoch;
+      }
     }
     std::lock_guard<std::mutex> lock(mu_);
     auto it = channels_.find(channel);
     if (it != channels_.end() && it->second.active && !it->second.awaitingStart &&
         !it->second.cursor) {
       it->second.cursor = last;
+      it->second.cursorEpoch = lastEpoch;
     }
   }
 }
@@ -203,8 +216,10 @@ bool RedisLiveReader::readOnce(RedisConnection* conn) {
   argv.push_back(wakeCursor_);
   for (const auto& r : reading) argv.push_back(r.second.toString());
 
-  RedisReplyPtr reply;
-  Status s = conn->command(argv, &reply);
+  // The epoch rides along in the same round trip (rule 6).
+  std::vector<RedisReplyPtr> replies;
+  Status s = conn->pipeline({{"GET", epochKey(prefix_)}, argv}, &replies);
+  if (s.ok()) s = redisStatus(nullptr, replies[1].get(), "redis XREAD");
   if (!s.ok()) {
     if (stop_) return false;
     if (conn->connected()) conn->drop(true);
@@ -215,6 +230,9 @@ bool RedisLiveReader::readOnce(RedisConnection* conn) {
     }
     return false;
   }
+  std::string epoch = replyString(replies[0].get());
+  if (isValidEpoch(epoch)) adoptEpoch(epoch);  // missing: the next publish makes one
+  const redisReply* reply = replies[1].get();
   if (reply->type != REDIS_REPLY_ARRAY) return true;  // BLOCK timed out: nil
 
   std::unordered_map<std::string, StreamId> snapshot(reading.begin(), reading.end());
@@ -249,12 +267,12 @@ bool RedisLiveReader::readOnce(RedisConnection* conn) {
       continue;  // dropped or restarted meanwhile: the next read starts afresh
     }
     it->second.cursor = newCursor;
+    it->second.cursorEpoch = batch.back()->id.epoch;
     batches.push_back(std::move(batch));
   }
   // Outside mu_: the registry's hook takes mu_ under the registry lock, and
   // deliver() takes the registry lock, so holding mu_ here could deadlock.
   for (const auto& batch : batches) {
-    if (batch.front()->id.epoch != fallbackEpoch) epoch_->set(batch.front()->id.epoch);
     for (const MessagePtr& m : batch) live_->deliver(m);
   }
   return true;

@@ -28,10 +28,16 @@
 //      each channel's callbacks in id order even when the channel was dropped
 //      and re-added during the read.
 //   5. When the connection breaks, cursors are kept; after reconnecting the
-//      reader resumes from them, so every message Redis kept is delivered. If
-//      the epoch changed meanwhile (Redis flushed or replaced), the cursors
-//      mean nothing and every active channel restarts from 0-0.
-//   6. setActive(channel, false) when its last subscriber leaves: the cursor
+//      reader resumes from them, so every message Redis kept is delivered.
+//   6. Each cursor remembers the epoch of the entry it points at. The reader
+//      reads the epoch key with every XREAD (same round trip) and on every
+//      reconnect; when it changed (Redis flushed or replaced), a cursor of the
+//      old epoch means nothing in the new streams and restarts from 0-0,
+//      while a cursor that already moved into the new epoch is kept, so no
+//      message is delivered twice. Without this, a new stream whose first ids
+//      are not above the old cursor (a replaced Redis, or a flush within the
+//      same millisecond as the last publish) would be skipped.
+//   7. setActive(channel, false) when its last subscriber leaves: the cursor
 //      is kept, inactive, so that a quick re-subscribe does not miss anything.
 //
 // Waking: a new channel must be read at once, but the reader may be blocked
@@ -72,10 +78,12 @@ class RedisLiveReader {
   // From the ChannelHook, under the registry lock: no I/O, no registry calls.
   void setActive(const std::string& channel, bool active);
 
-  // The stream's last id as subscribe() saw it before registering (nullopt:
-  // Redis was unreachable). Returns true when the channel became readable and
-  // the reader should be woken.
-  bool offerStart(const std::string& channel, std::optional<StreamId> lastId);
+  // The stream's last entry as subscribe() saw it before registering: its id
+  // (0-0 for an empty stream; nullopt: Redis was unreachable) and the epoch
+  // stamped in it ("" for none). Returns true when the channel became
+  // readable and the reader should be woken.
+  bool offerStart(const std::string& channel, std::optional<StreamId> lastId,
+                  const std::string& lastEpoch);
 
   // True while the reader's connection is up.
   bool connected() const { return connected_.load(); }
@@ -85,12 +93,14 @@ class RedisLiveReader {
     bool active = false;
     bool awaitingStart = false;     // activated, offerStart() not seen yet
     std::optional<StreamId> cursor;  // last id read; nullopt: unknown
+    std::string cursorEpoch;         // epoch of the entry at cursor; "" for 0-0
   };
 
   void run();
   bool connect(RedisConnection* conn);
   void resolveUnknownCursors(RedisConnection* conn);
   bool readOnce(RedisConnection* conn);
+  void adoptEpoch(const std::string& epoch);
   void waitBackoff(const RedisConnection& conn);
 
   // Constant after construction.

@@ -1,0 +1,379 @@
+// The Broker contract run against the Redis backend, plus what only Redis
+// promises: several instances share one history and agree on ids, a flushed
+// Redis is a new epoch for all of them, and a Redis restart or an absent Redis
+// costs availability but loses nothing Redis kept.
+//
+// The contract cases share one private redis-server per test process (each
+// test with its own key prefix); the fault cases start their own so they can
+// stop and restart it.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "storage/redis_broker.h"
+#include "tests/broker/broker_contract.h"
+#include "tests/integration/server_process.h"
+#include "tests/support/redis_server.h"
+
+namespace rtdemo {
+namespace {
+
+using namespace std::chrono_literals;
+
+RedisServer* sharedServer() {
+  static RedisServer* server = nullptr;
+  if (server == nullptr) {
+    server = new RedisServer("everysec");
+    // Stopped when the test program ends.
+    class Stopper : public ::testing::Environment {
+     public:
+      void TearDown() override { delete server; server = nullptr; }
+    };
+    ::testing::AddGlobalTestEnvironment(new Stopper);
+  }
+  return server;
+}
+
+std::string uniquePrefix(const std::string& what) {
+  return "t:" + what + ":" + newEpoch() + ":";
+}
+
+BrokerConfig redisConfig(int port, const std::string& prefix) {
+  BrokerConfig c;
+  c.backend = "redis";
+  c.redisHost = "127.0.0.1";
+  c.redisPort = port;
+  c.redisPrefix = prefix;
+  c.redisTimeoutMs = 2000;
+  return c;
+}
+
+std::unique_ptr<Broker> openOn(int port, const std::string& prefix) {
+  Status s;
+  auto broker = openRedisBroker(redisConfig(port, prefix), &s);
+  EXPECT_TRUE(s.ok()) << s.toString();
+  return broker;
+}
+
+class RedisHarness : public BrokerHarness {
+ public:
+  RedisHarness() : server_(sharedServer()), prefix_(uniquePrefix("contract")) {}
+  BrokerConfig config() override { return redisConfig(server_->port(), prefix_); }
+  std::unique_ptr<Broker> open(const BrokerConfig& config) override {
+    if (!server_->running()) {
+      ADD_FAILURE() << "no redis-server for the contract suite";
+      return nullptr;
+    }
+    Status s;
+    return openRedisBroker(config, &s);
+  }
+
+ private:
+  RedisServer* server_;
+  const std::string prefix_;
+};
+
+INSTANTIATE_TEST_SUITE_P(
+    Redis, BrokerContractTest,
+    ::testing::Values(BrokerBackend{"redis", [] { return std::make_unique<RedisHarness>(); }}),
+    [](const auto& info) { return info.param.name; });
+
+// Live messages, waited for with a deadline.
+class Collector {
+ public:
+  LiveCallback callback() {
+    return [this](const MessagePtr& m) {
+      std::lock_guard<std::mutex> lock(mu_);
+      got_.push_back(m);
+      cv_.notify_all();
+    };
+  }
+  bool waitFor(size_t n, std::chrono::milliseconds limit = 10s) {
+    std::unique_lock<std::mutex> lock(mu_);
+    return cv_.wait_for(lock, limit, [&] { return got_.size() >= n; });
+  }
+  std::vector<MessagePtr> messages() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return got_;
+  }
+  size_t size() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return got_.size();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<MessagePtr> got_;
+};
+
+std::string mustPublish(Broker* b, const std::string& channel, const std::string& data) {
+  MessagePtr m;
+  Status s = b->publish(channel, "", data, &m);
+  EXPECT_TRUE(s.ok()) << s.toString();
+  return s.ok() ? m->idText : "";
+}
+
+// Publishes until Redis accepts (it may still be loading); returns the id.
+std::string publishWhenBack(Broker* b, const std::string& channel, const std::string& data) {
+  std::string id;
+  waitUntil(
+      [&] {
+        MessagePtr m;
+        if (!b->publish(channel, "", data, &m).ok()) return false;
+        id = m->idText;
+        return true;
+      },
+      20s);
+  EXPECT_FALSE(id.empty()) << "redis did not come back";
+  return id;
+}
+
+void expectStrictlyIncreasing(const std::vector<MessagePtr>& got) {
+  for (size_t i = 1; i < got.size(); ++i)
+    EXPECT_TRUE(got[i - 1]->id < got[i]->id) << got[i - 1]->idText << " then " << got[i]->idText;
+}
+
+TEST(RedisBroker, TwoInstancesAgreeOnIdsAndDeliverToEachOther) {
+  RedisServer* server = sharedServer();
+  ASSERT_TRUE(server->running());
+  std::string prefix = uniquePrefix("two");
+  auto a = openOn(server->port(), prefix);
+  auto b = openOn(server->port(), prefix);
+  Collector onB;
+  auto sub = b->subscribe("room", onB.callback());
+  std::string id = mustPublish(a.get(), "room", "from a");
+  ASSERT_TRUE(onB.waitFor(1));
+  EXPECT_EQ(onB.messages()[0]->idText, id);
+  HistoryRead h;
+  ASSERT_TRUE(b->readAfter("room", "", 10, &h).ok());
+  ASSERT_EQ(h.messages.size(), 1u);
+  EXPECT_EQ(h.messages[0]->idText, id);
+  EXPECT_EQ(a->epoch(), b->epoch());
+}
+
+TEST(RedisBroker, CursorFromOneInstanceResumesOnAnother) {
+  RedisServer* server = sharedServer();
+  ASSERT_TRUE(server->running());
+  std::string prefix = uniquePrefix("resume");
+  auto a = openOn(server->port(), prefix);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(mustPublish(a.get(), "c", std::to_string(i)));
+  a.reset();
+  auto b = openOn(server->port(), prefix);
+  HistoryRead h;
+  ASSERT_TRUE(b->readAfter("c", ids[2], 100, &h).ok());
+  EXPECT_FALSE(h.reset);
+  ASSERT_EQ(h.messages.size(), 2u);
+  EXPECT_EQ(h.messages[0]->idText, ids[3]);
+  EXPECT_EQ(h.messages[1]->idText, ids[4]);
+}
+
+TEST(RedisBroker, FlushedRedisIsANewEpochForEveryInstance) {
+  RedisServer server;
+  ASSERT_TRUE(server.running());
+  std::string prefix = uniquePrefix("flush");
+  auto a = openOn(server.port(), prefix);
+  auto b = openOn(server.port(), prefix);
+  Collector onB;
+  auto sub = b->subscribe("c", onB.callback());
+  std::string before = mustPublish(a.get(), "c", "before");
+  // B must have read it before it is flushed away.
+  ASSERT_TRUE(onB.waitFor(1));
+  std::string oldEpoch = a->epoch();
+  ASSERT_EQ(server.command({"FLUSHALL"}), "OK");
+  std::string after = mustPublish(a.get(), "c", "after");
+  EXPECT_NE(a->epoch(), oldEpoch);
+  EXPECT_EQ(MessageId::parse(after)->epoch, a->epoch());
+  // B has not published since; its next read must still see the new epoch.
+  HistoryRead h;
+  ASSERT_TRUE(b->readAfter("c", before, 100, &h).ok());
+  EXPECT_TRUE(h.reset);
+  EXPECT_EQ(h.oldest, after);
+  ASSERT_EQ(h.messages.size(), 1u);
+  EXPECT_EQ(b->epoch(), a->epoch());
+  // And B's live subscriber got the new message with its new-epoch id.
+  ASSERT_TRUE(onB.waitFor(2));
+  EXPECT_EQ(onB.messages()[1]->idText, after);
+  // B publishing in the new epoch agrees with A.
+  EXPECT_EQ(MessageId::parse(mustPublish(b.get(), "c", "b"))->epoch, a->epoch());
+}
+
+TEST(RedisBroker, SubscribersNeverMissAMessagePublishedAfterSubscribe) {
+  // Subscriptions come and go on a channel under constant publishing, so the
+  // channel is dropped and re-added many times: each subscription must see,
+  // in order and without a gap, every message whose publish began after its
+  // subscribe() returned.
+  RedisServer* server = sharedServer();
+  ASSERT_TRUE(server->running());
+  auto broker = openOn(server->port(), uniquePrefix("seam"));
+  constexpr int kRounds = 20;
+  std::atomic<int> returned{0};
+  std::atomic<bool> stop{false};
+  std::mutex mu;
+  std::vector<std::pair<MessageId, int>> published;  // id, rounds returned before
+  std::thread publisher([&] {
+    while (!stop) {
+      int g = returned.load();
+      MessagePtr m;
+      if (broker->publish("c", "", "x", &m).ok()) {
+        std::lock_guard<std::mutex> lock(mu);
+        published.emplace_back(m->id, g);
+      }
+    }
+  });
+  std::vector<std::unique_ptr<Collector>> collectors;
+  for (int r = 1; r <= kRounds; ++r) {
+    collectors.push_back(std::make_unique<Collector>());
+    auto sub = broker->subscribe("c", collectors.back()->callback());
+    returned = r;
+    EXPECT_TRUE(collectors.back()->waitFor(3)) << "round " << r;
+  }
+  stop = true;
+  publisher.join();
+  for (int r = 1; r <= kRounds; ++r) {
+    auto got = collectors[r - 1]->messages();
+    ASSERT_FALSE(got.empty());
+    expectStrictlyIncreasing(got);
+    std::set<std::string> have;
+    for (auto& m : got) have.insert(m->idText);
+    const MessageId& lastGot = got.back()->id;
+    for (auto& [id, g] : published) {
+      if (g >= r && !(lastGot < id)) {
+        EXPECT_EQ(have.count(id.toString()), 1u) << "round " << r << " missed " << id.toString();
+      }
+    }
+  }
+}
+
+TEST(RedisBroker, KeepsLiveDeliveryAcrossARedisRestart) {
+  RedisServer server("always");
+  ASSERT_TRUE(server.running());
+  std::string prefix = uniquePrefix("restart");
+  auto a = openOn(server.port(), prefix);
+  auto b = openOn(server.port(), prefix);
+  Collector live;
+  auto sub = a->subscribe("c", live.callback());
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(mustPublish(a.get(), "c", "before " + std::to_string(i)));
+  ASSERT_TRUE(live.waitFor(5));
+
+  ASSERT_TRUE(server.stop(SIGTERM));
+  MessagePtr m;
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(a->publish("c", "", "lost", &m).code(), Status::Code::kUnavailable);
+  EXPECT_EQ(a->health().code(), Status::Code::kUnavailable);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+
+  ASSERT_TRUE(server.start());
+  // B publishes as soon as Redis answers, probably before A's reader is back:
+  // A must still deliver it.
+  ids.push_back(publishWhenBack(b.get(), "c", "first after"));
+  for (int i = 0; i < 5; ++i) ids.push_back(publishWhenBack(a.get(), "c", "after " + std::to_string(i)));
+  ASSERT_TRUE(live.waitFor(ids.size(), 20s));
+  auto got = live.messages();
+  ASSERT_EQ(got.size(), ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) EXPECT_EQ(got[i]->idText, ids[i]);
+  EXPECT_TRUE(a->health().ok());
+  // AOF kept everything.
+  HistoryRead h;
+  ASSERT_TRUE(a->readAfter("c", "", 100, &h).ok());
+  EXPECT_EQ(h.messages.size(), ids.size());
+  EXPECT_FALSE(h.reset);
+}
+
+TEST(RedisBroker, AcknowledgedMessagesSurviveACrashWithFsyncAlways) {
+  RedisServer server("always");
+  ASSERT_TRUE(server.running());
+  std::string prefix = uniquePrefix("crash");
+  auto a = openOn(server.port(), prefix);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 20; ++i) ids.push_back(mustPublish(a.get(), "c", std::to_string(i)));
+  std::string epoch = a->epoch();
+  ASSERT_TRUE(server.stop(SIGKILL));
+  ASSERT_TRUE(server.start());
+  HistoryRead h;
+  ASSERT_TRUE(waitUntil([&] { return a->readAfter("c", ids[9], 100, &h).ok(); }, 20s));
+  EXPECT_FALSE(h.reset);
+  ASSERT_EQ(h.messages.size(), 10u);
+  EXPECT_EQ(h.messages.back()->idText, ids.back());
+  EXPECT_EQ(a->epoch(), epoch);
+}
+
+TEST(RedisBroker, StartsWithoutRedisAndRecovers) {
+  RedisServer server;
+  ASSERT_TRUE(server.running());
+  ASSERT_TRUE(server.stop(SIGTERM));
+  Status s;
+  auto broker = openRedisBroker(redisConfig(server.port(), uniquePrefix("absent")), &s);
+  ASSERT_NE(broker, nullptr);
+  EXPECT_TRUE(s.ok());
+  MessagePtr m;
+  EXPECT_EQ(broker->publish("c", "", "x", &m).code(), Status::Code::kUnavailable);
+  EXPECT_EQ(broker->health().code(), Status::Code::kUnavailable);
+  HistoryRead h;
+  EXPECT_EQ(broker->readAfter("c", "", 10, &h).code(), Status::Code::kUnavailable);
+  Collector live;
+  auto sub = broker->subscribe("c", live.callback());
+
+  ASSERT_TRUE(server.start());
+  publishWhenBack(broker.get(), "c", "first");
+  // A subscription made while Redis was away starts where the reader found
+  // the stream on reconnecting (see redis_live_reader.h); from then on it
+  // misses nothing.
+  auto delivered = [&](const std::string& id) {
+    for (const auto& m : live.messages()) {
+      if (m->idText == id) return true;
+    }
+    return false;
+  };
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        std::string probe = mustPublish(broker.get(), "c", "probe");
+        return waitUntil([&] { return delivered(probe); }, 200ms);
+      },
+      20s));
+  size_t had = live.size();
+  std::string id = mustPublish(broker.get(), "c", "after");
+  ASSERT_TRUE(live.waitFor(had + 1));
+  EXPECT_EQ(live.messages().back()->idText, id);
+  EXPECT_TRUE(broker->health().ok());
+}
+
+TEST(RedisBroker, ClosesItsConnectionsAndKeepsKeysUnderItsPrefix) {
+  RedisServer server;
+  ASSERT_TRUE(server.running());
+  auto clients = [&] {
+    std::string list = server.command({"CLIENT", "LIST"});
+    return std::count(list.begin(), list.end(), '\n') + 1;
+  };
+  long baseline = clients();
+  std::string prefix = uniquePrefix("tidy");
+  {
+    auto broker = openOn(server.port(), prefix);
+    Collector live;
+    auto sub = broker->subscribe("c", live.callback());
+    mustPublish(broker.get(), "c", "x");
+    ASSERT_TRUE(live.waitFor(1));
+    EXPECT_GT(clients(), baseline);
+    std::string keys = server.command({"KEYS", "*"});
+    std::stringstream lines(keys);
+    for (std::string key; std::getline(lines, key);) {
+      EXPECT_EQ(key.rfind(prefix, 0), 0u) << key;
+    }
+    sub.reset();
+  }
+  EXPECT_TRUE(waitUntil([&] { return clients() == baseline; }, 5s))
+      << server.command({"CLIENT", "LIST"});
+  // The wake stream went with the instance; history and epoch stay.
+  EXPECT_EQ(server.command({"EXISTS", prefix + "ch:c"}), "1");
+  EXPECT_EQ(server.command({"EXISTS", prefix + "epoch"}), "1");
+  EXPECT_EQ(server.command({"KEYS", prefix + "wake:*"}), "");
+}
+
+}  // namespace
+}  // namespace rtdemo

@@ -1,0 +1,169 @@
+// Implementation of RedisServer (see redis_server.h).
+#include "tests/support/redis_server.h"
+
+#include <hiredis/hiredis.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <ftw.h>
+
+#include <gtest/gtest.h>
+
+#include "storage/redis_connection.h"
+#include "tests/integration/server_process.h"
+
+namespace rtdemo {
+namespace {
+
+int removeEntry(const char* path, const struct stat*, int, struct FTW*) {
+  return ::remove(path);
+}
+
+std::string flatten(const redisReply* r) {
+  if (r == nullptr) return "";
+  if (r->type == REDIS_REPLY_ARRAY) {
+    std::string out;
+    for (size_t i = 0; i < r->elements; ++i) {
+      if (i) out += "\n";
+      out += flatten(r->element[i]);
+    }
+    return out;
+  }
+  if (r->type == REDIS_REPLY_ERROR) return "ERROR: " + std::string(r->str, r->len);
+  return replyString(r);
+}
+
+}  // namespace
+
+std::string RedisServer::findBinary(const char* name) {
+  std::string path = ::getenv("PATH") ? ::getenv("PATH") : "";
+  path += ":/usr/bin:/usr/local/bin:/usr/sbin";
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find(':', start);
+    if (end == std::string::npos) end = path.size();
+    std::string candidate = path.substr(start, end - start) + "/" + name;
+    if (end > start && ::access(candidate.c_str(), X_OK) == 0) return candidate;
+    start = end + 1;
+  }
+  return "";
+}
+
+std::string RedisServer::missingMessage(const char* name) {
+  return std::string(name) +
+         " is not installed, so the Redis tests cannot run. Install it with the "
+         "README's setup command (sudo apt-get install redis-server redis-tools).";
+}
+
+RedisServer::RedisServer(std::string appendfsync) : appendfsync_(std::move(appendfsync)) {
+  binary_ = findBinary();
+  if (binary_.empty()) {
+    ADD_FAILURE() << missingMessage();
+    return;
+  }
+  char tmpl[] = "/tmp/rtdemo-redis-XXXXXX";
+  if (::mkdtemp(tmpl) == nullptr) {
+    ADD_FAILURE() << "cannot create a temporary directory for redis-server";
+    return;
+  }
+  dir_ = tmpl;
+  // The port comes from the OS; another process could take it between our
+  // probe and redis-server's bind, so try a few.
+  for (int attempt = 0; attempt < 5 && pid_ <= 0; ++attempt) {
+    port_ = ServerProcess::freePort();
+    launch();
+  }
+  if (pid_ <= 0) ADD_FAILURE() << "redis-server did not start; see " << dir_ << "/redis.log";
+}
+
+RedisServer::~RedisServer() {
+  stop(SIGKILL);
+  if (!dir_.empty()) ::nftw(dir_.c_str(), removeEntry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+bool RedisServer::launch() {
+  std::vector<std::string> args = {binary_,
+                                   "--port", std::to_string(port_),
+                                   "--bind", "127.0.0.1",
+                                   "--dir", dir_,
+                                   "--appendonly", "yes",
+                                   "--appendfsync", appendfsync_,
+                                   "--save", "",
+                                   "--daemonize", "no",
+                                   "--logfile", dir_ + "/redis.log"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = ::fork();
+  if (pid < 0) return false;
+  if (pid == 0) {
+    // A test process that dies (a timeout, a crash) must not leave its
+    // redis-server behind.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    ::execv(binary_.c_str(), argv.data());
+    ::_exit(127);
+  }
+  pid_ = pid;
+  bool exited = false;
+  bool up = waitUntil(
+      [&] {
+        int status = 0;
+        if (::waitpid(pid_, &status, WNOHANG) == pid_) exited = true;
+        return exited || command({"PING"}) == "PONG";
+      },
+      std::chrono::seconds(20));
+  if (exited) {  // the port was taken, say; redis.log tells
+    pid_ = -1;
+    return false;
+  }
+  if (!up) {
+    stop(SIGKILL);
+    return false;
+  }
+  return true;
+}
+
+bool RedisServer::stop(int signal) {
+  if (pid_ <= 0) return true;
+  ::kill(pid_, signal);
+  int status = 0;
+  bool exited = waitUntil([&] { return ::waitpid(pid_, &status, WNOHANG) == pid_; },
+                          std::chrono::seconds(20));
+  if (!exited) {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, &status, 0);
+  }
+  pid_ = -1;
+  return exited;
+}
+
+bool RedisServer::start() {
+  if (pid_ > 0) return true;
+  if (binary_.empty()) {
+    ADD_FAILURE() << missingMessage();
+    return false;
+  }
+  // AOF replay may take a moment; launch() waits for PING.
+  if (!launch()) {
+    ADD_FAILURE() << "redis-server did not restart on port " << port_ << "; see " << dir_
+                  << "/redis.log";
+    return false;
+  }
+  return true;
+}
+
+std::string RedisServer::command(const std::vector<std::string>& argv) {
+  RedisEndpoint endpoint;
+  endpoint.port = port_;
+  endpoint.timeoutMs = 1000;
+  RedisConnection conn(endpoint);
+  RedisReplyPtr reply;
+  Status s = conn.command(argv, &reply);
+  if (!s.ok()) return "ERROR: " + s.message();
+  return flatten(reply.get());
+}
+
+}  // namespace rtdemo
