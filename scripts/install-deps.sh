@@ -10,7 +10,7 @@ set -euo pipefail
 packages=(build-essential cmake pkg-config libpoco-dev libhiredis-dev libsystemd-dev)
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(googletest libgtest-dev redis-server chromium nginx-light libnginx-mod-nchan wrk
-            systemd dpkg-dev)
+            systemd dpkg-dev caddy)
   command -v node >/dev/null 2>&1 || packages+=(nodejs)
   command -v npm >/dev/null 2>&1 || packages+=(npm)
 fi
