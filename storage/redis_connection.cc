@@ -103,8 +103,11 @@ void RedisConnection::drop(bool failed) {
     context_ = nullptr;
   }
   if (failed) {
-    backoffMs_ = backoffMs_ == 0 ? kFirstBackoffMs : std::min(kMaxBackoffMs, backoffMs_ * 2);
+    // The first failure after a success reconnects at once: a connection
+    // that was merely stale (Redis restarted since its last use) should cost
+    // one failed request, not a backoff. From then on the wait doubles.
     retryAt_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(backoffMs_);
+    backoffMs_ = backoffMs_ == 0 ? kFirstBackoffMs : std::min(kMaxBackoffMs, backoffMs_ * 2);
   }
 }
 
@@ -125,6 +128,7 @@ Status RedisConnection::ensure() {
 Status RedisConnection::connect() {
   const std::string where = "redis at " + address();
   Status s;
+  bool pipelineDropped = false;
   redisContext* fresh = redisConnectWithTimeout(endpoint_.host.c_str(), endpoint_.port,
                                                 toTimeval(endpoint_.timeoutMs));
   {
@@ -145,13 +149,15 @@ Status RedisConnection::connect() {
     if (login.empty()) login.push_back({"PING"});
     std::vector<RedisReplyPtr> replies;
     s = pipeline(login, &replies);
+    pipelineDropped = context_ == nullptr;
     for (size_t i = 0; s.ok() && i < replies.size(); ++i) {
       s = redisStatus(context_, replies[i].get(), where);
     }
   }
   if (!s.ok()) {
-    // pipeline() may have dropped the context already; back off only once.
-    if (context_ || backoffRemainingMs() == 0) drop(true);
+    // pipeline() drops the context itself on an I/O error; count the
+    // failure once either way.
+    if (context_ || !pipelineDropped) drop(true);
     lastError_ = s.message();
     return s;
   }
