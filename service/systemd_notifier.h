@@ -12,9 +12,9 @@
 // and systemd kills and restarts it (Restart=on-failure). What "alive" means
 // for rtdemo is decided in livenessProblem() below.
 //
-// Threading: every method may be called from any thread. The object must
-// outlive nothing it was given: stopWatchdog() (or the destructor) joins the
-// thread before the check's captures may go away.
+// Threading: every method may be called from any thread. Whatever the check
+// given to startWatchdog() uses must stay valid until stopWatchdog() (or the
+// destructor) returns: that joins the thread that runs it.
 #pragma once
 
 #include <condition_variable>
