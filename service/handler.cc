@@ -14,7 +14,12 @@ void Handler::handleRequest(Poco::Net::HTTPServerRequest& request,
     ~InFlight() { --n; }
   } guard(ctx_->inFlight);
   try {
+    // Request-line and header limits, and the slowloris deadline
+    // (security.h); every handler goes through them.
+    Security* security = ctx_->security.get();
+    if (security && !security->admitRequest(request, response)) return;
     handle(request, response);
+    if (security) security->finishRequest(request, response);
   } catch (const std::exception& e) {
     Poco::Logger::get("rtdemo").error("%s %s failed: %s", request.getMethod(),
                                       request.getURI(), std::string(e.what()));

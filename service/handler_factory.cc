@@ -3,6 +3,7 @@
 
 #include "Poco/Net/HTTPServerRequest.h"
 #include "service/handlers.h"
+#include "service/presence_handler.h"
 
 namespace rtdemo {
 
@@ -15,6 +16,7 @@ Poco::Net::HTTPRequestHandler* HandlerFactory::createRequestHandler(
 
   if (path == "/send") {
     if (method == "POST") return new SendHandler(ctx_);
+    if (method == "OPTIONS") return new PreflightHandler(ctx_);  // CORS (cors.h)
     return new ErrorHandler(ctx_, 405, "POST");
   }
   if (path == "/events" || path == "/poll" || path == "/healthz" || path == "/metrics" ||
@@ -25,6 +27,10 @@ Poco::Net::HTTPRequestHandler* HandlerFactory::createRequestHandler(
     if (path == "/healthz") return new HealthHandler(ctx_);
     if (path == "/metrics") return new MetricsHandler(ctx_);
     return new StaticFileHandler(ctx_);
+  }
+  if (path == "/presence") {
+    if (!get) return new ErrorHandler(ctx_, 405, "GET, HEAD");
+    return new PresenceHandler(ctx_);
   }
   return new ErrorHandler(ctx_, 404, "");
 }

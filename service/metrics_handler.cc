@@ -152,7 +152,7 @@ void MetricsHandler::handle(Poco::Net::HTTPServerRequest&,
   m.sample("rtdemo_publish_duration_seconds_sum", "", number(latency.sumSeconds));
   m.sample("rtdemo_publish_duration_seconds_count", "", latency.count);
 
-  const std::string& body = m.str();
+  const std::string body = m.str() + securityMetrics(*ctx_->security);
   response.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_OK);
   response.setContentType("text/plain; version=0.0.4; charset=utf-8");
   response.set("Cache-Control", "no-cache");

@@ -19,6 +19,9 @@ void PollHandler::handle(Poco::Net::HTTPServerRequest& request,
   Query query;
   std::string channel;
   if (!readSubscribeQuery(request, response, &query, &channel)) return;
+  // Private channels are checked before any history is read (security.h).
+  SubscribeAuth auth;
+  if (!ctx_->security->authorizeSubscribe(request, response, channel, "poll", &auth)) return;
   int timeout = settings.pollTimeoutSeconds;
   if (query.has("timeout")) {
     int t = 0;
@@ -69,6 +72,7 @@ void PollHandler::handle(Poco::Net::HTTPServerRequest& request,
   // The hub answers on the detached socket; POCO's session must not try to
   // read another request from it. Whether the client may reuse the
   // connection is the hub's business now.
+  if (!ctx_->security->openStream(request, response, auth, channel)) return;
   bool keepAlive = request.getKeepAlive();
   response.setKeepAlive(false);
   ctx_->hub->addPoll(detachSocket(request), channel, cursor,

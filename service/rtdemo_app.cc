@@ -25,6 +25,7 @@
 #include "service/connection_returner.h"
 #include "service/demo_ticker.h"
 #include "service/handler_factory.h"
+#include "service/handshake_guard.h"
 #include "service/service_context.h"
 #include "service/settings.h"
 #include "service/systemd_notifier.h"
@@ -256,7 +257,11 @@ int RtdemoApp::main(const std::vector<std::string>&) {
   ctx->hub = std::make_unique<Hub>(ctx->broker.get(), hubOptions);
   ctx->hub->start();
 
-  Poco::Net::HTTPServer server(factory, pool, listener, sharedParams);
+  ctx->security = std::make_unique<Security>(settings.security, settings.trustedProxies);
+  ctx->security->start();
+  // HTTPServer plus a deadline on request heads and bodies (slowloris).
+  GuardedHttpServer server(factory, pool, listener, sharedParams, &ctx->security->watchdog(),
+                           settings.security.handshakeSeconds);
   server.start();
 
   DemoTicker ticker(ctx->broker.get(), settings.demoChannel, settings.demoIntervalSeconds);
@@ -289,6 +294,7 @@ int RtdemoApp::main(const std::vector<std::string>&) {
   waitForHandlers(*ctx, std::chrono::seconds(5));
   ctx->hub->stop();
   returner.stop();
+  ctx->security->stop();
   if (ctx->inFlight.load() == 0) {
     ctx->hub.reset();
     ctx->broker.reset();

@@ -28,6 +28,10 @@ void SendHandler::handle(Poco::Net::HTTPServerRequest& request,
   const size_t maxData = ctx_->settings.sendMaxBytes;
   const size_t limit = bodyLimit(maxData);
 
+  // Rate, token and origin checks come before the body is read (security.h).
+  SendAuth auth;
+  if (!ctx_->security->beginSend(request, response, &auth)) return;
+
   auto tooLarge = [&] {
     counters.tooLarge++;
     // The rest of the body is unread; the connection cannot be reused.
@@ -60,6 +64,7 @@ void SendHandler::handle(Poco::Net::HTTPServerRequest& request,
     sendError(response, result.status, result.error);
     return;
   }
+  if (!ctx_->security->authorizeSend(auth, parsed.channel, response)) return;
 
   MessagePtr stored;
   auto started = std::chrono::steady_clock::now();

@@ -11,6 +11,7 @@
 
 #include "service/hub.h"
 #include "service/latency_histogram.h"
+#include "service/security.h"
 #include "service/send_counters.h"
 #include "service/settings.h"
 #include "storage/broker.h"
@@ -23,6 +24,7 @@ struct ServiceContext {
   std::unique_ptr<Broker> broker;
   std::unique_ptr<Hub> hub;       // destroyed before broker (declared after)
   SendCounters sends;
+  std::unique_ptr<Security> security;  // auth, origins, limits (security.h)
   LatencyHistogram publishLatency;  // Broker::publish as POST /send sees it
   std::atomic<int> inFlight{0};   // handlers running now, for a clean stop
 };

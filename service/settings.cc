@@ -139,6 +139,8 @@ Status loadSettings(const Poco::Util::AbstractConfiguration& config,
   if (r.status().ok() && b.backend == "sqlite" && b.sqlitePath.empty())
     r.fail("rtdemo.sqlite.path", "", "a file path");
   if (!r.status().ok()) return r.status();
+  Status security = loadSecuritySettings(config, &s.security);
+  if (!security.ok()) return security;
   *out = s;
   return Status::OK();
 }

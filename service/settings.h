@@ -9,6 +9,7 @@
 
 #include "Poco/Util/AbstractConfiguration.h"
 #include "service/client_address.h"
+#include "service/security_settings.h"
 #include "storage/broker_config.h"
 #include "storage/status.h"
 
@@ -43,6 +44,9 @@ struct Settings {
   std::string logLevel = "information";
 
   BrokerConfig broker;
+
+  // rtdemo.auth.*, rtdemo.cors.*, rtdemo.presence, rtdemo.limits.*
+  SecuritySettings security;
 };
 
 // Reads and validates every key. On error returns InvalidArgument naming the
