@@ -26,32 +26,28 @@
 // (and at least every kMaintenanceMs) for age and for channels with a
 // backlog. No step holds the write transaction for long.
 //
-// Reads (readAfter, lastId) use a small pool of read-only connections; WAL
-// lets them run while the writer commits. Each read is one snapshot
-// transaction, so last_seq and the rows it sees agree.
+// Reads (readAfter, lastId) go to SqliteReaders (sqlite_reader.h): a small
+// pool of read-only connections that WAL lets run while the writer commits.
 //
 // Thread-safety: every public method may be called from any thread. Members
 // are grouped below by who may touch them.
 #include "storage/sqlite_broker.h"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
-#include <limits>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
-#include "Poco/Data/LOB.h"
 #include "Poco/Data/Session.h"
 #include "Poco/Data/Statement.h"
 #include "Poco/Logger.h"
-#include "storage/cursor.h"
 #include "storage/live_registry.h"
+#include "storage/sqlite_reader.h"
 #include "storage/sqlite_schema.h"
 #include "storage/sqlite_status.h"
 
@@ -66,8 +62,8 @@ using Poco::Data::Keywords::now;
 using Poco::Data::Keywords::use;
 using Poco::Data::Keywords::useRef;
 
-constexpr size_t kMaxBatch = 1024;       // publishes per transaction
-constexpr Int64 kTrimBatch = 500;        // rows deleted per channel per step
+constexpr size_t kMaxBatch = 1024;  // publishes per transaction
+constexpr Int64 kTrimBatch = 500;   // rows deleted per channel per step
 constexpr size_t kTrimChannelsPerStep = 8;
 constexpr auto kMaintenanceEvery = std::chrono::milliseconds(1000);
 constexpr size_t kReaders = 4;
@@ -94,6 +90,8 @@ class SqliteBroker : public Broker {
         maxAgeMs_(config.historyMaxAgeSeconds * 1000),
         epoch_(opened.epoch),
         lock_(std::move(opened.lock)),
+        readers_(std::move(readers), opened.epoch, config.historySize,
+                 config.historyMaxAgeSeconds * 1000),
         db_(std::move(opened.writer)),
         insert_((*db_ << "INSERT INTO messages(channel_id, seq, ts_ms, event, "
                          "data) VALUES(?, ?, ?, ?, ?)",
@@ -103,12 +101,7 @@ class SqliteBroker : public Broker {
                      use(bSeq_), use(bChannel_))),
         trimRange_((*db_ << "DELETE FROM messages WHERE channel_id = ? AND "
                             "seq > ? AND seq <= ?",
-                    use(bChannel_), use(bFrom_), use(bTo_))) {
-    for (auto& session : readers) {
-      readers_.push_back(std::make_unique<Reader>());
-      readers_.back()->session = std::move(session);
-    }
-  }
+                    use(bChannel_), use(bFrom_), use(bTo_))) {}
 
   ~SqliteBroker() override {
     {
@@ -148,82 +141,11 @@ class SqliteBroker : public Broker {
 
   Status readAfter(const std::string& channel, const std::string& cursor,
                    size_t limit, HistoryRead* out) override {
-    *out = HistoryRead();
-    CursorCheck check = checkCursor(cursor, epoch_);
-    ReaderLease reader(this);
-    Session& s = *reader->session;
-    try {
-      s << "BEGIN", now;  // one snapshot for last_seq and the rows
-      Int64 channelId = 0, lastSeq = 0;
-      s << "SELECT id, last_seq FROM channels WHERE name = ?", useRef(channel),
-          into(channelId), into(lastSeq), now;
-      uint64_t last = static_cast<uint64_t>(lastSeq);
-      Int64 floor = last > historySize_ ? lastSeq - Int64(historySize_) : 0;
-      Int64 cutoff = maxAgeMs_ > 0 ? nowMs() - maxAgeMs_
-                                   : std::numeric_limits<Int64>::min();
-      Int64 oldest = 0;
-      if (channelId != 0) {
-        s << "SELECT seq FROM messages WHERE channel_id = ? AND seq > ? AND "
-             "ts_ms >= ? ORDER BY seq LIMIT 1",
-            use(channelId), use(floor), use(cutoff), into(oldest), now;
-      }
-      uint64_t after = 0;
-      if (check.sameEpoch && !check.fromStart) {
-        std::string gap =
-            sequenceGap(check.id.major, static_cast<uint64_t>(oldest), last);
-        if (gap.empty()) {
-          after = check.id.major;
-        } else {
-          check.reason = gap;
-          check.sameEpoch = false;
-        }
-      }
-      if (!check.sameEpoch) {
-        out->reset = true;
-        out->resetReason = check.reason;
-        if (oldest != 0)
-          out->oldest = MessageId{epoch_, uint64_t(oldest), 0}.toString();
-      }
-      if (channelId != 0 && limit > 0) {
-        Int64 from = std::max(Int64(after), floor);
-        Int64 max = static_cast<Int64>(
-            std::min<size_t>(limit, std::numeric_limits<Int64>::max()));
-        std::vector<Int64> seqs, stamps;
-        std::vector<std::string> events;
-        std::vector<Poco::Data::BLOB> datas;  // as BLOB: text would stop at NUL
-        s << "SELECT seq, ts_ms, event, data FROM messages WHERE channel_id = "
-             "? AND seq > ? AND ts_ms >= ? ORDER BY seq LIMIT ?",
-            use(channelId), use(from), use(cutoff), use(max), into(seqs),
-            into(stamps), into(events), into(datas), now;
-        out->messages.reserve(seqs.size());
-        for (size_t i = 0; i < seqs.size(); ++i) {
-          const auto& bytes = datas[i].content();
-          out->messages.push_back(makeMessage(
-              channel, MessageId{epoch_, uint64_t(seqs[i]), 0},
-              std::move(events[i]), std::string(bytes.begin(), bytes.end()),
-              stamps[i]));
-        }
-      }
-      s << "COMMIT", now;
-      return Status::OK();
-    } catch (const Poco::Exception& e) {
-      rollbackQuietly(s);
-      *out = HistoryRead();
-      return sqliteStatus(e, "reading history of channel " + channel);
-    }
+    return readers_.readAfter(channel, cursor, limit, out);
   }
 
   Status lastId(const std::string& channel, std::string* out) override {
-    ReaderLease reader(this);
-    try {
-      Int64 lastSeq = 0;
-      *reader->session << "SELECT last_seq FROM channels WHERE name = ?",
-          useRef(channel), into(lastSeq), now;
-      *out = MessageId{epoch_, uint64_t(lastSeq), 0}.toString();
-      return Status::OK();
-    } catch (const Poco::Exception& e) {
-      return sqliteStatus(e, "reading the last id of channel " + channel);
-    }
+    return readers_.lastId(channel, out);
   }
 
   std::unique_ptr<Subscription> subscribe(const std::string& channel,
@@ -255,36 +177,9 @@ class SqliteBroker : public Broker {
   // What the writer knows of a channel; loaded on first use in this run.
   struct ChannelState {
     Int64 id = 0;
-    Int64 lastSeq = 0;         // last issued sequence, committed or in this batch
+    Int64 lastSeq = 0;  // last issued sequence, committed or in this batch
     Int64 trimmedThrough = 0;  // every seq <= this has been deleted
     bool touched = false;      // in the current batch
-  };
-
-  struct Reader {
-    std::mutex mu;
-    std::unique_ptr<Session> session;
-  };
-
-  // Holds one reader connection for the scope of one read.
-  class ReaderLease {
-   public:
-    explicit ReaderLease(SqliteBroker* broker) {
-      auto& readers = broker->readers_;
-      size_t start = broker->nextReader_.fetch_add(1) % readers.size();
-      for (size_t i = 0; i < readers.size() && !reader_; ++i) {
-        Reader* r = readers[(start + i) % readers.size()].get();
-        if (r->mu.try_lock()) reader_ = r;
-      }
-      if (!reader_) {
-        reader_ = readers[start].get();
-        reader_->mu.lock();
-      }
-    }
-    ~ReaderLease() { reader_->mu.unlock(); }
-    Reader* operator->() const { return reader_; }
-
-   private:
-    Reader* reader_ = nullptr;
   };
 
   void writerLoop() {
@@ -314,7 +209,9 @@ class SqliteBroker : public Broker {
     }
   }
 
-  bool maintenanceBacklog() const { return ageBacklog_ || !trimBacklog_.empty(); }
+  bool maintenanceBacklog() const {
+    return ageBacklog_ || !trimBacklog_.empty();
+  }
 
   void commitBatch(const std::vector<Pending*>& batch) {
     std::vector<MessagePtr> stored;
@@ -362,12 +259,20 @@ class SqliteBroker : public Broker {
       }
       *db_ << "COMMIT", now;
     } catch (const Poco::Exception& e) {
+      result =
+          Status::Unavailable(sqliteStatus(e, "storing the message").message());
+    } catch (const std::exception& e) {
+      // bad_alloc and the like: the publishers must still get an answer.
+      result =
+          Status::Unavailable(std::string("storing the message: ") + e.what());
+    }
+    if (!result.ok()) {
       rollbackQuietly(*db_);
       // What this run cached may now be ahead of the file; reload on demand.
+      // (If COMMIT failed after the data reached the WAL, the reload picks up
+      // the stored sequences, so no id is ever issued twice.)
       channels_.clear();
       stored.clear();
-      Status s = sqliteStatus(e, "storing the message");
-      result = Status::Unavailable(s.message());
     }
     for (const MessagePtr& m : stored) live_.deliver(m);
     std::lock_guard<std::mutex> lock(mu_);
@@ -394,7 +299,8 @@ class SqliteBroker : public Broker {
          useRef(name), into(st.id), into(st.lastSeq), into(minSeq));
     size_t rows = lookup.execute();
     if (rows == 0) {
-      *db_ << "INSERT INTO channels(name, last_seq) VALUES(?, 0)", useRef(name), now;
+      *db_ << "INSERT INTO channels(name, last_seq) VALUES(?, 0)", useRef(name),
+          now;
       *db_ << "SELECT last_insert_rowid()", into(st.id), now;
       st.lastSeq = 0;
       minSeq = 1;
@@ -466,9 +372,7 @@ class SqliteBroker : public Broker {
 
   LiveRegistry live_;  // thread-safe on its own
 
-  // Readers: each guarded by its own mutex (ReaderLease).
-  std::vector<std::unique_ptr<Reader>> readers_;
-  std::atomic<size_t> nextReader_{0};
+  SqliteReaders readers_;  // thread-safe on its own
 
   // Writer thread only (set up before it starts). The statements are bound
   // to the b* members by reference: set those, then execute().

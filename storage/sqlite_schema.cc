@@ -86,12 +86,13 @@ Status checkDirectory(const std::string& path) {
   struct stat st;
   if (::stat(dir.c_str(), &st) != 0) {
     std::string why = errno == ENOENT ? "does not exist" : std::strerror(errno);
-    return Status::InvalidArgument("directory " + dir + " " + why +
-                                   " (rtdemo.sqlite.path is " + path +
-                                   "; create the directory or change the path)");
+    return Status::InvalidArgument(
+        "directory " + dir + " " + why + " (rtdemo.sqlite.path is " + path +
+        "; create the directory or change the path)");
   }
   if (!S_ISDIR(st.st_mode))
-    return Status::InvalidArgument(dir + " (in " + path + ") is not a directory");
+    return Status::InvalidArgument(dir + " (in " + path +
+                                   ") is not a directory");
   // SQLite creates the -wal and -shm files next to the database.
   if (::access(dir.c_str(), W_OK | X_OK) != 0) {
     return Status::InvalidArgument("directory " + dir + " is not writable (" +
@@ -128,7 +129,8 @@ Status checkExistingFile(const std::string& path, bool* exists, bool* empty) {
     ::close(fd);
   }
   if (got < 0)
-    return Status::InvalidArgument("cannot read " + path + ": " + std::strerror(errno));
+    return Status::InvalidArgument("cannot read " + path + ": " +
+                                   std::strerror(errno));
   if (static_cast<size_t>(got) < kSqliteHeaderBytes ||
       std::memcmp(header, kSqliteMagic, sizeof kSqliteMagic) != 0) {
     return Status::Corruption(path +
@@ -146,8 +148,8 @@ Status lockFile(const std::string& path, int timeoutMs,
                                    std::strerror(errno));
   }
   auto lock = std::make_unique<SqliteFileLock>(fd);
-  auto deadline = std::chrono::steady_clock::now() +
-                  std::chrono::milliseconds(timeoutMs);
+  auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
   // flock() has no timed wait; a short poll is what bounds it.
   while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     if (errno != EWOULDBLOCK && errno != EINTR) {
@@ -179,29 +181,31 @@ Status probeReadOnly(const std::string& path, int busyTimeoutMs, bool* isNew) {
     }
     if (appId != kApplicationId) {
       return Status::InvalidArgument(
-          path + " is a SQLite database but not an rtdemo history "
-                 "(application_id " + std::to_string(appId) +
-          "); rtdemo leaves it as it is");
+          path +
+          " is a SQLite database but not an rtdemo history "
+          "(application_id " +
+          std::to_string(appId) + "); rtdemo leaves it as it is");
     }
     if (version > kSqliteSchemaVersion) {
-      return Status::NotSupported(
-          path + " has rtdemo schema version " + std::to_string(version) +
-          ", newer than this rtdemo supports (" +
-          std::to_string(kSqliteSchemaVersion) +
-          "); run a newer rtdemo or use another file");
+      return Status::NotSupported(path + " has rtdemo schema version " +
+                                  std::to_string(version) +
+                                  ", newer than this rtdemo supports (" +
+                                  std::to_string(kSqliteSchemaVersion) +
+                                  "); run a newer rtdemo or use another file");
     }
     if (version != kSqliteSchemaVersion) {
-      return Status::NotSupported(path + " has an unknown rtdemo schema version " +
-                                  std::to_string(version) +
-                                  "; rtdemo leaves it as it is");
+      return Status::NotSupported(
+          path + " has an unknown rtdemo schema version " +
+          std::to_string(version) + "; rtdemo leaves it as it is");
     }
     // Bounded by retention, so cheap; catches a damaged file at start rather
     // than at the first publish that touches the damaged page.
     std::string check;
     s << "PRAGMA quick_check(1)", into(check), now;
     if (check != "ok") {
-      return Status::Corruption(path + " is corrupt (quick_check: " +
-                                oneLine(check) + "); rtdemo leaves it as it is");
+      return Status::Corruption(path +
+                                " is corrupt (quick_check: " + oneLine(check) +
+                                "); rtdemo leaves it as it is");
     }
     return Status::OK();
   } catch (const Poco::Exception& e) {
@@ -227,10 +231,10 @@ void createSchema(Session& s, const std::string& epoch) {
   s << "CREATE UNIQUE INDEX messages_by_channel ON messages(channel_id, seq)",
       now;
   std::string version = std::to_string(kSqliteSchemaVersion);
-  std::string created = std::to_string(
-      std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count());
+  std::string created =
+      std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count());
   std::string e = epoch;
   s << "INSERT INTO meta(key, value) VALUES('epoch', ?), "
        "('schema_version', ?), ('created_ms', ?)",
@@ -248,7 +252,8 @@ Status openWriter(const std::string& path, const BrokerConfig& config,
     *s << "PRAGMA journal_mode = WAL", into(mode), now;
     if (Poco::toLower(mode) != "wal") {
       return Status::Unavailable("cannot switch " + path +
-                                 " to WAL journal mode (it stays in " + mode + ")");
+                                 " to WAL journal mode (it stays in " + mode +
+                                 ")");
     }
     *s << std::string("PRAGMA synchronous = ") +
               (config.sqliteSynchronous == "normal" ? "NORMAL" : "FULL"),
@@ -276,9 +281,10 @@ Status openWriter(const std::string& path, const BrokerConfig& config,
     return Status::OK();
   } catch (const Poco::Exception& e) {
     if (sqliteIsLocked(e))
-      return Status::Unavailable(lockedMessage(path, config.sqliteBusyTimeoutMs));
-    return Status::Unavailable("cannot open " + path + " for writing: " +
-                               oneLine(e.displayText()));
+      return Status::Unavailable(
+          lockedMessage(path, config.sqliteBusyTimeoutMs));
+    return Status::Unavailable("cannot open " + path +
+                               " for writing: " + oneLine(e.displayText()));
   }
 }
 
@@ -289,10 +295,13 @@ SqliteFileLock::~SqliteFileLock() { ::close(fd_); }
 Status openSqliteFile(const BrokerConfig& config, SqliteOpened* out) {
   registerConnector();
   const std::string& path = config.sqlitePath;
-  if (path.empty()) return Status::InvalidArgument("rtdemo.sqlite.path is empty");
-  if (config.sqliteSynchronous != "full" && config.sqliteSynchronous != "normal") {
-    return Status::InvalidArgument("rtdemo.sqlite.synchronous must be full or normal, not '" +
-                                   config.sqliteSynchronous + "'");
+  if (path.empty())
+    return Status::InvalidArgument("rtdemo.sqlite.path is empty");
+  if (config.sqliteSynchronous != "full" &&
+      config.sqliteSynchronous != "normal") {
+    return Status::InvalidArgument(
+        "rtdemo.sqlite.synchronous must be full or normal, not '" +
+        config.sqliteSynchronous + "'");
   }
   Status s = checkDirectory(path);
   if (!s.ok()) return s;

@@ -49,7 +49,7 @@ class SqliteFileLock {
 struct SqliteOpened {
   std::unique_ptr<SqliteFileLock> lock;
   std::unique_ptr<Poco::Data::Session> writer;  // WAL, synchronous set
-  std::string path;                     // as opened
+  std::string path;                             // as opened
   std::string epoch;
 };
 
@@ -59,7 +59,7 @@ Status openSqliteFile(const BrokerConfig& config, SqliteOpened* out);
 
 // Another connection to a file openSqliteFile() accepted, for reading.
 // Throws Poco::Exception.
-std::unique_ptr<Poco::Data::Session> openSqliteReader(
-    const std::string& path, int busyTimeoutMs);
+std::unique_ptr<Poco::Data::Session> openSqliteReader(const std::string& path,
+                                                      int busyTimeoutMs);
 
 }  // namespace rtdemo

@@ -19,8 +19,8 @@ Status sqliteStatus(const Poco::Exception& e, const std::string& what) {
                                "the database is locked by another process");
   }
   if (dynamic_cast<const sq::DatabaseFullException*>(&e)) {
-    return Status::Unavailable(prefix + "the disk is full (" +
-                               e.displayText() + ")");
+    return Status::Unavailable(prefix + "the disk is full (" + e.displayText() +
+                               ")");
   }
   if (dynamic_cast<const sq::CorruptImageException*>(&e)) {
     return Status::Corruption(prefix + "the database file is corrupt (" +
