@@ -19,6 +19,10 @@ Poco::Net::HTTPRequestHandler* HandlerFactory::createRequestHandler(
     if (method == "OPTIONS") return new PreflightHandler(ctx_);  // CORS (cors.h)
     return new ErrorHandler(ctx_, 405, "POST");
   }
+  if (path == "/ws") {
+    if (!get) return new ErrorHandler(ctx_, 405, "GET");
+    return new WebSocketHandler(ctx_);
+  }
   if (path == "/events" || path == "/poll" || path == "/healthz" || path == "/metrics" ||
       path == "/" || path == "/index.html" || path.rfind("/static/", 0) == 0) {
     if (!get) return new ErrorHandler(ctx_, 405, "GET, HEAD");

@@ -80,6 +80,15 @@ class MetricsHandler : public Handler {
   void handle(Poco::Net::HTTPServerRequest&, Poco::Net::HTTPServerResponse&) override;
 };
 
+// GET /ws: the WebSocket handshake, then the hub owns the connection.
+class WebSocketHandler : public Handler {
+ public:
+  using Handler::Handler;
+
+ protected:
+  void handle(Poco::Net::HTTPServerRequest&, Poco::Net::HTTPServerResponse&) override;
+};
+
 // Unknown paths (404) and known paths with the wrong method (405).
 class ErrorHandler : public Handler {
  public:

@@ -3,12 +3,16 @@
 #include "service/hub.h"
 
 #include "service/clock.h"
+#include "service/ws_frame.h"
 
 namespace rtdemo {
 namespace {
 
 // History is read in pages so one huge replay does not hold a backend lock.
 constexpr size_t kReplayPage = 1000;
+
+// WebSocket messages carry JSON around the data, which escaping can double.
+size_t wsMessageLimit(size_t sendMaxBytes) { return sendMaxBytes * 2 + 4096; }
 
 }  // namespace
 
@@ -27,6 +31,7 @@ void Hub::start() {
 
 void Hub::stop() {
   for (auto& loop : loops_) loop->stopAndJoin();
+  workers_.stop();
   std::lock_guard<std::mutex> lock(feedsMu_);
   feeds_.clear();
 }
@@ -74,16 +79,13 @@ void Hub::onLive(const MessagePtr& message) {
   for (auto& loop : loops_) loop->post(LiveCmd{event});
 }
 
-void Hub::attach(std::unique_ptr<Conn> conn, const std::string& cursor) {
-  // Order matters (see hub_loop.h): subscribe, register, then read history.
-  const std::string channel = conn->channel;
-  const uint64_t id = conn->id;
-  HubLoop* loop = pickLoop();
-  loop->post(AttachCmd{std::move(conn)});
-
+ReplayCmd Hub::readHistory(uint64_t connId, const std::string& channel,
+                           const std::string& cursor) {
   ReplayCmd replay;
-  replay.connId = id;
-  replay.epochStart = MessageId::start(broker_->epoch()).toString();
+  replay.connId = connId;
+  replay.channel = channel;
+  replay.cursor = cursor;
+  if (cursor.empty()) return replay;  // no cursor: nothing to replay
   std::string from = cursor;
   for (;;) {
     HistoryRead page;
@@ -103,27 +105,28 @@ void Hub::attach(std::unique_ptr<Conn> conn, const std::string& cursor) {
     for (auto& m : page.messages) replay.history.messages.push_back(std::move(m));
     if (got < kReplayPage) break;
   }
-  loop->post(std::move(replay));
+  // After the read: if the epoch moved (a flushed Redis), the reset must
+  // name the epoch the history came from.
+  replay.epochStart = MessageId::start(broker_->epoch()).toString();
+  return replay;
+}
+
+void Hub::attach(std::unique_ptr<Conn> conn, const std::string& cursor) {
+  // Order matters (see hub_loop.h): subscribe, register, then read history.
+  const std::string channel = conn->subs.front()->channel;
+  const uint64_t id = conn->id;
+  acquireFeed(channel);
+  HubLoop* loop = pickLoop();
+  loop->post(AttachCmd{std::move(conn)});
+  loop->post(readHistory(id, channel, cursor));
 }
 
 void Hub::addStream(Poco::Net::StreamSocket socket, const std::string& channel,
                     const std::string& cursor) {
   socket.setBlocking(false);
   socket.setNoDelay(true);
-  acquireFeed(channel);
-  auto conn = std::make_unique<Conn>(nextConnId_++, Conn::Kind::kStream,
-                                     std::move(socket), channel);
-  conn->lastSent = MessageId::parse(cursor);
-  if (cursor.empty()) {
-    // No cursor could be had (backend away): deliver whatever comes live.
-    HubLoop* loop = pickLoop();
-    uint64_t id = conn->id;
-    loop->post(AttachCmd{std::move(conn)});
-    ReplayCmd replay;
-    replay.connId = id;
-    loop->post(std::move(replay));
-    return;
-  }
+  auto conn = std::make_unique<Conn>(nextConnId_++, Conn::Kind::kStream, std::move(socket));
+  conn->subs.push_back(std::make_unique<Sub>(conn.get(), channel));
   attach(std::move(conn), cursor);
 }
 
@@ -132,14 +135,49 @@ void Hub::addPoll(Poco::Net::StreamSocket socket, const std::string& channel,
                   bool keepAlive) {
   socket.setBlocking(false);
   socket.setNoDelay(true);
-  acquireFeed(channel);
-  auto conn = std::make_unique<Conn>(nextConnId_++, Conn::Kind::kPoll,
-                                     std::move(socket), channel);
+  auto conn = std::make_unique<Conn>(nextConnId_++, Conn::Kind::kPoll, std::move(socket));
+  conn->subs.push_back(std::make_unique<Sub>(conn.get(), channel));
   conn->pollCursor = cursor;
   conn->pollTimeoutMs = timeoutMs;
   conn->keepAlive = keepAlive;
-  conn->lastSent = MessageId::parse(cursor);
   attach(std::move(conn), cursor);
+}
+
+void Hub::addWebSocket(Poco::Net::StreamSocket socket, const std::string& channel,
+                       const std::string& cursor) {
+  socket.setBlocking(false);
+  socket.setNoDelay(true);
+  auto conn = std::make_unique<Conn>(nextConnId_++, Conn::Kind::kWebSocket, std::move(socket));
+  conn->decoder = std::make_unique<ws::Decoder>(wsMessageLimit(options_.sendMaxBytes));
+  if (channel.empty()) {
+    pickLoop()->post(AttachCmd{std::move(conn)});
+    return;
+  }
+  conn->subs.push_back(std::make_unique<Sub>(conn.get(), channel));
+  attach(std::move(conn), cursor);
+}
+
+void Hub::replayLater(HubLoop* loop, uint64_t connId, const std::string& channel,
+                      const std::string& cursor) {
+  workers_.run([this, loop, connId, channel, cursor] {
+    std::string from = cursor;
+    // Live only: "now" is taken after the loop registered the subscription,
+    // so nothing published in between can slip past.
+    if (from.empty() && !broker_->lastId(channel, &from).ok()) from.clear();
+    loop->post(readHistory(connId, channel, from));
+  });
+}
+
+void Hub::publishLater(HubLoop* loop, uint64_t connId, wsproto::Command command) {
+  workers_.run([this, loop, connId, command = std::move(command)] {
+    MessagePtr stored;
+    Status s = broker_->publish(command.channel, command.event, command.data, &stored);
+    std::string json = s.ok() ? wsproto::encodeAck(*stored, command.ref)
+                              : wsproto::encodeError(s.toString(), command.ref,
+                                                     s.code() == Status::Code::kUnavailable ? 503 : 500);
+    loop->post(WsAnswerCmd{connId, std::make_shared<const std::string>(
+                                       ws::encodeFrame(ws::kText, json))});
+  });
 }
 
 }  // namespace rtdemo

@@ -1,4 +1,5 @@
-// Implementation of HubLoop (see hub_loop.h for the life of a connection).
+// Implementation of HubLoop (see hub_loop.h for the life of a subscription).
+// The WebSocket-specific parts are in hub_ws.cc.
 #include "service/hub_loop.h"
 
 #include <errno.h>
@@ -7,28 +8,33 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <chrono>
+#include <algorithm>
 #include <system_error>
 
 #include "service/clock.h"
 #include "service/hub.h"
 #include "service/poll_answer.h"
 #include "service/sse_encoder.h"
+#include "service/ws_protocol.h"
 
 namespace rtdemo {
 namespace {
 
 constexpr uint64_t kWakeToken = 0;  // epoll data of the eventfd; conn ids start at 1
 
+SharedBytes share(std::string s) { return std::make_shared<const std::string>(std::move(s)); }
+
 }  // namespace
 
-Conn::Conn(uint64_t id_, Kind kind_, Poco::Net::StreamSocket socket_,
-           std::string channel_)
-    : id(id_),
-      kind(kind_),
-      socket(std::move(socket_)),
-      fd(socket.impl()->sockfd()),
-      channel(std::move(channel_)) {}
+Conn::Conn(uint64_t id_, Kind kind_, Poco::Net::StreamSocket socket_)
+    : id(id_), kind(kind_), socket(std::move(socket_)), fd(socket.impl()->sockfd()) {}
+
+Sub* Conn::find(const std::string& channel) {
+  for (auto& s : subs) {
+    if (s->channel == channel) return s.get();
+  }
+  return nullptr;
+}
 
 HubLoop::HubLoop(Hub* hub, const HubOptions& options, HubStats* stats)
     : hub_(hub), options_(options), stats_(stats) {
@@ -125,108 +131,226 @@ void HubLoop::drainInbox() {
   }
 }
 
+// ---------------------------------------------------------------------------
+// Subscriptions
+
+void HubLoop::link(Sub* s) {
+  auto& list = channels_[s->channel];
+  s->slot = list.size();
+  list.push_back(s);
+}
+
+void HubLoop::unlink(Sub* s) {
+  auto it = channels_.find(s->channel);
+  if (it == channels_.end()) return;
+  auto& list = it->second;
+  if (s->slot >= list.size() || list[s->slot] != s) return;  // already unlinked
+  Sub* moved = list.back();
+  list[s->slot] = moved;
+  moved->slot = s->slot;
+  list.pop_back();
+  s->slot = SIZE_MAX;
+  if (list.empty()) channels_.erase(it);
+}
+
+bool HubLoop::isNew(const Sub& s, const Message& m) const {
+  if (!s.lastSent) return true;
+  if (s.lastSent->epoch != m.id.epoch) return true;
+  return *s.lastSent < m.id;
+}
+
+SharedBytes HubLoop::encodeFor(const Conn& c, const Message& m) const {
+  if (c.kind == Conn::Kind::kWebSocket)
+    return share(ws::encodeFrame(ws::kText, wsproto::encodeMessage(m)));
+  return share(sse::encodeMessage(m));
+}
+
+SharedBytes HubLoop::liveBytesFor(const Conn& c, const LiveEvent& ev) const {
+  return c.kind == Conn::Kind::kWebSocket ? ev.wsFrame() : ev.sse();
+}
+
 void HubLoop::handle(AttachCmd& cmd) {
   Conn* c = cmd.conn.get();
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLRDHUP;
   ev.data.u64 = c->id;
   if (::epoll_ctl(epollFd_, EPOLL_CTL_ADD, c->fd, &ev) != 0) {
-    hub_->releaseFeed(c->channel);
+    for (auto& s : c->subs) hub_->releaseFeed(s->channel);
     return;  // the Conn's socket closes as cmd.conn is destroyed
   }
-  if (c->kind == Conn::Kind::kStream)
-    stats_->streamsOpen.fetch_add(1, std::memory_order_relaxed);
-  else
-    stats_->pollsHeld.fetch_add(1, std::memory_order_relaxed);
-  auto& list = channels_[c->channel];
-  c->slot = list.size();
-  list.push_back(c);
+  switch (c->kind) {
+    case Conn::Kind::kStream:
+      stats_->streamsOpen.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case Conn::Kind::kPoll:
+      stats_->pollsHeld.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case Conn::Kind::kWebSocket:
+      stats_->websocketsOpen.fetch_add(1, std::memory_order_relaxed);
+      c->lastHeardMs = steadyMs();
+      break;
+  }
+  for (auto& s : c->subs) link(s.get());
   conns_.emplace(c->id, std::move(cmd.conn));
+  if (c->kind == Conn::Kind::kWebSocket) {
+    for (auto& s : c->subs) wsSend(c, wsproto::encodeSubscribed(s->channel, ""));
+  }
 }
 
 void HubLoop::handle(ReplayCmd& cmd) {
   auto it = conns_.find(cmd.connId);
   if (it == conns_.end()) return;  // the client left while we read history
   Conn* c = it->second.get();
+  Sub* s = c->find(cmd.channel);
+  if (!s || !s->replaying) return;  // unsubscribed meanwhile
   if (!cmd.error.empty()) {
-    if (c->kind == Conn::Kind::kPoll) {
-      std::string body = "{\"error\":\"history unavailable: " + cmd.error + "\"}";
-      c->keepAlive = false;
-      answerPoll(c, std::make_shared<const std::string>(
-                        encodeDetachedResponse(503, "Service Unavailable", body)));
-    } else {
-      close(c);  // the browser reconnects with its Last-Event-ID
+    switch (c->kind) {
+      case Conn::Kind::kPoll:
+        c->keepAlive = false;
+        answerPoll(c, share(encodeDetachedResponse(
+                          503, "Service Unavailable",
+                          "{\"error\":\"history unavailable: " + cmd.error + "\"}")));
+        break;
+      case Conn::Kind::kStream:
+        close(c);  // the browser reconnects with its Last-Event-ID
+        break;
+      case Conn::Kind::kWebSocket:
+        wsSend(c, wsproto::encodeError("history unavailable: " + cmd.error, "", 503));
+        unlink(s);
+        hub_->releaseFeed(s->channel);
+        c->subs.erase(std::find_if(c->subs.begin(), c->subs.end(),
+                                   [s](const std::unique_ptr<Sub>& p) { return p.get() == s; }));
+        break;
     }
     return;
   }
   HistoryRead& h = cmd.history;
+  s->lastSent = MessageId::parse(cmd.cursor);
   if (h.reset) {
     stats_->resets.fetch_add(1, std::memory_order_relaxed);
-    c->lastSent.reset();
+    s->lastSent.reset();
   }
   stats_->replayed.fetch_add(h.messages.size(), std::memory_order_relaxed);
-  if (!h.messages.empty()) c->lastSent = h.messages.back()->id;
   std::vector<LiveEventPtr> pending;
-  pending.swap(c->pendingLive);
-  c->pendingBytes = 0;
-  c->replaying = false;
+  pending.swap(s->pendingLive);
+  s->pendingBytes = 0;
 
   if (c->kind == Conn::Kind::kPoll) {
-    std::vector<MessagePtr> batch = std::move(h.messages);
-    for (const LiveEventPtr& ev : pending) {
-      if (batch.size() >= options_.pollMaxBatch) break;
-      if (isNew(*c, *ev->message())) {
-        batch.push_back(ev->message());
-        c->lastSent = ev->message()->id;
-      }
-    }
-    if (!batch.empty() || h.reset) {
-      std::string lastId = batch.empty() ? cmd.epochStart : batch.back()->idText;
-      answerPollNow(c, batch, lastId, h.reset, h.oldest);
-      return;
-    }
-    c->pollDeadlineMs = steadyMs() + c->pollTimeoutMs;
-    pollDeadlines_.emplace(c->pollDeadlineMs, c->id);
+    replayPoll(c, s, cmd, std::move(pending));
     return;
   }
-
   if (h.reset) {
-    writeStream(c, std::make_shared<const std::string>(
-                       sse::encodeReset(cmd.epochStart, h.oldest, h.resetReason)));
-    if (conns_.count(cmd.connId) == 0) return;
+    SharedBytes notice =
+        c->kind == Conn::Kind::kWebSocket
+            ? share(ws::encodeFrame(ws::kText, wsproto::encodeReset(s->channel, h.oldest, h.resetReason)))
+            : share(sse::encodeReset(cmd.epochStart, h.oldest, h.resetReason));
+    if (!write(c, notice)) return;
   }
-  // Back to replaying until the history is written; pending live events wait.
-  c->replaying = true;
-  c->pendingLive = std::move(pending);
-  c->backlog = std::move(h.messages);
-  c->backlogNext = 0;
-  pumpBacklog(c);
+  // Still replaying until the history is written; pending live events wait.
+  s->pendingLive = std::move(pending);
+  for (auto& ev : s->pendingLive) s->pendingBytes += ev->sse()->size();
+  s->backlog = std::move(h.messages);
+  s->backlogNext = 0;
+  pumpBacklog(s);
 }
 
-bool HubLoop::pumpBacklog(Conn* c) {
+void HubLoop::replayPoll(Conn* c, Sub* s, ReplayCmd& cmd, std::vector<LiveEventPtr> pending) {
+  s->replaying = false;
+  HistoryRead& h = cmd.history;
+  std::vector<MessagePtr> batch = std::move(h.messages);
+  if (!batch.empty()) s->lastSent = batch.back()->id;
+  for (const LiveEventPtr& ev : pending) {
+    if (batch.size() >= options_.pollMaxBatch) break;
+    if (isNew(*s, *ev->message())) {
+      batch.push_back(ev->message());
+      s->lastSent = ev->message()->id;
+    }
+  }
+  if (!batch.empty() || h.reset) {
+    std::string lastId = batch.empty() ? cmd.epochStart : batch.back()->idText;
+    answerPollNow(c, batch, lastId, h.reset, h.oldest);
+    return;
+  }
+  c->pollDeadlineMs = steadyMs() + c->pollTimeoutMs;
+  pollDeadlines_.emplace(c->pollDeadlineMs, c->id);
+}
+
+bool HubLoop::pumpBacklog(Sub* s) {
+  Conn* c = s->conn;
   const uint64_t id = c->id;
-  while (c->backlogNext < c->backlog.size()) {
+  while (s->backlogNext < s->backlog.size()) {
     if (c->out.bytes() > options_.maxBufferBytes / 2) {
       setWantWrite(c, true);  // EPOLLOUT brings us back here
       return true;
     }
-    const MessagePtr& m = c->backlog[c->backlogNext++];
-    c->lastSent = m->id;
-    writeStream(c, std::make_shared<const std::string>(sse::encodeMessage(*m)));
-    if (conns_.count(id) == 0) return false;
+    const MessagePtr& m = s->backlog[s->backlogNext++];
+    s->lastSent = m->id;
+    if (!write(c, encodeFor(*c, *m))) return false;
   }
-  c->backlog.clear();
-  c->backlog.shrink_to_fit();
-  c->backlogNext = 0;
+  s->backlog.clear();
+  s->backlog.shrink_to_fit();
+  s->backlogNext = 0;
   std::vector<LiveEventPtr> pending;
-  pending.swap(c->pendingLive);
-  c->pendingBytes = 0;
-  c->replaying = false;
+  pending.swap(s->pendingLive);
+  s->pendingBytes = 0;
+  s->replaying = false;
   for (const LiveEventPtr& ev : pending) {
-    if (!isNew(*c, *ev->message())) continue;
-    c->lastSent = ev->message()->id;
-    writeStream(c, ev->sse());
-    if (conns_.count(id) == 0) return false;
+    if (!isNew(*s, *ev->message())) continue;
+    s->lastSent = ev->message()->id;
+    if (!write(c, liveBytesFor(*c, *ev))) return false;
+  }
+  return conns_.count(id) > 0;
+}
+
+void HubLoop::handle(LiveCmd& cmd) {
+  const Message& m = *cmd.event->message();
+  auto it = channels_.find(m.channel);
+  if (it == channels_.end()) return;
+  // Copy: answering a poll or cutting off a connection edits the list.
+  std::vector<Sub*> targets = it->second;
+  std::vector<uint64_t> ids;
+  ids.reserve(targets.size());
+  for (Sub* s : targets) ids.push_back(s->conn->id);
+  for (size_t i = 0; i < targets.size(); ++i) {
+    // An earlier target's connection may have been closed by a later one's
+    // failure only through close(), which unlinks; re-check liveness.
+    auto live = conns_.find(ids[i]);
+    if (live == conns_.end()) continue;
+    Sub* s = targets[i];
+    if (s->slot == SIZE_MAX) continue;
+    Conn* c = s->conn;
+    if (s->replaying) {
+      s->pendingLive.push_back(cmd.event);
+      s->pendingBytes += cmd.event->sse()->size();
+      if (s->pendingBytes > options_.maxBufferBytes) cutOffSlow(c);
+      continue;
+    }
+    if (!isNew(*s, m)) continue;
+    s->lastSent = m.id;
+    if (c->kind == Conn::Kind::kPoll)
+      answerPoll(c, cmd.event->pollAnswer(c->keepAlive));
+    else
+      write(c, liveBytesFor(*c, *cmd.event));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Writing
+
+bool HubLoop::write(Conn* c, const SharedBytes& bytes) {
+  if (c->closing) return true;
+  OutBuffer::Result r = c->out.write(c->fd, bytes);
+  stats_->delivered.fetch_add(1, std::memory_order_relaxed);
+  if (r == OutBuffer::Result::kError) {
+    close(c);
+    return false;
+  }
+  if (r == OutBuffer::Result::kBlocked) {
+    if (c->out.bytes() > options_.maxBufferBytes) {
+      cutOffSlow(c);
+      return false;
+    }
+    setWantWrite(c, true);
   }
   return true;
 }
@@ -238,63 +362,54 @@ void HubLoop::cutOffSlow(Conn* c) {
   close(c);
 }
 
-void HubLoop::handle(LiveCmd& cmd) {
-  const Message& m = *cmd.event->message();
-  auto it = channels_.find(m.channel);
-  if (it == channels_.end()) return;
-  // Copy: answering a poll or cutting off a stream edits the list.
-  std::vector<Conn*> targets = it->second;
-  for (Conn* c : targets) {
-    if (c->replaying) {
-      c->pendingLive.push_back(cmd.event);
-      c->pendingBytes += cmd.event->sse()->size();
-      if (c->pendingBytes > options_.maxBufferBytes) cutOffSlow(c);
-      continue;
-    }
-    if (!isNew(*c, m)) continue;
-    c->lastSent = m.id;
-    if (c->kind == Conn::Kind::kStream) {
-      writeStream(c, cmd.event->sse());
-    } else {
-      pollDeadlines_.erase({c->pollDeadlineMs, c->id});
-      answerPoll(c, cmd.event->pollAnswer(c->keepAlive));
+void HubLoop::setWantWrite(Conn* c, bool want) {
+  if (c->wantWrite == want) return;
+  c->wantWrite = want;
+  updateInterest(c);
+}
+
+void HubLoop::updateInterest(Conn* c) {
+  epoll_event ev{};
+  // A poll whose next request has arrived is not read until it is handed
+  // back, so level-triggered EPOLLIN would fire forever: watch for the peer
+  // going away instead.
+  bool readable = !(c->kind == Conn::Kind::kPoll && c->pipelined);
+  ev.events = EPOLLRDHUP | (readable ? uint32_t(EPOLLIN) : 0u) |
+              (c->wantWrite ? uint32_t(EPOLLOUT) : 0u);
+  ev.data.u64 = c->id;
+  ::epoll_ctl(epollFd_, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+void HubLoop::afterFlush(Conn* c) {
+  setWantWrite(c, false);
+  if (c->closing) {
+    if (c->kind == Conn::Kind::kPoll)
+      finishAnswered(c);
+    else
+      close(c);
+    return;
+  }
+  for (auto& s : c->subs) {
+    if (s->replaying && !s->backlog.empty()) {
+      if (!pumpBacklog(s.get())) return;
     }
   }
 }
 
-bool HubLoop::isNew(const Conn& c, const Message& m) const {
-  if (!c.lastSent) return true;
-  if (c.lastSent->epoch != m.id.epoch) return true;
-  return *c.lastSent < m.id;
-}
-
-void HubLoop::writeStream(Conn* c, const SharedBytes& bytes) {
-  if (c->closing) return;
-  OutBuffer::Result r = c->out.write(c->fd, bytes);
-  stats_->delivered.fetch_add(1, std::memory_order_relaxed);
-  if (r == OutBuffer::Result::kError) {
-    close(c);
-  } else if (r == OutBuffer::Result::kBlocked) {
-    if (c->out.bytes() > options_.maxBufferBytes) {
-      cutOffSlow(c);
-      return;
-    }
-    setWantWrite(c, true);
-  }
-}
+// ---------------------------------------------------------------------------
+// Long polls
 
 void HubLoop::answerPollNow(Conn* c, const std::vector<MessagePtr>& messages,
                             const std::string& lastId, bool reset,
                             const std::string& oldest) {
   stats_->delivered.fetch_add(messages.size(), std::memory_order_relaxed);
-  answerPoll(c, std::make_shared<const std::string>(encodeDetachedResponse(
-                    200, "OK", encodePollBody(messages, lastId, reset, oldest),
-                    c->keepAlive)));
+  answerPoll(c, share(encodeDetachedResponse(
+                    200, "OK", encodePollBody(messages, lastId, reset, oldest), c->keepAlive)));
 }
 
 void HubLoop::answerPoll(Conn* c, const SharedBytes& response) {
   if (c->answered) return;
-  unlinkFromChannel(c);
+  for (auto& s : c->subs) unlink(s.get());
   pollDeadlines_.erase({c->pollDeadlineMs, c->id});
   c->pollDeadlineMs = 0;
   c->answered = true;
@@ -332,111 +447,16 @@ void HubLoop::handBack(Conn* c) {
   pollDeadlines_.erase({c->pollDeadlineMs, c->id});
   ::epoll_ctl(epollFd_, EPOLL_CTL_DEL, c->fd, nullptr);
   Poco::Net::StreamSocket socket = c->socket;  // shares the descriptor
-  std::string channel = c->channel;
+  std::vector<std::string> channels;
+  for (auto& s : c->subs) channels.push_back(s->channel);
   conns_.erase(c->id);  // destroys *c; the socket stays open through `socket`
-  hub_->releaseFeed(channel);
+  for (const std::string& ch : channels) hub_->releaseFeed(ch);
   try {
     socket.setBlocking(true);
   } catch (...) {
     return;  // the descriptor is broken; dropping `socket` closes it
   }
   options_.handBack(socket);
-}
-
-void HubLoop::setWantWrite(Conn* c, bool want) {
-  if (c->wantWrite == want) return;
-  c->wantWrite = want;
-  updateInterest(c);
-}
-
-void HubLoop::updateInterest(Conn* c) {
-  epoll_event ev{};
-  // A poll whose next request has arrived is not read until it is handed
-  // back, so level-triggered EPOLLIN would fire forever: watch for the peer
-  // going away instead.
-  bool readable = !(c->kind == Conn::Kind::kPoll && c->pipelined);
-  ev.events = EPOLLRDHUP | (readable ? uint32_t(EPOLLIN) : 0u) |
-              (c->wantWrite ? uint32_t(EPOLLOUT) : 0u);
-  ev.data.u64 = c->id;
-  ::epoll_ctl(epollFd_, EPOLL_CTL_MOD, c->fd, &ev);
-}
-
-void HubLoop::handleIo(uint64_t connId, uint32_t events) {
-  auto it = conns_.find(connId);
-  if (it == conns_.end()) return;
-  Conn* c = it->second.get();
-  if (events & (EPOLLERR | EPOLLHUP | EPOLLRDHUP)) {
-    close(c);
-    return;
-  }
-  if ((events & EPOLLIN) && c->kind == Conn::Kind::kPoll) {
-    // Whatever a poll client sends next is its next request: never consume
-    // it, only look whether it is there.
-    char byte;
-    ssize_t n = ::recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-      close(c);
-      return;
-    }
-    if (n > 0) {
-      if (c->idle) {
-        handBack(c);
-        return;
-      }
-      c->pipelined = true;
-      updateInterest(c);
-    }
-  } else if (events & EPOLLIN) {
-    // Stream subscribers have nothing to say after their request; read to
-    // notice a close, and discard anything else.
-    char buf[4096];
-    for (;;) {
-      ssize_t n = ::recv(c->fd, buf, sizeof buf, MSG_DONTWAIT);
-      if (n > 0) continue;
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-      close(c);
-      return;
-    }
-  }
-  if (events & EPOLLOUT) {
-    OutBuffer::Result r = c->out.flush(c->fd);
-    if (r == OutBuffer::Result::kError) {
-      close(c);
-    } else if (r == OutBuffer::Result::kDone) {
-      if (c->closing) {
-        setWantWrite(c, false);
-        finishAnswered(c);
-      } else {
-        setWantWrite(c, false);
-        if (c->replaying && !c->backlog.empty()) pumpBacklog(c);
-      }
-    }
-  }
-}
-
-void HubLoop::sendHeartbeats(int64_t now) {
-  auto bytes = std::make_shared<const std::string>(sse::encodeHeartbeat(now));
-  std::vector<Conn*> streams;
-  streams.reserve(conns_.size());
-  for (auto& entry : conns_) {
-    Conn* c = entry.second.get();
-    if (c->kind == Conn::Kind::kStream && !c->replaying && !c->closing)
-      streams.push_back(c);
-  }
-  for (Conn* c : streams) {
-    stats_->heartbeats.fetch_add(1, std::memory_order_relaxed);
-    OutBuffer::Result r = c->out.write(c->fd, bytes);
-    if (r == OutBuffer::Result::kError) {
-      close(c);
-    } else if (r == OutBuffer::Result::kBlocked) {
-      if (c->out.bytes() > options_.maxBufferBytes) {
-        cutOffSlow(c);
-      } else {
-        setWantWrite(c, true);
-      }
-    }
-  }
 }
 
 void HubLoop::expirePolls(int64_t now) {
@@ -457,21 +477,89 @@ void HubLoop::expirePolls(int64_t now) {
   }
 }
 
-void HubLoop::unlinkFromChannel(Conn* c) {
-  auto it = channels_.find(c->channel);
-  if (it == channels_.end()) return;
-  auto& list = it->second;
-  if (c->slot >= list.size() || list[c->slot] != c) return;  // already unlinked
-  Conn* moved = list.back();
-  list[c->slot] = moved;
-  moved->slot = c->slot;
-  list.pop_back();
-  c->slot = SIZE_MAX;
-  if (list.empty()) channels_.erase(it);
+// ---------------------------------------------------------------------------
+// Input, heartbeats, closing
+
+void HubLoop::handleIo(uint64_t connId, uint32_t events) {
+  auto it = conns_.find(connId);
+  if (it == conns_.end()) return;
+  Conn* c = it->second.get();
+  if (events & (EPOLLERR | EPOLLHUP | EPOLLRDHUP)) {
+    close(c);
+    return;
+  }
+  if (events & EPOLLIN) {
+    if (c->kind == Conn::Kind::kWebSocket) {
+      readWebSocket(c);
+      if (conns_.count(connId) == 0) return;
+    } else if (c->kind == Conn::Kind::kPoll) {
+      // Whatever a poll client sends next is its next request: never
+      // consume it, only look whether it is there.
+      char byte;
+      ssize_t n = ::recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+        close(c);
+        return;
+      }
+      if (n > 0) {
+        if (c->idle) {
+          handBack(c);
+          return;
+        }
+        c->pipelined = true;
+        updateInterest(c);
+      }
+    } else {
+      // Stream subscribers have nothing to say after their request; read
+      // to notice a close, and discard anything else.
+      char buf[4096];
+      for (;;) {
+        ssize_t n = ::recv(c->fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (n > 0) continue;
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+        close(c);
+        return;
+      }
+    }
+  }
+  if (events & EPOLLOUT) {
+    OutBuffer::Result r = c->out.flush(c->fd);
+    if (r == OutBuffer::Result::kError)
+      close(c);
+    else if (r == OutBuffer::Result::kDone)
+      afterFlush(c);
+  }
+}
+
+void HubLoop::sendHeartbeats(int64_t nowWall) {
+  auto sseBeat = share(sse::encodeHeartbeat(nowWall));
+  auto wsBeat = share(ws::encodeFrame(ws::kText, wsproto::encodeHeartbeat(nowWall)));
+  auto wsPing = share(ws::encodeFrame(ws::kPing, "rtdemo"));
+  std::vector<uint64_t> targets;
+  targets.reserve(conns_.size());
+  for (auto& entry : conns_) {
+    Conn* c = entry.second.get();
+    if (c->kind != Conn::Kind::kPoll && !c->closing) targets.push_back(c->id);
+  }
+  const int64_t now = steadyMs();
+  for (uint64_t id : targets) {
+    auto it = conns_.find(id);
+    if (it == conns_.end()) continue;
+    Conn* c = it->second.get();
+    stats_->heartbeats.fetch_add(1, std::memory_order_relaxed);
+    if (c->kind == Conn::Kind::kWebSocket) {
+      wsHeartbeat(c, wsBeat, wsPing, now);
+      continue;
+    }
+    // A stream still replaying gets no heartbeat: history is flowing.
+    if (!c->subs.empty() && c->subs[0]->replaying) continue;
+    write(c, sseBeat);
+  }
 }
 
 void HubLoop::close(Conn* c) {
-  unlinkFromChannel(c);
+  for (auto& s : c->subs) unlink(s.get());
   if (c->pollDeadlineMs != 0) pollDeadlines_.erase({c->pollDeadlineMs, c->id});
   ::epoll_ctl(epollFd_, EPOLL_CTL_DEL, c->fd, nullptr);
   // Unread input makes close() send a reset that can destroy the answer we
@@ -481,28 +569,42 @@ void HubLoop::close(Conn* c) {
     ssize_t n = ::recv(c->fd, buf, sizeof buf, MSG_DONTWAIT);
     if (n <= 0) break;
   }
-  if (c->kind == Conn::Kind::kStream)
-    stats_->streamsOpen.fetch_sub(1, std::memory_order_relaxed);
-  else if (!c->answered)
-    stats_->pollsHeld.fetch_sub(1, std::memory_order_relaxed);
+  switch (c->kind) {
+    case Conn::Kind::kStream:
+      stats_->streamsOpen.fetch_sub(1, std::memory_order_relaxed);
+      break;
+    case Conn::Kind::kPoll:
+      if (!c->answered) stats_->pollsHeld.fetch_sub(1, std::memory_order_relaxed);
+      break;
+    case Conn::Kind::kWebSocket:
+      stats_->websocketsOpen.fetch_sub(1, std::memory_order_relaxed);
+      break;
+  }
   try {
     c->socket.close();
   } catch (...) {
   }
-  std::string channel = c->channel;
+  std::vector<std::string> channels;
+  for (auto& s : c->subs) channels.push_back(s->channel);
   conns_.erase(c->id);  // destroys *c
-  hub_->releaseFeed(channel);
+  for (const std::string& ch : channels) hub_->releaseFeed(ch);
 }
 
 void HubLoop::shutdownAll() {
-  std::vector<Conn*> all;
-  for (auto& entry : conns_) all.push_back(entry.second.get());
-  for (Conn* c : all) {
-    if (conns_.count(c->id) == 0) continue;
-    if (c->kind == Conn::Kind::kPoll && !c->answered && !c->replaying) {
+  std::vector<uint64_t> all;
+  for (auto& entry : conns_) all.push_back(entry.first);
+  for (uint64_t id : all) {
+    auto it = conns_.find(id);
+    if (it == conns_.end()) continue;
+    Conn* c = it->second.get();
+    if (c->kind == Conn::Kind::kPoll && !c->answered && !c->subs.empty() &&
+        !c->subs[0]->replaying) {
       c->keepAlive = false;  // the server is going away
       answerPollNow(c, {}, c->pollCursor, false, "");
-      if (conns_.count(c->id) == 0) continue;
+      if (conns_.count(id) == 0) continue;
+    }
+    if (c->kind == Conn::Kind::kWebSocket && !c->closing) {
+      c->out.write(c->fd, share(ws::encodeClose(ws::kCloseGoingAway, "server restarting")));
     }
     // Streams end with a clean close, which makes EventSource reconnect
     // after its retry delay; what is still queued goes out if it fits.

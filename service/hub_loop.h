@@ -1,38 +1,43 @@
 // HubLoop: one event-loop thread that owns streaming and parked sockets.
 //
-// The life of a connection in a loop:
-//   1. A pool thread has sent the response headers (SSE) or nothing (poll),
-//      detached the socket from POCO, and posts an Attach. From then on the
-//      connection is in its channel's list and collects live events in
-//      `pendingLive` while it is `replaying`.
-//   2. The pool thread reads the history after the client's cursor and posts
-//      a Replay. The loop writes the history, then the pending live events
-//      that are newer than what was written, and the connection goes live.
+// A connection (Conn) is one socket: an SSE stream, a long poll or a
+// WebSocket. What it receives is organised in subscriptions (Sub), one per
+// channel: SSE and polls have exactly one, a WebSocket any number.
+//
+// The life of a subscription:
+//   1. It is registered in its channel's list before its history is read (a
+//      pool thread posts an Attach; a WebSocket subscribe registers at once
+//      on the loop). From then on live events reach it; while it is
+//      `replaying` they wait in `pendingLive`.
+//   2. The history after the client's cursor is read off the loop and comes
+//      back as a Replay. The loop writes it, then the pending live events
+//      newer than what was written, and the subscription goes live.
 //      Registering before reading is what closes the seam: a message is
 //      either already readable when the history is read, or it arrives as a
-//      live event after the Attach; duplicates are dropped by id.
-//   3. Live events are written to every live stream of the channel; a parked
-//      poll is answered with the first newer event and closed.
+//      live event after registration; duplicates are dropped by id.
 //      A long history is written as the socket drains (pumpBacklog), never
 //      more than half the buffer limit ahead, so a client resuming after a
 //      long absence is not mistaken for a slow one.
-//   4. A stream whose unsent bytes pass the buffer limit is cut off; the
-//      client reconnects with its Last-Event-ID and resumes from history.
-//   5. Heartbeats go to every live stream; parked polls are answered empty
-//      at their deadline. A peer that closes is dropped at once.
+//   3. Live events are written to every live subscription of the channel; a
+//      parked poll is answered with the first newer event.
+//   4. A connection whose unsent bytes pass the buffer limit is cut off; the
+//      client reconnects with its last id and resumes from history.
+//   5. Heartbeats go to every stream and WebSocket (with a ping: a WebSocket
+//      that stays silent for three heartbeats is dropped); parked polls are
+//      answered empty at their deadline. A peer that closes is dropped at once.
 //   6. An answered poll on a keep-alive connection stays here, idle, until
 //      the client's next request starts to arrive; the socket then goes back
 //      to the HTTP server unread (options.handBack), which parses it like
 //      any request. Idle ones are closed after keepAliveIdleMs.
 // Every socket is non-blocking and written with send(MSG_NOSIGNAL); a loop
-// never blocks on a client.
+// never blocks on a client, and never on the Broker (hub.h runs those calls).
 //
 // Threading: post() is thread-safe; everything else runs on the loop thread.
 #pragma once
 
 #include <atomic>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -47,6 +52,7 @@
 #include "service/hub_stats.h"
 #include "service/live_event.h"
 #include "service/out_buffer.h"
+#include "service/ws_frame.h"
 #include "storage/broker.h"
 
 namespace rtdemo {
@@ -63,54 +69,78 @@ struct HubOptions {
   // polls are closed.
   std::function<void(const Poco::Net::StreamSocket&)> handBack;
   int64_t keepAliveIdleMs = 15000;  // how long an answered poll may idle
+  size_t sendMaxBytes = 65536;      // WebSocket publish data limit
+  size_t wsMaxSubscriptions = 64;   // channels one WebSocket may hold
 };
 
-// One detached client socket.
-struct Conn {
-  enum class Kind { kStream, kPoll };
+struct Conn;
 
-  Conn(uint64_t id, Kind kind, Poco::Net::StreamSocket socket,
-       std::string channel);
+// One channel a connection receives.
+struct Sub {
+  Sub(Conn* c, std::string ch) : conn(c), channel(std::move(ch)) {}
 
-  const uint64_t id;
-  const Kind kind;
-  Poco::Net::StreamSocket socket;
-  const int fd;
+  Conn* const conn;
   const std::string channel;
-
   bool replaying = true;
   std::vector<LiveEventPtr> pendingLive;  // live events seen while replaying
   size_t pendingBytes = 0;                // their encoded size
   std::vector<MessagePtr> backlog;        // history not yet written
   size_t backlogNext = 0;
   std::optional<MessageId> lastSent;      // nullopt: every live event is new
+  size_t slot = SIZE_MAX;                 // index in its channel list
+};
+
+// One detached client socket.
+struct Conn {
+  enum class Kind { kStream, kPoll, kWebSocket };
+
+  Conn(uint64_t id, Kind kind, Poco::Net::StreamSocket socket);
+  Sub* find(const std::string& channel);
+
+  const uint64_t id;
+  const Kind kind;
+  Poco::Net::StreamSocket socket;
+  const int fd;
+  std::vector<std::unique_ptr<Sub>> subs;
+
+  // Long polls.
   std::string pollCursor;                 // a held poll's empty answer
   int64_t pollTimeoutMs = 0;              // a held poll's wait, from replay
   int64_t pollDeadlineMs = 0;             // steady clock, once parked
   bool keepAlive = false;                 // a poll the client may reuse
-  bool answered = false;                  // a poll's answer is written or queued
+  bool answered = false;                  // its answer is written or queued
   bool idle = false;                      // answered, waiting for a new request
   bool pipelined = false;                 // the next request already arrived
-  bool closing = false;                   // answered; finish once flushed
+
+  // WebSockets.
+  std::unique_ptr<ws::Decoder> decoder;
+  int64_t lastHeardMs = 0;                // steady clock
+
+  bool closing = false;                   // finish once the output is flushed
   bool wantWrite = false;                 // EPOLLOUT registered
-  size_t slot = 0;                        // index in its channel list
   OutBuffer out;
 };
 
 struct AttachCmd {
-  std::unique_ptr<Conn> conn;
+  std::unique_ptr<Conn> conn;  // SSE and polls come with their one Sub
 };
 struct ReplayCmd {
   uint64_t connId;
+  std::string channel;
+  std::string cursor;      // what the history was read after
   HistoryRead history;
-  std::string epochStart;  // "<epoch>-0", the id of a reset event
+  std::string epochStart;  // "<epoch>-0", the id of an SSE reset event
   std::string error;       // non-empty: history could not be read
 };
 struct LiveCmd {
   LiveEventPtr event;
 };
+struct WsAnswerCmd {       // a publish's ack or error, from a worker
+  uint64_t connId;
+  SharedBytes frame;
+};
 struct StopCmd {};
-using HubCommand = std::variant<AttachCmd, ReplayCmd, LiveCmd, StopCmd>;
+using HubCommand = std::variant<AttachCmd, ReplayCmd, LiveCmd, WsAnswerCmd, StopCmd>;
 
 class HubLoop {
  public:
@@ -119,7 +149,7 @@ class HubLoop {
   ~HubLoop();
 
   void start();
-  // Answers held polls, closes streams, and joins the thread.
+  // Answers held polls, closes streams and WebSockets, and joins the thread.
   void stopAndJoin();
 
   void post(HubCommand command);
@@ -133,25 +163,43 @@ class HubLoop {
   void handle(AttachCmd& cmd);
   void handle(ReplayCmd& cmd);
   void handle(LiveCmd& cmd);
+  void handle(WsAnswerCmd& cmd);
   void handleIo(uint64_t connId, uint32_t events);
-  void sendHeartbeats(int64_t now);
+  void sendHeartbeats(int64_t nowWall);
   void expirePolls(int64_t now);
   void shutdownAll();
 
-  bool isNew(const Conn& c, const Message& m) const;
-  // Writes more of a stream's history; returns false if the stream closed.
-  bool pumpBacklog(Conn* c);
+  // Subscriptions.
+  void link(Sub* s);
+  void unlink(Sub* s);
+  bool isNew(const Sub& s, const Message& m) const;
+  SharedBytes encodeFor(const Conn& c, const Message& m) const;
+  SharedBytes liveBytesFor(const Conn& c, const LiveEvent& ev) const;
+  bool pumpBacklog(Sub* s);  // false if the connection closed
+
+  // Writing.
+  bool write(Conn* c, const SharedBytes& bytes);  // false if it closed
   void cutOffSlow(Conn* c);
-  void writeStream(Conn* c, const SharedBytes& bytes);
+  void afterFlush(Conn* c);
+  void setWantWrite(Conn* c, bool want);
+  void updateInterest(Conn* c);
+
+  // Long polls.
   void answerPoll(Conn* c, const SharedBytes& response);
   void answerPollNow(Conn* c, const std::vector<MessagePtr>& messages,
                      const std::string& lastId, bool reset,
                      const std::string& oldest);
-  void setWantWrite(Conn* c, bool want);
-  void updateInterest(Conn* c);
   void finishAnswered(Conn* c);
   void handBack(Conn* c);
-  void unlinkFromChannel(Conn* c);
+  void replayPoll(Conn* c, Sub* s, ReplayCmd& cmd, std::vector<LiveEventPtr> pending);
+
+  // WebSockets (hub_ws.cc).
+  void readWebSocket(Conn* c);
+  void handleWsText(Conn* c, const std::string& text);
+  void wsSend(Conn* c, const std::string& json);
+  void wsClose(Conn* c, uint16_t code, const std::string& reason);
+  void wsHeartbeat(Conn* c, const SharedBytes& heartbeat, const SharedBytes& ping, int64_t now);
+
   void close(Conn* c);
 
   Hub* const hub_;
@@ -169,7 +217,7 @@ class HubLoop {
   // Loop thread only.
   bool stopping_ = false;
   std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns_;
-  std::unordered_map<std::string, std::vector<Conn*>> channels_;
+  std::unordered_map<std::string, std::vector<Sub*>> channels_;
   std::set<std::pair<int64_t, uint64_t>> pollDeadlines_;
   int64_t nextHeartbeatMs_ = 0;
 };

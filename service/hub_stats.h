@@ -12,6 +12,7 @@ namespace rtdemo {
 struct HubStats {
   std::atomic<int64_t> streamsOpen{0};       // SSE connections held now
   std::atomic<int64_t> pollsHeld{0};         // long polls parked now
+  std::atomic<int64_t> websocketsOpen{0};    // WebSocket connections held now
   std::atomic<uint64_t> delivered{0};        // message writes to connections
   std::atomic<uint64_t> replayed{0};         // messages sent from history
   std::atomic<uint64_t> resets{0};           // cursors answered with reset

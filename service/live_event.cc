@@ -3,12 +3,22 @@
 
 #include "service/poll_answer.h"
 #include "service/sse_encoder.h"
+#include "service/ws_frame.h"
+#include "service/ws_protocol.h"
 
 namespace rtdemo {
 
 LiveEvent::LiveEvent(MessagePtr message)
     : message_(std::move(message)),
       sse_(std::make_shared<const std::string>(sse::encodeMessage(*message_))) {}
+
+const SharedBytes& LiveEvent::wsFrame() const {
+  std::call_once(wsOnce_, [this] {
+    ws_ = std::make_shared<const std::string>(
+        ws::encodeFrame(ws::kText, wsproto::encodeMessage(*message_)));
+  });
+  return ws_;
+}
 
 const SharedBytes& LiveEvent::pollAnswer(bool keepAlive) const {
   int k = keepAlive ? 1 : 0;

@@ -21,6 +21,8 @@ class LiveEvent {
 
   const MessagePtr& message() const { return message_; }
   const SharedBytes& sse() const { return sse_; }
+  // The WebSocket text frame {"type":"message",...}, built on first use.
+  const SharedBytes& wsFrame() const;
 
   // The whole HTTP response for a long poll that was waiting for exactly this
   // message: every parked poll of the channel gets these same bytes (one
@@ -30,6 +32,8 @@ class LiveEvent {
  private:
   const MessagePtr message_;
   const SharedBytes sse_;
+  mutable std::once_flag wsOnce_;
+  mutable SharedBytes ws_;
   mutable std::once_flag pollOnce_[2];
   mutable SharedBytes poll_[2];
 };

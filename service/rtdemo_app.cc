@@ -252,6 +252,7 @@ int RtdemoApp::main(const std::vector<std::string>&) {
   hubOptions.heartbeatSeconds = settings.heartbeatSeconds;
   hubOptions.maxBufferBytes = settings.streamBufferBytes;
   hubOptions.pollMaxBatch = static_cast<size_t>(settings.pollMaxBatch);
+  hubOptions.sendMaxBytes = settings.sendMaxBytes;
   hubOptions.keepAliveIdleMs = sharedParams->getKeepAliveTimeout().totalMilliseconds();
   hubOptions.handBack = [&returner](const Poco::Net::StreamSocket& s) { returner.handBack(s); };
   ctx->hub = std::make_unique<Hub>(ctx->broker.get(), hubOptions);

@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <string>
 
 #include "storage/broker.h"
@@ -27,5 +28,8 @@ struct BrokerBackend {
   std::string name;  // "memory", "sqlite", "redis": the test-name suffix
   std::function<std::unique_ptr<BrokerHarness>()> makeHarness;
 };
+
+// Lets GoogleTest name the parameter instead of dumping its bytes.
+inline void PrintTo(const BrokerBackend& backend, std::ostream* os) { *os << backend.name; }
 
 }  // namespace rtdemo

@@ -1,0 +1,115 @@
+// Implementation of WebSocket framing (see ws_frame.h).
+#include "service/ws_frame.h"
+
+#include "service/validation.h"
+
+namespace rtdemo {
+namespace ws {
+
+std::string encodeFrame(Opcode opcode, std::string_view payload) {
+  std::string f;
+  f.reserve(payload.size() + 10);
+  f.push_back(static_cast<char>(0x80 | opcode));
+  const uint64_t n = payload.size();
+  if (n < 126) {
+    f.push_back(static_cast<char>(n));
+  } else if (n <= 0xFFFF) {
+    f.push_back(126);
+    f.push_back(static_cast<char>(n >> 8));
+    f.push_back(static_cast<char>(n & 0xFF));
+  } else {
+    f.push_back(127);
+    for (int shift = 56; shift >= 0; shift -= 8)
+      f.push_back(static_cast<char>((n >> shift) & 0xFF));
+  }
+  f.append(payload);
+  return f;
+}
+
+std::string encodeClose(uint16_t code, std::string_view reason) {
+  std::string payload;
+  payload.push_back(static_cast<char>(code >> 8));
+  payload.push_back(static_cast<char>(code & 0xFF));
+  // Control frames carry at most 125 bytes.
+  payload.append(reason.substr(0, 123));
+  return encodeFrame(kClose, payload);
+}
+
+bool Decoder::fail(uint16_t code, const char* why, uint16_t* closeCode,
+                   std::string* reason) {
+  *closeCode = code;
+  *reason = why;
+  return false;
+}
+
+bool Decoder::feed(const char* data, size_t n, std::vector<Message>* out,
+                   uint16_t* closeCode, std::string* reason) {
+  buf_.append(data, n);
+  size_t pos = 0;
+  for (;;) {
+    const auto* p = reinterpret_cast<const unsigned char*>(buf_.data()) + pos;
+    size_t avail = buf_.size() - pos;
+    if (avail < 2) break;
+    const bool fin = p[0] & 0x80;
+    const uint8_t rsv = p[0] & 0x70;
+    const uint8_t opcode = p[0] & 0x0F;
+    const bool masked = p[1] & 0x80;
+    uint64_t len = p[1] & 0x7F;
+    size_t header = 2;
+    if (rsv) return fail(kCloseProtocolError, "reserved bits set", closeCode, reason);
+    if (!masked) return fail(kCloseProtocolError, "client frames must be masked", closeCode, reason);
+    if (len == 126) {
+      if (avail < 4) break;
+      len = (uint64_t(p[2]) << 8) | p[3];
+      header = 4;
+    } else if (len == 127) {
+      if (avail < 10) break;
+      len = 0;
+      for (int i = 0; i < 8; ++i) len = (len << 8) | p[2 + i];
+      header = 10;
+    }
+    const bool control = opcode & 0x8;
+    if (control && (!fin || len > 125))
+      return fail(kCloseProtocolError, "bad control frame", closeCode, reason);
+    if (!control && len + fragments_.size() > max_)
+      return fail(kCloseTooBig, "message too large", closeCode, reason);
+    if (avail < header + 4 + len) break;
+    const unsigned char* mask = p + header;
+    std::string payload(reinterpret_cast<const char*>(p + header + 4), len);
+    for (size_t i = 0; i < payload.size(); ++i) payload[i] ^= static_cast<char>(mask[i % 4]);
+    pos += header + 4 + len;
+
+    switch (opcode) {
+      case kText:
+      case kContinuation: {
+        if (opcode == kText && inFragments_)
+          return fail(kCloseProtocolError, "new message inside a fragmented one", closeCode, reason);
+        if (opcode == kContinuation && !inFragments_)
+          return fail(kCloseProtocolError, "continuation without a message", closeCode, reason);
+        fragments_.append(payload);
+        inFragments_ = !fin;
+        if (fin) {
+          if (!isValidUtf8(fragments_))
+            return fail(kCloseInvalidPayload, "text is not valid UTF-8", closeCode, reason);
+          out->push_back(Message{kText, std::move(fragments_)});
+          fragments_.clear();
+        }
+        break;
+      }
+      case kBinary:
+        return fail(kCloseUnsupportedData, "binary messages are not supported", closeCode, reason);
+      case kClose:
+      case kPing:
+      case kPong:
+        out->push_back(Message{static_cast<Opcode>(opcode), std::move(payload)});
+        break;
+      default:
+        return fail(kCloseProtocolError, "unknown opcode", closeCode, reason);
+    }
+  }
+  buf_.erase(0, pos);
+  return true;
+}
+
+}  // namespace ws
+}  // namespace rtdemo

@@ -1,0 +1,142 @@
+// WebSocket framing: server frames as RFC 6455 lays them out, and the
+// decoder's refusal of everything a client must not send.
+#include "service/ws_frame.h"
+
+#include <gtest/gtest.h>
+
+#include "service/ws_protocol.h"
+#include "tests/support/ws_test_client.h"
+
+namespace rtdemo {
+namespace {
+
+std::string clientFrame(uint8_t firstByte, const std::string& payload, bool mask = true) {
+  return encodeClientFrame(firstByte, payload, mask);
+}
+
+struct Fed {
+  bool ok;
+  std::vector<ws::Message> messages;
+  uint16_t code = 0;
+};
+
+Fed feed(const std::string& bytes, size_t max = 1000, size_t chunk = 0) {
+  ws::Decoder d(max);
+  Fed r{true, {}, 0};
+  std::string reason;
+  if (chunk == 0) chunk = bytes.size();
+  for (size_t i = 0; i < bytes.size() && r.ok; i += chunk)
+    r.ok = d.feed(bytes.data() + i, std::min(chunk, bytes.size() - i), &r.messages, &r.code, &reason);
+  return r;
+}
+
+TEST(WsFrame, EncodesServerFramesUnmasked) {
+  EXPECT_EQ(ws::encodeFrame(ws::kText, "hi"), std::string("\x81\x02hi", 4));
+  std::string mid = ws::encodeFrame(ws::kText, std::string(300, 'a'));
+  EXPECT_EQ(static_cast<uint8_t>(mid[1]), 126);
+  EXPECT_EQ((static_cast<uint8_t>(mid[2]) << 8) | static_cast<uint8_t>(mid[3]), 300);
+  EXPECT_EQ(mid.size(), 304u);
+  std::string big = ws::encodeFrame(ws::kText, std::string(70000, 'a'));
+  EXPECT_EQ(static_cast<uint8_t>(big[1]), 127);
+  EXPECT_EQ(big.size(), 70010u);
+  std::string close = ws::encodeClose(1009, "too big");
+  EXPECT_EQ(static_cast<uint8_t>(close[0]), 0x88);
+  EXPECT_EQ(close.substr(2, 2), std::string("\x03\xF1", 2));
+  EXPECT_LE(ws::encodeClose(1000, std::string(500, 'r')).size(), 127u);
+}
+
+TEST(WsFrame, DecodesMaskedTextWhateverTheChunking) {
+  std::string two = clientFrame(0x81, "hello") + clientFrame(0x81, std::string(400, 'x'));
+  for (size_t chunk : {size_t(0), size_t(1), size_t(3), size_t(7)}) {
+    Fed r = feed(two, 1000, chunk);
+    ASSERT_TRUE(r.ok);
+    ASSERT_EQ(r.messages.size(), 2u);
+    EXPECT_EQ(r.messages[0].payload, "hello");
+    EXPECT_EQ(r.messages[1].payload, std::string(400, 'x'));
+  }
+}
+
+TEST(WsFrame, ReassemblesFragmentsAndPassesControlFramesBetween) {
+  std::string bytes = clientFrame(0x01, "he") + clientFrame(0x89, "p") + clientFrame(0x80, "llo");
+  Fed r = feed(bytes);
+  ASSERT_TRUE(r.ok);
+  ASSERT_EQ(r.messages.size(), 2u);
+  EXPECT_EQ(r.messages[0].opcode, ws::kPing);
+  EXPECT_EQ(r.messages[1].payload, "hello");
+}
+
+TEST(WsFrame, RefusesWhatClientsMustNotSend) {
+  struct Case {
+    std::string bytes;
+    uint16_t code;
+  };
+  const std::vector<Case> cases = {
+      {clientFrame(0x81, "x", false), ws::kCloseProtocolError},         // unmasked
+      {clientFrame(0xC1, "x"), ws::kCloseProtocolError},                // RSV1
+      {clientFrame(0x82, "bin"), ws::kCloseUnsupportedData},            // binary
+      {clientFrame(0x83, "x"), ws::kCloseProtocolError},                // reserved opcode
+      {clientFrame(0x09, "p"), ws::kCloseProtocolError},                // fragmented ping
+      {clientFrame(0x89, std::string(126, 'p')), ws::kCloseProtocolError},  // long ping
+      {clientFrame(0x80, "x"), ws::kCloseProtocolError},                // stray continuation
+      {clientFrame(0x01, "a") + clientFrame(0x81, "b"), ws::kCloseProtocolError},
+      {clientFrame(0x81, std::string(1001, 'a')), ws::kCloseTooBig},
+      {clientFrame(0x01, std::string(600, 'a')) + clientFrame(0x80, std::string(600, 'a')), ws::kCloseTooBig},
+      {clientFrame(0x81, "\xC3\x28"), ws::kCloseInvalidPayload},
+  };
+  for (const Case& c : cases) {
+    Fed r = feed(c.bytes);
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.code, c.code);
+  }
+}
+
+TEST(WsFrame, OversizedLengthIsRefusedBeforeThePayloadArrives) {
+  // Only the header of a 1 GB frame: refused without waiting for the data.
+  std::string header = clientFrame(0x81, std::string(70000, 'a')).substr(0, 14);
+  Fed r = feed(header, 1000);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.code, ws::kCloseTooBig);
+}
+
+TEST(WsProtocol, ParsesCommands) {
+  wsproto::Command c;
+  std::string err;
+  ASSERT_TRUE(wsproto::parseCommand(R"({"type":"subscribe","channel":"a","last_id":"e-1","ref":"r1"})", 100, &c, &err)) << err;
+  EXPECT_EQ(c.type, wsproto::Command::Type::kSubscribe);
+  EXPECT_EQ(c.channel, "a");
+  EXPECT_EQ(c.lastId, "e-1");
+  EXPECT_EQ(c.ref, "r1");
+  wsproto::Command p;
+  ASSERT_TRUE(wsproto::parseCommand(R"({"type":"publish","channel":"a","event":"chat","data":"hi\nthere"})", 100, &p, &err));
+  EXPECT_EQ(p.data, "hi\nthere");
+  EXPECT_EQ(p.event, "chat");
+  wsproto::Command u;
+  ASSERT_TRUE(wsproto::parseCommand(R"({"type":"unsubscribe","channel":"a"})", 100, &u, &err));
+  EXPECT_EQ(u.type, wsproto::Command::Type::kUnsubscribe);
+}
+
+TEST(WsProtocol, RefusesBadCommandsWithAReason) {
+  for (const char* bad : {"not json", "[1]", R"({"channel":"a"})", R"({"type":"dance","channel":"a"})",
+                          R"({"type":"subscribe"})", R"({"type":"subscribe","channel":"bad channel"})",
+                          R"({"type":"subscribe","channel":5})", R"({"type":"publish","channel":"a"})",
+                          R"({"type":"publish","channel":"a","data":"x","event":"reset"})",
+                          R"({"type":"publish","channel":"a","data":")" "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789X" R"("})"}) {
+    wsproto::Command c;
+    std::string err;
+    EXPECT_FALSE(wsproto::parseCommand(bad, 100, &c, &err)) << bad;
+    EXPECT_FALSE(err.empty()) << bad;
+  }
+}
+
+TEST(WsProtocol, EncodesServerMessages) {
+  auto m = makeMessage("c", MessageId{"ep", 4, 0}, "ev", "d\"q", 7);
+  EXPECT_EQ(wsproto::encodeMessage(*m),
+            R"({"type":"message","channel":"c","id":"ep-4","event":"ev","data":"d\"q","ts":7})");
+  EXPECT_EQ(wsproto::encodeAck(*m, "r"), R"({"type":"ack","id":"ep-4","channel":"c","ref":"r"})");
+  EXPECT_EQ(wsproto::encodeReset("c", "", "gone"),
+            R"({"type":"reset","channel":"c","oldest":null,"reason":"gone"})");
+  EXPECT_EQ(wsproto::encodeError("bad", ""), R"({"type":"error","status":400,"error":"bad"})");
+}
+
+}  // namespace
+}  // namespace rtdemo
