@@ -177,7 +177,7 @@ export async function openTab(context, baseUrl, query = {}) {
   return page;
 }
 
-const PREFIX = { sse: 'sse', longpoll: 'lp' };
+const PREFIX = { sse: 'sse', longpoll: 'lp', ws: 'ws' };
 
 export async function clickStart(page, transport) {
   // Only the front tab gets prompt input handling, as for a user.

@@ -4,8 +4,7 @@
 // end up with the server's history exactly once, in order, with no gap, and
 // show that it reconnected.
 //
-// Skipped while the server has no SQLite backend (CTest then reports the test
-// as skipped); set RTDEMO_REQUIRE_SQLITE=1 to make that a failure instead.
+// A WebSocket tab ("Start WebSocket") goes through the same restarts.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -57,7 +56,8 @@ function startSender(baseUrl, channel, paceMs = 40) {
   return s;
 }
 
-const TRANSPORTS = ['sse', 'sse', 'longpoll', 'longpoll'];
+// Two tabs per HTTP transport and one WebSocket tab (issue 8's restart test).
+const TRANSPORTS = ['sse', 'sse', 'longpoll', 'longpoll', 'ws'];
 
 async function openStreamingTabs(context, server, channel) {
   const tabs = [];
@@ -69,26 +69,16 @@ async function openStreamingTabs(context, server, channel) {
   return tabs;
 }
 
-async function sqliteServer(t) {
+async function sqliteServer() {
   const db = path.join(tempDir('sqlite'), 'rtdemo.db');
   const server = new RtdemoServer({ backend: 'sqlite', defines: { 'rtdemo.sqlite.path': db } });
-  try {
-    await server.start();
-  } catch (err) {
-    // Only the server's own "not built" is a reason to skip; any other failure
-    // to start with SQLite is a failure.
-    const missing = /not built|unknown backend|not supported/i.test(err.message);
-    if (!missing || process.env.RTDEMO_REQUIRE_SQLITE === '1') throw err;
-    t.skip(`SQLite backend not available yet: ${String(err.message).split('\n').slice(0, 3).join(' | ')}`);
-    return null;
-  }
+  await server.start();
   return server;
 }
 
 for (const signal of ['SIGTERM', 'SIGKILL']) {
-  test(`scenario 3: SQLite restart by ${signal} loses and duplicates nothing in any tab`, async (t) => {
-    const server = await sqliteServer(t);
-    if (!server) return;
+  test(`scenario 3: SQLite restart by ${signal} loses and duplicates nothing in any tab`, async () => {
+    const server = await sqliteServer();
     const channel = uniqueChannel(`restart-${signal.toLowerCase()}`);
     const context = await browser.newContext();
     let sender;

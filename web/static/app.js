@@ -1,5 +1,5 @@
 // Glue for the rtdemo page: wires the buttons, the send form and the status
-// panels to the transports in sse.js, longpoll.js and shared.js, and renders
+// panels to the transports in sse.js, longpoll.js, ws.js and shared.js, and renders
 // what they report.
 //
 // Pushed data is untrusted: it only ever reaches the page through textContent.
@@ -9,13 +9,15 @@
 
 import { SseTransport } from './sse.js';
 import { LongPollTransport } from './longpoll.js';
+import { WebSocketTransport } from './ws.js';
 import { SharedTransport } from './shared.js';
 
 const params = new URLSearchParams(location.search);
 const LOG_CAP = clampInt(params.get('log'), 500, 10, 100000);
 const BACKOFF = { baseMs: 500, maxMs: clampInt(params.get('backoff_max_ms'), 30000, 100, 600000) };
-const LABEL = { sse: 'SSE', longpoll: 'Long Polling' };
-const PREFIX = { sse: 'sse', longpoll: 'lp' };
+const TRANSPORTS = ['sse', 'longpoll', 'ws'];
+const LABEL = { sse: 'SSE', longpoll: 'Long Polling', ws: 'WebSocket' };
+const PREFIX = { sse: 'sse', longpoll: 'lp', ws: 'ws' };
 const TYPE_RE = /^[A-Za-z0-9._:-]{1,64}$/; // the protocol's channel and event rule
 
 const $ = (id) => document.getElementById(id);
@@ -57,7 +59,7 @@ function showTabId() {
 // ---- Per-transport state -------------------------------------------------
 
 const state = {};
-for (const t of ['sse', 'longpoll']) {
+for (const t of TRANSPORTS) {
   state[t] = {
     client: null,
     cursors: new Map(), // channel -> last id, so Stop then Start resumes
@@ -96,7 +98,7 @@ typesInput.addEventListener('change', () => {
 });
 $('log-cap-note').textContent = `newest last, at most ${LOG_CAP} kept`;
 
-for (const t of ['sse', 'longpoll']) {
+for (const t of TRANSPORTS) {
   $(`${PREFIX[t]}-toggle`).addEventListener('click', () => toggle(t));
 }
 $('clear-log').addEventListener('click', () => {
@@ -104,7 +106,7 @@ $('clear-log').addEventListener('click', () => {
 });
 
 function anyRunning() {
-  return Boolean(state.sse.client || state.longpoll.client);
+  return TRANSPORTS.some((t) => Boolean(state[t].client));
 }
 
 function toggle(t) {
@@ -139,7 +141,9 @@ function makeClient(t, channel) {
   const make = ({ cursor: c, types, onEvent: oe, onState: os }) =>
     t === 'sse'
       ? new SseTransport({ channel, cursor: c, types, onEvent: oe, onState: os, backoff: BACKOFF })
-      : new LongPollTransport({ channel, cursor: c, onEvent: oe, onState: os, backoff: BACKOFF });
+      : t === 'ws'
+        ? new WebSocketTransport({ channel, cursor: c, onEvent: oe, onState: os, backoff: BACKOFF })
+        : new LongPollTransport({ channel, cursor: c, onEvent: oe, onState: os, backoff: BACKOFF });
   if (sharedBox.checked) {
     const shared = new SharedTransport({
       transport: t, channel, cursor, tabId, makeInner: make, onEvent, onState,
@@ -151,7 +155,7 @@ function makeClient(t, channel) {
 }
 
 function renderButtons() {
-  for (const t of ['sse', 'longpoll']) {
+  for (const t of TRANSPORTS) {
     const b = $(`${PREFIX[t]}-toggle`);
     const on = Boolean(state[t].client);
     b.textContent = `${on ? 'Stop' : 'Start'} ${LABEL[t]}`;
@@ -286,7 +290,7 @@ function renderStateText(t) {
 }
 
 function renderAges() {
-  for (const t of ['sse', 'longpoll']) {
+  for (const t of TRANSPORTS) {
     const s = state[t];
     const el = $(`${PREFIX[t]}-heart-age`);
     el.textContent = s.lastHeartbeat == null
