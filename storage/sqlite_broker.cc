@@ -130,10 +130,17 @@ class SqliteBroker : public Broker {
   Status publish(const std::string& channel, const std::string& event,
                  const std::string& data, MessagePtr* out) override {
     Pending p{&channel, &event, &data};
-    std::unique_lock<std::mutex> lock(mu_);
-    if (stopping_) return Status::Unavailable("the sqlite backend is closing");
-    queue_.push_back(&p);
-    writerCv_.notify_one();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_)
+        return Status::Unavailable("the sqlite backend is closing");
+      queue_.push_back(&p);
+      // A busy writer looks at the queue again before it sleeps.
+      if (writerIdle_) writerCv_.notify_one();
+    }
+    // Each publisher waits on its own mutex, so that a committed batch of
+    // many does not wake them all onto mu_ at once.
+    std::unique_lock<std::mutex> lock(p.mu);
     p.cv.wait(lock, [&] { return p.done; });
     if (p.status.ok()) *out = std::move(p.message);
     return p.status;
@@ -160,15 +167,18 @@ class SqliteBroker : public Broker {
   }
 
  private:
-  // One queued publish. Lives on the publisher's stack; the writer touches it
-  // only under mu_ once it has been taken from the queue, until done is set.
+  // One queued publish. Lives on the publisher's stack, and the publisher
+  // blocks until done, so the writer may read the strings it points at
+  // without copying them first; the result is handed over under mu.
   struct Pending {
     Pending(const std::string* c, const std::string* e, const std::string* d)
         : channel(c), event(e), data(d) {}
     const std::string* const channel;
     const std::string* const event;
     const std::string* const data;
+    std::mutex mu;
     std::condition_variable cv;
+    // Guarded by mu.
     bool done = false;
     Status status;
     MessagePtr message;
@@ -190,8 +200,10 @@ class SqliteBroker : public Broker {
       {
         std::unique_lock<std::mutex> lock(mu_);
         if (!maintenanceBacklog()) {
+          writerIdle_ = true;
           writerCv_.wait_until(lock, nextMaintenance,
                                [&] { return !queue_.empty() || stopping_; });
+          writerIdle_ = false;
         }
         if (queue_.empty() && stopping_) return;
         size_t n = std::min(queue_.size(), kMaxBatch);
@@ -275,10 +287,15 @@ class SqliteBroker : public Broker {
       stored.clear();
     }
     for (const MessagePtr& m : stored) live_.deliver(m);
-    std::lock_guard<std::mutex> lock(mu_);
-    lastWrite_ = result;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      lastWrite_ = result;
+    }
     for (size_t i = 0; i < batch.size(); ++i) {
       Pending* p = batch[i];
+      // Notify under p->mu: once it is released the publisher may return and
+      // destroy *p, so nothing touches p after this block.
+      std::lock_guard<std::mutex> lock(p->mu);
       p->status = result;
       if (result.ok()) p->message = std::move(stored[i]);
       p->done = true;
@@ -391,7 +408,8 @@ class SqliteBroker : public Broker {
   // Guarded by mu_.
   std::deque<Pending*> queue_;
   bool stopping_ = false;
-  Status lastWrite_;  // the last commit's result, for health()
+  bool writerIdle_ = false;  // the writer sleeps on writerCv_
+  Status lastWrite_;         // the last commit's result, for health()
 
   std::thread writer_;
 };
