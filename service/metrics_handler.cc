@@ -101,6 +101,7 @@ void MetricsHandler::handle(Poco::Net::HTTPServerRequest&,
            "Subscriber connections held by the hub now, by transport.");
   m.sample("rtdemo_open_connections", "transport=\"sse\"", get(hub.streamsOpen));
   m.sample("rtdemo_open_connections", "transport=\"poll\"", get(hub.pollsHeld));
+  m.sample("rtdemo_open_connections", "transport=\"websocket\"", get(hub.websocketsOpen));
 
   m.family("rtdemo_http_requests_in_flight", "gauge",
            "HTTP handlers running now on the request pool.");

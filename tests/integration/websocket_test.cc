@@ -175,6 +175,22 @@ TEST_F(WebSocketTest, ClientCloseIsAnswered) {
   EXPECT_EQ(ws.waitClose(), 1000);
 }
 
+TEST_F(WebSocketTest, MetricsCountOpenWebSockets) {
+  auto count = [&] {
+    std::string body = httpGet(port_, "/metrics").body;
+    std::string key = "rtdemo_open_connections{transport=\"websocket\"} ";
+    size_t p = body.find(key);
+    return p == std::string::npos ? -1 : std::atoi(body.c_str() + p + key.size());
+  };
+  EXPECT_EQ(count(), 0);
+  {
+    WsTestClient ws(port_, "/ws?channel=m");
+    ASSERT_TRUE(ws.nextOfType("subscribed"));
+    EXPECT_EQ(count(), 1);
+  }
+  EXPECT_TRUE(waitUntil([&] { return count() == 0; }));
+}
+
 TEST_F(WebSocketTest, PlainGetIsRefusedWithJson) {
   HttpResponse r = httpGet(port_, "/ws?channel=a");
   EXPECT_EQ(r.status, 400);
