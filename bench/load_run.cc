@@ -1,7 +1,7 @@
 // One benchmark run (see load_run.h). The phases, in order:
 //   connect  open subscribers, at most connect_concurrency still pending, with
-//            retries; "subscribed" = SSE head 200 received, or first long
-//            poll written (a held poll has no head to wait for).
+//            retries; "subscribed" = SSE head 200 or WebSocket 101 received,
+//            or first long poll written (a held poll has no head to wait for).
 //   settle   hold still so the server finishes registering everyone; the
 //            idle RSS is read at its end (scenario 5).
 //   publish  messages are due at start + k / rate, message k on channel
@@ -27,6 +27,7 @@
 #include "poll_client.h"
 #include "publisher.h"
 #include "subscriber.h"
+#include "ws_subscriber.h"
 
 namespace bench {
 namespace {
@@ -50,6 +51,7 @@ LoadRun::LoadRun(const Options& options)
 LoadRun::~LoadRun() {
   sse_.clear();
   slow_.clear();
+  ws_.clear();
   poll_.clear();
   publishers_.clear();
   if (epfd_ >= 0) close(epfd_);
@@ -213,6 +215,8 @@ void LoadRun::startMoreConnects() {
     ++in_flight_;
     if (options_.mode == Mode::kSse) {
       sse_[started_++]->start();
+    } else if (options_.mode == Mode::kWs) {
+      ws_[started_++]->start();
     } else {
       poll_[started_++]->start();
     }
@@ -302,6 +306,8 @@ int LoadRun::run() {
     if (o.mode == Mode::kSse) {
       sse_.push_back(std::make_unique<SseSubscriber>(this, i % o.channels,
                                                      false));
+    } else if (o.mode == Mode::kWs) {
+      ws_.push_back(std::make_unique<WsSubscriber>(this, i % o.channels));
     } else {
       poll_.push_back(std::make_unique<PollClient>(this, i % o.channels));
     }
@@ -387,6 +393,9 @@ int LoadRun::run() {
   for (const auto& c : sse_) {
     if (c->subscribed()) countGaps(c->channel(), c->tracker());
   }
+  for (const auto& c : ws_) {
+    if (c->subscribed()) countGaps(c->channel(), c->tracker());
+  }
   for (const auto& c : poll_) {
     if (c->subscribed()) countGaps(c->channel(), c->tracker());
   }
@@ -443,6 +452,13 @@ void LoadRun::report(double connect_s, long rss_before, long rss_idle,
       static_cast<unsigned long long>(c.duplicates),
       static_cast<unsigned long long>(c.disconnects),
       static_cast<unsigned long long>(c.resets));
+  if (o.mode == Mode::kWs) {
+    std::printf("  WebSocket: %llu pings answered, %llu closes from the server, "
+                "%llu protocol errors\n",
+                static_cast<unsigned long long>(c.ws_pongs),
+                static_cast<unsigned long long>(c.ws_closes),
+                static_cast<unsigned long long>(c.ws_errors));
+  }
   std::printf("  latency p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms\n",
               latency_.percentileMs(50), latency_.percentileMs(90),
               latency_.percentileMs(99), latency_.maxMs());
@@ -475,7 +491,8 @@ void LoadRun::report(double connect_s, long rss_before, long rss_idle,
       "lat_max_ms=%.1f rss_before_kb=%ld rss_idle_kb=%ld rss_end_kb=%ld "
       "rss_per_sub_b=%ld slow=%d slow_cut=%d slow_bytes=%llu "
       "delivered_pct=%.2f server_cpu_s=%.2f loadgen_cpu_s=%.2f "
-      "pub_p50_ms=%.1f pub_p99_ms=%.1f pub_lag_p99_ms=%.1f\n",
+      "pub_p50_ms=%.1f pub_p99_ms=%.1f pub_lag_p99_ms=%.1f ws_pongs=%llu "
+      "ws_closes=%llu ws_errors=%llu\n",
       o.label.empty() ? "-" : o.label.c_str(), serverName(o.server),
       modeName(o.mode), o.subs, o.channels, o.rate, c.subscribed, connect_s,
       connect_latency_.percentileMs(50), connect_latency_.percentileMs(99),
@@ -500,7 +517,10 @@ void LoadRun::report(double connect_s, long rss_before, long rss_idle,
       static_cast<unsigned long long>(c.slow_bytes),
       exp > 0 ? 100.0 * static_cast<double>(c.delivered) / exp : 0.0,
       server_cpu_s, self_cpu_s, publish_rtt_.percentileMs(50),
-      publish_rtt_.percentileMs(99), publish_lag_.percentileMs(99));
+      publish_rtt_.percentileMs(99), publish_lag_.percentileMs(99),
+      static_cast<unsigned long long>(c.ws_pongs),
+      static_cast<unsigned long long>(c.ws_closes),
+      static_cast<unsigned long long>(c.ws_errors));
   std::fflush(stdout);
 }
 

@@ -27,6 +27,7 @@ namespace bench {
 class Publisher;
 class PollClient;
 class SseSubscriber;
+class WsSubscriber;
 
 struct ChannelState {
   std::string name;
@@ -52,6 +53,9 @@ struct Counters {
   uint64_t polls = 0;        // long-poll responses received
   uint64_t poll_reconnects = 0;
   uint64_t http_errors = 0;  // unexpected status codes after subscribing
+  uint64_t ws_errors = 0;    // WebSocket protocol errors (bad 101, frames)
+  uint64_t ws_pongs = 0;     // pings answered
+  uint64_t ws_closes = 0;    // close frames from the server
   // Publishing.
   uint64_t published = 0;    // requests written
   uint64_t publish_errors = 0;
@@ -128,6 +132,7 @@ class LoadRun {
 
   std::vector<std::unique_ptr<SseSubscriber>> sse_;
   std::vector<std::unique_ptr<SseSubscriber>> slow_;
+  std::vector<std::unique_ptr<WsSubscriber>> ws_;
   std::vector<std::unique_ptr<PollClient>> poll_;
   std::vector<std::unique_ptr<Publisher>> publishers_;
   int started_ = 0;         // subscribers whose first connect began

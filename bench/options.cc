@@ -16,7 +16,8 @@ namespace {
 
 const char kUsage[] =
     "usage: rtdemo_loadgen --server rtdemo|nchan --port N [options]\n"
-    "  --mode sse|poll          SSE streams or long-poll clients (sse)\n"
+    "  --mode sse|ws|poll       SSE streams, WebSockets or long-poll clients "
+    "(sse)\n"
     "  --host ADDR              server address, 127.0.0.0/8 only (127.0.0.1)\n"
     "  --subs N                 subscribers (100)\n"
     "  --channels C             channels, subscribers spread round-robin (1)\n"
@@ -55,7 +56,17 @@ const char* serverName(ServerKind kind) {
   return kind == ServerKind::kRtdemo ? "rtdemo" : "nchan";
 }
 
-const char* modeName(Mode mode) { return mode == Mode::kSse ? "sse" : "poll"; }
+const char* modeName(Mode mode) {
+  switch (mode) {
+    case Mode::kSse:
+      return "sse";
+    case Mode::kWs:
+      return "ws";
+    case Mode::kPoll:
+      return "poll";
+  }
+  return "?";
+}
 
 bool parseOptions(int argc, char** argv, Options* o, int* exit_code) {
   *exit_code = 2;
@@ -90,6 +101,8 @@ bool parseOptions(int argc, char** argv, Options* o, int* exit_code) {
         o->mode = Mode::kSse;
       } else if (std::strcmp(v, "poll") == 0) {
         o->mode = Mode::kPoll;
+      } else if (std::strcmp(v, "ws") == 0) {
+        o->mode = Mode::kWs;
       } else {
         ok = false;
       }

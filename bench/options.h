@@ -11,9 +11,10 @@
 namespace bench {
 
 // Which server's URL layout to speak. Both use standard SSE framing; they
-// differ in paths, publish body format and long-poll cursor mechanics.
+// differ in paths, publish body format, long-poll cursor mechanics and
+// WebSocket payloads (rtdemo: JSON messages; Nchan: the raw body).
 enum class ServerKind { kRtdemo, kNchan };
-enum class Mode { kSse, kPoll };
+enum class Mode { kSse, kPoll, kWs };
 
 struct Options {
   ServerKind server = ServerKind::kRtdemo;
@@ -21,7 +22,8 @@ struct Options {
   std::string host = "127.0.0.1";  // must be in 127.0.0.0/8
   uint16_t port = 0;
 
-  int subs = 100;            // subscribers (SSE streams or long-poll clients)
+  int subs = 100;            // subscribers (SSE streams, WebSockets or
+                             // long-poll clients)
   int channels = 1;          // subscribers are spread round-robin over these
   int messages = 50;         // total messages to publish (0: idle run)
   double rate = 5.0;         // messages per second, over all channels

@@ -8,48 +8,11 @@
 #include <cerrno>
 #include <cstring>
 
+#include "json_field.h"
 #include "load_run.h"
 #include "net_util.h"
 
 namespace bench {
-namespace {
-
-// Returns the JSON string value that starts right after `at` (just past its
-// opening quote), undoing only the escapes JSON requires. Good enough for
-// rtdemo's ids and the bench payloads; not a general JSON parser.
-std::string jsonString(const std::string& s, size_t at, size_t* end) {
-  std::string out;
-  size_t i = at;
-  while (i < s.size() && s[i] != '"') {
-    if (s[i] == '\\' && i + 1 < s.size()) {
-      ++i;
-      char c = s[i];
-      out.push_back(c == 'n' ? '\n' : c == 't' ? '\t' : c == 'r' ? '\r' : c);
-    } else {
-      out.push_back(s[i]);
-    }
-    ++i;
-  }
-  *end = i;
-  return out;
-}
-
-// Position just past `"key":"` (whitespace after the colon allowed), or npos.
-size_t findStringField(const std::string& s, const char* key, size_t from) {
-  std::string pat = std::string("\"") + key + "\"";
-  for (size_t k = s.find(pat, from); k != std::string::npos;
-       k = s.find(pat, k + 1)) {
-    size_t i = k + pat.size();
-    while (i < s.size() && (s[i] == ' ' || s[i] == '\n')) ++i;
-    if (i >= s.size() || s[i] != ':') continue;
-    ++i;
-    while (i < s.size() && (s[i] == ' ' || s[i] == '\n')) ++i;
-    if (i < s.size() && s[i] == '"') return i + 1;
-  }
-  return std::string::npos;
-}
-
-}  // namespace
 
 PollClient::PollClient(LoadRun* run, int channel)
     : run_(run), channel_(channel), http_(this) {}
