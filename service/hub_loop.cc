@@ -285,6 +285,7 @@ bool HubLoop::pumpBacklog(Sub* s) {
     }
     const MessagePtr& m = s->backlog[s->backlogNext++];
     s->lastSent = m->id;
+    stats_->delivered.fetch_add(1, std::memory_order_relaxed);
     if (!write(c, encodeFor(*c, *m))) return false;
   }
   s->backlog.clear();
@@ -297,6 +298,7 @@ bool HubLoop::pumpBacklog(Sub* s) {
   for (const LiveEventPtr& ev : pending) {
     if (!isNew(*s, *ev->message())) continue;
     s->lastSent = ev->message()->id;
+    stats_->delivered.fetch_add(1, std::memory_order_relaxed);
     if (!write(c, liveBytesFor(*c, *ev))) return false;
   }
   return conns_.count(id) > 0;
@@ -327,6 +329,7 @@ void HubLoop::handle(LiveCmd& cmd) {
     }
     if (!isNew(*s, m)) continue;
     s->lastSent = m.id;
+    stats_->delivered.fetch_add(1, std::memory_order_relaxed);
     if (c->kind == Conn::Kind::kPoll)
       answerPoll(c, cmd.event->pollAnswer(c->keepAlive));
     else
@@ -340,7 +343,6 @@ void HubLoop::handle(LiveCmd& cmd) {
 bool HubLoop::write(Conn* c, const SharedBytes& bytes) {
   if (c->closing) return true;
   OutBuffer::Result r = c->out.write(c->fd, bytes);
-  stats_->delivered.fetch_add(1, std::memory_order_relaxed);
   if (r == OutBuffer::Result::kError) {
     close(c);
     return false;
