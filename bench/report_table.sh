@@ -36,6 +36,23 @@ function fmt(v, key) {
   if (key ~ /_ms$/ || key ~ /_s$/) return sprintf("%.1f", v)
   return sprintf("%.0f", v)
 }
+# The value of a key from either server (both run the same load).
+function either(scen, key) {
+  return val(scen, "nchan", key) != "" ? val(scen, "nchan", key) : val(scen, "rtdemo", key)
+}
+function ran(scen) {
+  return ((scen SUBSEP "nchan") in seen) || ((scen SUBSEP "rtdemo") in seen)
+}
+function ratio_of(a, b) {
+  return (a != "" && b != "" && b + 0 != 0) ? sprintf("%.2f", a / b) : "-"
+}
+# wsrow SSE_SCEN WS_SCEN KEY LABEL: one figure over SSE and WebSocket, per
+# server, with ws / sse.
+function wsrow(title, sse, ws, key, label,    ns, nw, rs, rw) {
+  ns = val(sse, "nchan", key); nw = val(ws, "nchan", key)
+  rs = val(sse, "rtdemo", key); rw = val(ws, "rtdemo", key)
+  printf "%-30s %-26s %9s %9s %7s   %9s %9s %7s\n", title, label, fmt(ns, key), fmt(nw, key), ratio_of(nw, ns), fmt(rs, key), fmt(rw, key), ratio_of(rw, rs)
+}
 # row SCEN KEY LABEL BETTER(lower|higher|none)
 function row(title, scen, key, label, better,    n, r, ratio, verdict) {
   n = val(scen, "nchan", key)
@@ -86,6 +103,31 @@ END {
     row("", "s2", "pub_p99_ms", "publish answer p99 ms", "lower")
     row("", "s2", "server_cpu_s", "server CPU s, publish+drain", "lower")
   }
+  if (ran("s1w")) {
+    row(sprintf("(1w) %s WS subs, 1 channel, 5 msg/s", either("s1w", "subs")), "s1w", "subscribed", "subscribed", "higher")
+    row("", "s1w", "delivered_pct", "delivered", "higher")
+    row("", "s1w", "publish_rate", "publish rate msg/s", "higher")
+    row("", "s1w", "lat_p50_ms", "latency p50 ms", "lower")
+    row("", "s1w", "lat_p99_ms", "latency p99 ms", "lower")
+    row("", "s1w", "lat_max_ms", "latency max ms", "lower")
+    row("", "s1w", "pub_p99_ms", "publish answer p99 ms", "lower")
+    row("", "s1w", "server_cpu_s", "server CPU s, publish+drain", "lower")
+    row("", "s1w", "rss_per_sub_b", "RSS per idle sub, bytes", "lower")
+    row("", "s1w", "connect_s", "all subscribed, s", "lower")
+    row("", "s1w", "conn_p99_ms", "one connect p99 ms", "lower")
+    row("", "s1w", "connect_failures", "failed attempts", "lower")
+    row("", "s1w", "ws_errors", "WebSocket protocol errors", "lower")
+  }
+  if (ran("s2w")) {
+    row(sprintf("(2w) %s WS subs, 1 channel, 50 msg/s", either("s2w", "subs")), "s2w", "delivered_pct", "delivered", "higher")
+    row("", "s2w", "publish_rate", "publish rate msg/s", "higher")
+    row("", "s2w", "lat_p50_ms", "latency p50 ms", "lower")
+    row("", "s2w", "lat_p99_ms", "latency p99 ms", "lower")
+    row("", "s2w", "lat_max_ms", "latency max ms", "lower")
+    row("", "s2w", "pub_p99_ms", "publish answer p99 ms", "lower")
+    row("", "s2w", "server_cpu_s", "server CPU s, publish+drain", "lower")
+    row("", "s2w", "ws_errors", "WebSocket protocol errors", "lower")
+  }
   if (("s3" SUBSEP "nchan") in seen || ("s3" SUBSEP "rtdemo") in seen) {
     row(t3, "s3", "delivered_pct", "delivered", "higher")
     row("", "s3", "publish_rate", "publish rate msg/s", "higher")
@@ -124,6 +166,29 @@ END {
     row("", "s8slow", "slow_cut", "slow one cut off (1=yes)", "higher")
     row("", "s8slow", "slow_bytes", "bytes left for it", "none")
     row("", "s8slow", "rss_end_kb", "server RSS at end kB", "lower")
+  }
+  if ((ran("s1") && ran("s1w")) || (ran("s2") && ran("s2w"))) {
+    printf "\nWebSocket against SSE, same load and server; ratio = ws / sse\n"
+    printf "%-30s %-26s %9s %9s %7s   %9s %9s %7s\n", "scenario", "metric", "nchan sse", "nchan ws", "ratio", "rtd sse", "rtd ws", "ratio"
+    printf "%s\n", "-------------------------------------------------------------------------------------------------------------------"
+  }
+  if (ran("s1") && ran("s1w")) {
+    wsrow(sprintf("(1/1w) %s subs, 5 msg/s", either("s1w", "subs")), "s1", "s1w", "delivered_pct", "delivered")
+    wsrow("", "s1", "s1w", "lat_p50_ms", "latency p50 ms")
+    wsrow("", "s1", "s1w", "lat_p99_ms", "latency p99 ms")
+    wsrow("", "s1", "s1w", "lat_max_ms", "latency max ms")
+    wsrow("", "s1", "s1w", "server_cpu_s", "server CPU s, publish+drain")
+    wsrow("", "s1", "s1w", "loadgen_cpu_s", "loadgen CPU s")
+    wsrow("", "s1", "s1w", "rss_per_sub_b", "RSS per idle sub, bytes")
+    wsrow("", "s1", "s1w", "connect_s", "all subscribed, s")
+  }
+  if (ran("s2") && ran("s2w")) {
+    wsrow(sprintf("(2/2w) %s subs, 50 msg/s", either("s2w", "subs")), "s2", "s2w", "delivered_pct", "delivered")
+    wsrow("", "s2", "s2w", "lat_p50_ms", "latency p50 ms")
+    wsrow("", "s2", "s2w", "lat_p99_ms", "latency p99 ms")
+    wsrow("", "s2", "s2w", "lat_max_ms", "latency max ms")
+    wsrow("", "s2", "s2w", "server_cpu_s", "server CPU s, publish+drain")
+    wsrow("", "s2", "s2w", "loadgen_cpu_s", "loadgen CPU s")
   }
   for (k in vals) {
     split(k, p, SUBSEP)

@@ -12,7 +12,9 @@
 #                                 redis-server first
 #   --rtdemo-arg ARG              extra argument for rtdemo (repeatable)
 #   --servers nchan,rtdemo        which servers to run (both)
-#   --scenarios 1,2,3,4,7,8       which scenarios (all; 5 and 6 come from 1)
+#   --scenarios 1,1w,2,2w,3,4,7,8 which scenarios (all; 5 and 6 come from 1,
+#                                 and from 1w for WebSocket; 1w and 2w are
+#                                 1 and 2 with WebSocket subscribers)
 #   --repeat N                    run each N times, report medians (1)
 #   --rtdemo PATH / --loadgen PATH  binaries (build/rtdemo, built loadgen)
 #   --keep                        keep the work directory with all logs
@@ -27,7 +29,7 @@ ROOT=$(cd "$BENCH_DIR/.." && pwd)
 MODE=quick
 BACKEND=memory
 SERVERS=nchan,rtdemo
-SCENARIOS=1,2,3,4,7,8
+SCENARIOS=1,1w,2,2w,3,4,7,8
 REPEAT=1
 RTDEMO=$ROOT/build/rtdemo
 LOADGEN=
@@ -48,7 +50,7 @@ while [ $# -gt 0 ]; do
     --loadgen) LOADGEN=$2; shift ;;
     --keep) KEEP=1 ;;
     --timelines) TIMELINES=1; KEEP=1 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -292,6 +294,8 @@ run_wrk() {
 if [ "$MODE" = full ]; then
   S1=(--subs 19000 --messages 50 --rate 5 --settle-ms 2000)
   S2=(--subs 1000 --messages 500 --rate 50)
+  S1W=(--mode ws --subs 19000 --messages 50 --rate 5 --settle-ms 2000)
+  S2W=(--mode ws --subs 1000 --messages 500 --rate 50)
   S3=(--subs 10000 --channels 1000 --messages 10000 --rate 1000)
   S4=(--mode poll --subs 5000 --messages 50 --rate 5)
   S8=(--subs 300 --messages 1000 --rate 50 --payload-bytes 8192)
@@ -299,6 +303,8 @@ if [ "$MODE" = full ]; then
 else
   S1=(--subs 2000 --messages 15 --rate 5)
   S2=(--subs 200 --messages 150 --rate 50)
+  S1W=(--mode ws --subs 2000 --messages 15 --rate 5)
+  S2W=(--mode ws --subs 200 --messages 150 --rate 50)
   S3=(--subs 1000 --channels 100 --messages 300 --rate 100)
   S4=(--mode poll --subs 500 --messages 15 --rate 5)
   S8=(--subs 100 --messages 250 --rate 50 --payload-bytes 8192)
@@ -329,7 +335,9 @@ for rep in $(seq 1 "$REPEAT"); do
   fi
   for s in "${order[@]}"; do
     has_scenario 1 && run_loadgen s1 "$s" "$rep" "${S1[@]}"
+    has_scenario 1w && run_loadgen s1w "$s" "$rep" "${S1W[@]}"
     has_scenario 2 && run_loadgen s2 "$s" "$rep" "${S2[@]}"
+    has_scenario 2w && run_loadgen s2w "$s" "$rep" "${S2W[@]}"
     has_scenario 3 && run_loadgen s3 "$s" "$rep" "${S3[@]}"
     has_scenario 4 && run_loadgen s4 "$s" "$rep" "${S4[@]}"
     has_scenario 7 && run_wrk s7 "$s" "$rep" "$WRK_SECS"
