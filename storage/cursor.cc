@@ -37,4 +37,19 @@ std::string sequenceGap(uint64_t seq, uint64_t oldestRetained,
   return "";
 }
 
+uint64_t resolveDenseCursor(const std::string& cursor, const std::string& epoch,
+                            uint64_t oldestRetained, uint64_t lastIssued,
+                            HistoryRead* out) {
+  CursorCheck check = checkCursor(cursor, epoch);
+  if (check.sameEpoch && check.fromStart) return 0;
+  if (check.sameEpoch) {
+    check.reason = sequenceGap(check.id.major, oldestRetained, lastIssued);
+    if (check.reason.empty()) return check.id.major;
+  }
+  out->reset = true;
+  out->resetReason = check.reason;
+  out->oldest = oldestRetained == 0 ? "" : MessageId{epoch, oldestRetained, 0}.toString();
+  return 0;
+}
+
 }  // namespace rtdemo

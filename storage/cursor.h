@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string>
 
+#include "storage/broker.h"
 #include "storage/message_id.h"
 
 namespace rtdemo {
@@ -29,5 +30,13 @@ CursorCheck checkCursor(const std::string& cursor, const std::string& epoch);
 // cannot.
 std::string sequenceGap(uint64_t seq, uint64_t oldestRetained,
                         uint64_t lastIssued);
+
+// The whole cursor decision of a dense-sequence backend (memory, SQLite):
+// returns the sequence to read after, and on a reset fills out->reset,
+// resetReason and oldest (from `oldestRetained`, 0 meaning none) and returns
+// 0 so the read starts at the oldest retained message.
+uint64_t resolveDenseCursor(const std::string& cursor, const std::string& epoch,
+                            uint64_t oldestRetained, uint64_t lastIssued,
+                            HistoryRead* out);
 
 }  // namespace rtdemo

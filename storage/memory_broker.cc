@@ -49,28 +49,13 @@ class MemoryBroker : public Broker {
   Status readAfter(const std::string& channel, const std::string& cursor,
                    size_t limit, HistoryRead* out) override {
     *out = HistoryRead();
-    CursorCheck check = checkCursor(cursor, epoch_);
     std::lock_guard<std::mutex> lock(mu_);
     auto it = channels_.find(channel);
     Channel empty;
     Channel& ch = it == channels_.end() ? empty : it->second;
     trim(&ch, nowMs());
     uint64_t oldest = ch.history.empty() ? 0 : ch.history.front()->id.major;
-    uint64_t after = 0;
-    if (check.sameEpoch && !check.fromStart) {
-      std::string gap = sequenceGap(check.id.major, oldest, ch.lastSeq);
-      if (gap.empty()) {
-        after = check.id.major;
-      } else {
-        check.reason = gap;
-        check.sameEpoch = false;
-      }
-    }
-    if (!check.sameEpoch) {
-      out->reset = true;
-      out->resetReason = check.reason;
-      out->oldest = ch.history.empty() ? "" : ch.history.front()->idText;
-    }
+    uint64_t after = resolveDenseCursor(cursor, epoch_, oldest, ch.lastSeq, out);
     // Sequences are dense, so the first message after `after` sits at a
     // known offset from the front.
     size_t start = after < oldest ? 0 : static_cast<size_t>(after - oldest + 1);

@@ -76,7 +76,6 @@ Status SqliteReaders::readAfter(const std::string& channel,
                                 const std::string& cursor, size_t limit,
                                 HistoryRead* out) {
   *out = HistoryRead();
-  CursorCheck check = checkCursor(cursor, epoch_);
   Lease reader(this);
   Session& s = *reader->session;
   try {
@@ -94,23 +93,7 @@ Status SqliteReaders::readAfter(const std::string& channel,
            "ts_ms >= ? ORDER BY seq LIMIT 1",
           use(channelId), use(floor), use(cutoff), into(oldest), now;
     }
-    uint64_t after = 0;
-    if (check.sameEpoch && !check.fromStart) {
-      std::string gap =
-          sequenceGap(check.id.major, static_cast<uint64_t>(oldest), last);
-      if (gap.empty()) {
-        after = check.id.major;
-      } else {
-        check.reason = gap;
-        check.sameEpoch = false;
-      }
-    }
-    if (!check.sameEpoch) {
-      out->reset = true;
-      out->resetReason = check.reason;
-      if (oldest != 0)
-        out->oldest = MessageId{epoch_, uint64_t(oldest), 0}.toString();
-    }
+    uint64_t after = resolveDenseCursor(cursor, epoch_, static_cast<uint64_t>(oldest), last, out);
     if (channelId != 0 && limit > 0) {
       // Past the cursor, and past the count limit even when the writer has
       // not deleted those rows yet.
