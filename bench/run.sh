@@ -106,7 +106,9 @@ find_nchan_module() {
 
 build_loadgen() {
   if [ -n "$LOADGEN" ]; then return; fi
-  if [ -x "$ROOT/build/bench/rtdemo_loadgen" ]; then
+  # A loadgen built before --mode ws would fail the WebSocket scenarios.
+  if [ -x "$ROOT/build/bench/rtdemo_loadgen" ] &&
+     [[ "$("$ROOT/build/bench/rtdemo_loadgen" --help 2>/dev/null)" == *'sse|ws'* ]]; then
     LOADGEN=$ROOT/build/bench/rtdemo_loadgen
     return
   fi
