@@ -192,9 +192,6 @@ void HubLoop::handle(AttachCmd& cmd) {
   }
   for (auto& s : c->subs) link(s.get());
   conns_.emplace(c->id, std::move(cmd.conn));
-  if (c->kind == Conn::Kind::kWebSocket) {
-    for (auto& s : c->subs) wsSend(c, wsproto::encodeSubscribed(s->channel, ""));
-  }
 }
 
 void HubLoop::handle(ReplayCmd& cmd) {
@@ -238,6 +235,12 @@ void HubLoop::handle(ReplayCmd& cmd) {
   if (c->kind == Conn::Kind::kPoll) {
     replayPoll(c, s, cmd, std::move(pending));
     return;
+  }
+  if (c->kind == Conn::Kind::kWebSocket) {
+    // Only now: "subscribed" promises every message after it, and the live
+    // cursor of a subscribe without last_id was taken by the worker.
+    wsSend(c, wsproto::encodeSubscribed(s->channel, s->ref));
+    if (conns_.count(cmd.connId) == 0) return;
   }
   if (h.reset) {
     SharedBytes notice =

@@ -87,6 +87,7 @@ struct Sub {
   std::vector<MessagePtr> backlog;        // history not yet written
   size_t backlogNext = 0;
   std::optional<MessageId> lastSent;      // nullopt: every live event is new
+  std::string ref;                        // a WebSocket subscribe's ref
   size_t slot = SIZE_MAX;                 // index in its channel list
 };
 

@@ -77,9 +77,10 @@ void HubLoop::handleWsText(Conn* c, const std::string& text) {
       }
       // Register first, then read history (hub_loop.h, step 1).
       c->subs.push_back(std::make_unique<Sub>(c, cmd.channel));
+      c->subs.back()->ref = cmd.ref;
       link(c->subs.back().get());
       hub_->acquireFeed(cmd.channel);
-      wsSend(c, wsproto::encodeSubscribed(cmd.channel, cmd.ref));
+      // "subscribed" goes out with the replay (HubLoop::handle(ReplayCmd)).
       hub_->replayLater(this, c->id, cmd.channel, cmd.lastId);
       return;
     }
