@@ -3,6 +3,7 @@
 #include "service/handshake_guard.h"
 
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <chrono>
 
@@ -108,9 +109,11 @@ void HandshakeWatchdog::stop() {
 }
 
 uint64_t HandshakeWatchdog::add(int fd) {
+  struct stat st {};
+  ::fstat(fd, &st);
   std::lock_guard<std::mutex> lock(mu_);
   uint64_t t = nextTicket_++;
-  watched_.emplace(t, Watched{fd, 0});
+  watched_.emplace(t, Watched{fd, st.st_dev, st.st_ino, 0});
   return t;
 }
 
@@ -137,6 +140,11 @@ void HandshakeWatchdog::run() {
     for (auto& [ticket, w] : watched_) {
       if (w.deadlineMs == 0 || w.deadlineMs > now) continue;
       w.deadlineMs = 0;  // once: the connection's thread takes it from here
+      // POCO closes the socket when its session ends, a moment before the
+      // connection removes its ticket; a deadline falling in that moment
+      // must not hit a new connection that reused the descriptor number.
+      struct stat st {};
+      if (::fstat(w.fd, &st) != 0 || st.st_dev != w.dev || st.st_ino != w.ino) continue;
       ::shutdown(w.fd, SHUT_RDWR);
       if (cutOff_) cutOff_->fetch_add(1, std::memory_order_relaxed);
     }

@@ -16,9 +16,11 @@
 //   answer sent, keep-alive    -> armed: idle time + head within the limit
 // A connection past its deadline gets shutdown(): POCO's blocked recv()
 // returns and the connection ends normally, on its own thread. The watchdog
-// only ever touches a descriptor while its connection is armed, and disarm
-// happens under the same mutex before the socket is closed or detached, so
-// it never shuts down a descriptor that has changed hands.
+// never shuts down a descriptor that has changed hands: disarming happens
+// under its mutex before a socket is detached (streams, polls, WebSocket),
+// and before it shuts one down it checks that the descriptor still names
+// the socket it was given (POCO closes the socket a moment before the
+// connection removes its ticket).
 //
 // Connections that the hub hands back after a kept-alive poll
 // (connection_returner.h) are run by POCO's own connection class and are not
@@ -30,6 +32,8 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <sys/types.h>
+
 #include <map>
 #include <mutex>
 #include <string>
@@ -71,6 +75,8 @@ class HandshakeWatchdog {
   // Guarded by mu_.
   struct Watched {
     int fd;
+    dev_t dev;           // the socket's identity when added (see run())
+    ino_t ino;
     int64_t deadlineMs;  // 0: disarmed
   };
   std::map<uint64_t, Watched> watched_;

@@ -129,12 +129,15 @@ bool Security::admitRequest(Poco::Net::HTTPServerRequest& request,
   return false;
 }
 
-void Security::finishRequest(Poco::Net::HTTPServerRequest&,
+void Security::finishRequest(Poco::Net::HTTPServerRequest& request,
                              Poco::Net::HTTPServerResponse& response) {
   GuardedConnectionState* conn = currentConnection();
   // Only a connection POCO keeps reading needs a deadline for its next
-  // request; streams and parked polls (keep-alive off) belong to the hub.
-  if (conn && conn->handshakeMs > 0 && response.getKeepAlive())
+  // request. Streams, parked polls and WebSockets have been detached (the
+  // session then holds an empty socket) and belong to the hub.
+  bool detached =
+      !static_cast<Poco::Net::HTTPServerRequestImpl&>(request).socket().impl()->initialized();
+  if (conn && conn->handshakeMs > 0 && response.getKeepAlive() && !detached)
     watchdog_.arm(conn->ticket,
                   HandshakeWatchdog::nowMs() + conn->keepAliveMs + conn->handshakeMs);
 }
@@ -200,6 +203,14 @@ Verdict Security::admitStream(int fd, const Subscriber& who) {
   return {d.status, d.error, settings_.retryAfterSeconds};
 }
 
+Verdict Security::admitPublish(const std::string& address) {
+  if (exempt(address)) return {};
+  int wait = sendRate_.take(address, HandshakeWatchdog::nowMs());
+  if (wait == 0) return {};
+  counters_.sendRateLimited++;
+  return {429, "too many publishes from this address; retry later", wait};
+}
+
 // ---- POST /send --------------------------------------------------------------
 
 bool Security::beginSend(Poco::Net::HTTPServerRequest& request,
@@ -210,14 +221,10 @@ bool Security::beginSend(Poco::Net::HTTPServerRequest& request,
   counters_.sessionsSend++;
   cors_.addHeaders(request, response);
 
-  if (!exempt(auth->address)) {
-    int wait = sendRate_.take(auth->address, HandshakeWatchdog::nowMs());
-    if (wait > 0) {
-      counters_.sendRateLimited++;
-      refuse(response, {429, "too many publishes from this address; retry later", wait},
-             "POST /send", auth->session, auth->address);
-      return false;
-    }
+  Verdict rate = admitPublish(auth->address);
+  if (!rate.ok()) {
+    refuse(response, rate, "POST /send", auth->session, auth->address);
+    return false;
   }
   if (!settings_.jwtEnabled()) return true;
   Credentials credentials = readCredentials(request);
@@ -271,6 +278,7 @@ bool Security::authorizeSubscribe(Poco::Net::HTTPServerRequest& request,
   response.set(kSessionHeader, auth->session);
   if (transport == "sse") counters_.sessionsSse++;
   else if (transport == "poll") counters_.sessionsPoll++;
+  else if (transport == "ws") counters_.sessionsWs++;
   cors_.addHeaders(request, response);
 
   Verdict v;
@@ -334,6 +342,7 @@ std::string securityMetrics(Security& security) {
   line("rtdemo_sessions_total{transport=\"sse\"}", c.sessionsSse);
   line("rtdemo_sessions_total{transport=\"poll\"}", c.sessionsPoll);
   line("rtdemo_sessions_total{transport=\"send\"}", c.sessionsSend);
+  line("rtdemo_sessions_total{transport=\"ws\"}", c.sessionsWs);
   out += "# HELP rtdemo_tracked_streams Subscriber connections counted against the stream "
          "limits now (closed ones leave at the next prune).\n"
          "# TYPE rtdemo_tracked_streams gauge\n";

@@ -62,6 +62,7 @@ struct SecurityCounters {
   std::atomic<uint64_t> sessionsSse{0};         // sessions seen, by transport
   std::atomic<uint64_t> sessionsPoll{0};
   std::atomic<uint64_t> sessionsSend{0};
+  std::atomic<uint64_t> sessionsWs{0};
 };
 
 // A bearer token as presented by a request.
@@ -121,7 +122,7 @@ class Security {
   bool authorizeSend(const SendAuth& auth, const std::string& channel,
                      Poco::Net::HTTPServerResponse& response);
 
-  // `transport`: "sse" or "poll".
+  // `transport`: "sse", "poll", "ws" or "presence".
   bool authorizeSubscribe(Poco::Net::HTTPServerRequest& request,
                           Poco::Net::HTTPServerResponse& response,
                           const std::string& channel, const std::string& transport,
@@ -146,6 +147,9 @@ class Security {
   }
   // Counts a long-lived connection against the stream limits (429/503).
   Verdict admitStream(int fd, const Subscriber& who);
+  // The per-address publish rate, for publishes that do not come through
+  // beginSend() (429 with retryAfterSeconds; counted).
+  Verdict admitPublish(const std::string& address);
 
   // The client address used for per-address limits.
   std::string clientAddressOf(const Poco::Net::HTTPServerRequest& request) const;

@@ -56,6 +56,16 @@ void SendHandler::handle(Poco::Net::HTTPServerRequest& request,
       return;
     }
   }
+  // A body shorter than its Content-Length was cut off: the client went
+  // away, or the handshake deadline shut the connection (security.h).
+  // Publishing what arrived would store a truncated message.
+  if (request.hasContentLength() &&
+      static_cast<Poco::Int64>(body.size()) != request.getContentLength64()) {
+    counters.badRequest++;
+    response.setKeepAlive(false);
+    sendError(response, 400, "request body is shorter than its Content-Length");
+    return;
+  }
 
   SendRequest parsed;
   SendParse result = parseSendBody(request.getContentType(), body, maxData, &parsed);

@@ -50,7 +50,9 @@ class AuthTest : public ::testing::Test {
     HttpResponse r = sendForm(port_, channel, "should not be stored", headers);
     EXPECT_EQ(r.status, status) << r.body;
     EXPECT_NE(jsonField(r.body, "error"), "") << r.body;
-    if (status == 401) EXPECT_NE(r.header("www-authenticate").find("Bearer"), std::string::npos);
+    if (status == 401) {
+      EXPECT_NE(r.header("www-authenticate").find("Bearer"), std::string::npos);
+    }
     expectNothingStored(port_, channel, cursor);
   }
   std::unique_ptr<ServerProcess> server_;
