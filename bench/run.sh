@@ -50,7 +50,7 @@ while [ $# -gt 0 ]; do
     --loadgen) LOADGEN=$2; shift ;;
     --keep) KEEP=1 ;;
     --timelines) TIMELINES=1; KEEP=1 ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
