@@ -43,7 +43,8 @@ void HubLoop::readWebSocket(Conn* c) {
           break;
         case ws::kClose:
           // The client is leaving: answer its close, then drop the socket.
-          wsClose(c, ws::kCloseNormal, "");
+          // A one-byte body cannot hold a status code (RFC 6455 5.5.1).
+          wsClose(c, m.payload.size() == 1 ? ws::kCloseProtocolError : ws::kCloseNormal, "");
           return;
         default:
           break;  // pongs only prove the peer is alive

@@ -238,6 +238,10 @@ int RtdemoApp::main(const std::vector<std::string>&) {
   params->setKeepAlive(true);
   params->setKeepAliveTimeout(Poco::Timespan(15, 0));
   params->setTimeout(Poco::Timespan(15, 0));
+  // Idle pool threads leave after a second. Besides trimming the pool, this
+  // bounds shutdown: a dispatcher thread that misses the stop wake-up waits
+  // out its idle time before the pool can be joined.
+  params->setThreadIdleTime(Poco::Timespan(1, 0));
   params->setServerName("rtdemo");
   params->setSoftwareVersion("rtdemo/" RTDEMO_VERSION);
   Poco::Net::HTTPServerParams::Ptr sharedParams(params);

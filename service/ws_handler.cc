@@ -41,7 +41,14 @@ void WebSocketHandler::handle(Poco::Net::HTTPServerRequest& request,
     Poco::Net::WebSocket socket(request, response);
     ctx_->hub->addWebSocket(socket, channel, cursor);
   } catch (const Poco::Net::WebSocketException& e) {
-    if (!response.sent()) sendError(response, 400, "WebSocket handshake failed: " + e.message());
+    if (response.sent()) return;
+    if (e.code() == Poco::Net::WebSocket::WS_ERR_HANDSHAKE_UNSUPPORTED_VERSION) {
+      // RFC 6455 4.2.2: name the version we speak.
+      response.set("Sec-WebSocket-Version", "13");
+      sendError(response, 426, "unsupported WebSocket version; use 13");
+      return;
+    }
+    sendError(response, 400, "WebSocket handshake failed: " + e.message());
   }
 }
 

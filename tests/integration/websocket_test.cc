@@ -2,6 +2,8 @@
 // client that can also misbehave, and the same resume guarantees as SSE.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "tests/integration/http_client.h"
 #include "tests/integration/server_process.h"
@@ -189,6 +191,25 @@ TEST_F(WebSocketTest, MetricsCountOpenWebSockets) {
     EXPECT_EQ(count(), 1);
   }
   EXPECT_TRUE(waitUntil([&] { return count() == 0; }));
+}
+
+TEST_F(WebSocketTest, UnsupportedVersionGets426NamingVersion13) {
+  int fd = connectLoopback(port_);
+  ASSERT_GE(fd, 0);
+  std::string req =
+      "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n";
+  ASSERT_EQ(::send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
+  std::string head;
+  char buf[4096];
+  while (head.find("\r\n\r\n") == std::string::npos) {
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    head.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  EXPECT_EQ(head.rfind("HTTP/1.1 426", 0), 0u) << head;
+  EXPECT_NE(head.find("Sec-WebSocket-Version: 13"), std::string::npos) << head;
 }
 
 TEST_F(WebSocketTest, PlainGetIsRefusedWithJson) {
