@@ -26,10 +26,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
   std::string body(reinterpret_cast<const char*>(bytes) + 1, size - 1);
 
   rtdemo::SendRequest parsed;
-  rtdemo::SendParse result = rtdemo::parseSendBody(contentType, body, kMaxData, &parsed);
+  rtdemo::SendParse result =
+      rtdemo::parseSendBody(contentType, body, kMaxData, &parsed);
   if (result.status == 0) {
     if (!rtdemo::checkChannelName(parsed.channel).empty()) std::abort();
-    if (!parsed.event.empty() && !rtdemo::checkEventName(parsed.event).empty()) std::abort();
+    if (!parsed.event.empty() && !rtdemo::checkEventName(parsed.event).empty())
+      std::abort();
     if (!rtdemo::isValidUtf8(parsed.data)) std::abort();
     if (parsed.data.size() > kMaxData) std::abort();
   } else if (result.status != 400 && result.status != 413) {

@@ -57,7 +57,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
   // that contract the round trip must be exact.
   bool eventOk = m.event.empty() || rtdemo::checkEventName(m.event).empty();
   bool idOk = !m.idText.empty() && rtdemo::checkChannelName(m.idText).empty();
-  if (!eventOk || !idOk || !rtdemo::isValidUtf8(m.data) || m.data.find('\0') != std::string::npos)
+  if (!eventOk || !idOk || !rtdemo::isValidUtf8(m.data) ||
+      m.data.find('\0') != std::string::npos)
     return 0;
   std::vector<rtdemo::SseEvent> events = rtdemo::parseSse(encoded);
   if (events.size() != 1) std::abort();

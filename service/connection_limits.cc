@@ -9,7 +9,7 @@
 namespace rtdemo {
 namespace {
 
-constexpr uint64_t kPruneEvery = 4096;     // registrations between full prunes
+constexpr uint64_t kPruneEvery = 4096;    // registrations between full prunes
 constexpr int64_t kFullPruneGapMs = 200;  // at the total limit, at most 5/s
 
 int64_t nowMs() {
@@ -39,13 +39,14 @@ bool ConnectionLimits::alive(int fd, const Entry& e) const {
 void ConnectionLimits::erase(int fd) {
   auto it = byFd_.find(fd);
   if (it == byFd_.end()) return;
-  auto dropFrom = [fd](std::unordered_map<std::string, std::unordered_set<int>>& index,
-                       const std::string& key) {
-    auto i = index.find(key);
-    if (i == index.end()) return;
-    i->second.erase(fd);
-    if (i->second.empty()) index.erase(i);
-  };
+  auto dropFrom =
+      [fd](std::unordered_map<std::string, std::unordered_set<int>>& index,
+           const std::string& key) {
+        auto i = index.find(key);
+        if (i == index.end()) return;
+        i->second.erase(fd);
+        if (i->second.empty()) index.erase(i);
+      };
   dropFrom(byAddress_, it->second.who.address);
   dropFrom(byChannel_, it->second.who.channel);
   byFd_.erase(it);
@@ -69,7 +70,8 @@ void ConnectionLimits::pruneAll() {
   lastFullPruneMs_ = nowMs();
 }
 
-LimitDecision ConnectionLimits::open(int fd, const Subscriber& who, bool exempt) {
+LimitDecision ConnectionLimits::open(int fd, const Subscriber& who,
+                                     bool exempt) {
   Entry entry{{}, who};
   if (!identify(fd, &entry.id)) return {};  // not a socket: nothing to hold
   std::lock_guard<std::mutex> lock(mu_);
@@ -116,8 +118,10 @@ std::vector<Subscriber> ConnectionLimits::present(const std::string& channel) {
   std::vector<int> dead;
   for (int fd : i->second) {
     const Entry& e = byFd_.at(fd);
-    if (alive(fd, e)) out.push_back(e.who);
-    else dead.push_back(fd);
+    if (alive(fd, e))
+      out.push_back(e.who);
+    else
+      dead.push_back(fd);
   }
   for (int fd : dead) erase(fd);
   return out;

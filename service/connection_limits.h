@@ -34,7 +34,7 @@ namespace rtdemo {
 
 struct Subscriber {
   std::string session;
-  std::string address;    // client address (client_address.h)
+  std::string address;  // client address (client_address.h)
   std::string channel;
   std::string transport;  // "sse", "poll" (and "ws" later)
 };
@@ -69,7 +69,9 @@ class ConnectionLimits {
   struct Identity {
     dev_t dev = 0;
     ino_t ino = 0;
-    bool operator==(const Identity& o) const { return dev == o.dev && ino == o.ino; }
+    bool operator==(const Identity& o) const {
+      return dev == o.dev && ino == o.ino;
+    }
   };
   struct Entry {
     Identity id;

@@ -20,8 +20,9 @@ std::string originAuthority(const std::string& origin) {
 }  // namespace
 
 CorsPolicy::CorsPolicy(const SecuritySettings& settings) : settings_(settings) {
-  wildcard_ = std::find(settings_.corsOrigins.begin(), settings_.corsOrigins.end(), "*") !=
-              settings_.corsOrigins.end();
+  wildcard_ =
+      std::find(settings_.corsOrigins.begin(), settings_.corsOrigins.end(),
+                "*") != settings_.corsOrigins.end();
 }
 
 bool CorsPolicy::listed(const std::string& origin) const {
@@ -48,29 +49,35 @@ void CorsPolicy::addHeaders(const Poco::Net::HTTPServerRequest& request,
   bool anyOrigin = wildcard_ && !settings_.corsCredentials;
   response.set("Access-Control-Allow-Origin", anyOrigin ? "*" : origin);
   if (!anyOrigin) response.set("Vary", "Origin");
-  if (settings_.corsCredentials) response.set("Access-Control-Allow-Credentials", "true");
-  response.set("Access-Control-Expose-Headers", std::string(kSessionHeader) + ", Retry-After");
+  if (settings_.corsCredentials)
+    response.set("Access-Control-Allow-Credentials", "true");
+  response.set("Access-Control-Expose-Headers",
+               std::string(kSessionHeader) + ", Retry-After");
 }
 
-bool CorsPolicy::answerPreflight(const Poco::Net::HTTPServerRequest& request,
-                                 Poco::Net::HTTPServerResponse& response) const {
+bool CorsPolicy::answerPreflight(
+    const Poco::Net::HTTPServerRequest& request,
+    Poco::Net::HTTPServerResponse& response) const {
   const std::string origin = request.get("Origin", "");
   const std::string method = request.get("Access-Control-Request-Method", "");
   if (!listed(origin) || method != "POST") {
-    sendError(response, 403, "cross-origin request not allowed from this origin");
+    sendError(response, 403,
+              "cross-origin request not allowed from this origin");
     return false;
   }
   addHeaders(request, response);
   response.set("Access-Control-Allow-Methods", "POST");
   response.set("Access-Control-Allow-Headers", "Content-Type, Authorization");
-  response.set("Access-Control-Max-Age", std::to_string(settings_.corsMaxAgeSeconds));
+  response.set("Access-Control-Max-Age",
+               std::to_string(settings_.corsMaxAgeSeconds));
   response.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_NO_CONTENT);
   response.setContentLength(0);
   response.send();
   return true;
 }
 
-std::string CorsPolicy::checkCookieRequest(const Poco::Net::HTTPServerRequest& request) const {
+std::string CorsPolicy::checkCookieRequest(
+    const Poco::Net::HTTPServerRequest& request) const {
   const std::string origin = request.get("Origin", "");
   if (!origin.empty()) {
     if (sameOrigin(request)) return "";
@@ -85,9 +92,11 @@ std::string CorsPolicy::checkCookieRequest(const Poco::Net::HTTPServerRequest& r
   const std::string site = Poco::toLower(request.get("Sec-Fetch-Site", ""));
   if (site == "same-origin" || site == "none") return "";
   if (site.empty())
-    return "cookie-authenticated publish needs an Origin or Sec-Fetch-Site header "
+    return "cookie-authenticated publish needs an Origin or Sec-Fetch-Site "
+           "header "
            "(or send the token in Authorization)";
-  return "cross-site publish refused (Sec-Fetch-Site: " + site.substr(0, 16) + ")";
+  return "cross-site publish refused (Sec-Fetch-Site: " + site.substr(0, 16) +
+         ")";
 }
 
 }  // namespace rtdemo

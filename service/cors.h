@@ -46,7 +46,8 @@ class CorsPolicy {
 
   // The CSRF rule for cookie-authenticated publishes; "" when allowed, else
   // the reason.
-  std::string checkCookieRequest(const Poco::Net::HTTPServerRequest& request) const;
+  std::string checkCookieRequest(
+      const Poco::Net::HTTPServerRequest& request) const;
 
  private:
   // Constant after construction.

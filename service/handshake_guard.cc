@@ -33,7 +33,8 @@ class GuardedConnection : public Poco::Net::TCPServerConnection {
       GuardedConnectionState& s;
       explicit Scope(GuardedConnectionState& st, int fd) : s(st) {
         s.ticket = s.watchdog->add(fd);
-        if (s.handshakeMs > 0) s.watchdog->arm(s.ticket, HandshakeWatchdog::nowMs() + s.handshakeMs);
+        if (s.handshakeMs > 0)
+          s.watchdog->arm(s.ticket, HandshakeWatchdog::nowMs() + s.handshakeMs);
         tlsConnection = &s;
       }
       // Before the socket is closed (when this connection object is
@@ -58,10 +59,15 @@ class GuardedConnectionFactory : public Poco::Net::TCPServerConnectionFactory {
   GuardedConnectionFactory(Poco::Net::HTTPServerParams::Ptr params,
                            Poco::Net::HTTPRequestHandlerFactory::Ptr factory,
                            HandshakeWatchdog* watchdog, int64_t handshakeMs)
-      : params_(params), factory_(factory), watchdog_(watchdog), handshakeMs_(handshakeMs) {}
+      : params_(params),
+        factory_(factory),
+        watchdog_(watchdog),
+        handshakeMs_(handshakeMs) {}
 
-  Poco::Net::TCPServerConnection* createConnection(const Poco::Net::StreamSocket& socket) override {
-    return new GuardedConnection(socket, params_, factory_, watchdog_, handshakeMs_);
+  Poco::Net::TCPServerConnection* createConnection(
+      const Poco::Net::StreamSocket& socket) override {
+    return new GuardedConnection(socket, params_, factory_, watchdog_,
+                                 handshakeMs_);
   }
 
  private:
@@ -76,8 +82,8 @@ class GuardedConnectionFactory : public Poco::Net::TCPServerConnectionFactory {
 // how standard C++ lets us reach it (a member pointer formed in a derived
 // class's scope), without editing or subclassing the real factory.
 struct StoppedEvent : Poco::Net::HTTPRequestHandlerFactory {
-  static void fire(Poco::Net::HTTPRequestHandlerFactory& factory, const void* sender,
-                   bool abortCurrent) {
+  static void fire(Poco::Net::HTTPRequestHandlerFactory& factory,
+                   const void* sender, bool abortCurrent) {
     auto member = &StoppedEvent::serverStopped;
     (factory.*member)(sender, abortCurrent);
   }
@@ -87,7 +93,8 @@ struct StoppedEvent : Poco::Net::HTTPRequestHandlerFactory {
 
 GuardedConnectionState* currentConnection() { return tlsConnection; }
 
-HandshakeWatchdog::HandshakeWatchdog(std::atomic<uint64_t>* cutOff) : cutOff_(cutOff) {}
+HandshakeWatchdog::HandshakeWatchdog(std::atomic<uint64_t>* cutOff)
+    : cutOff_(cutOff) {}
 
 HandshakeWatchdog::~HandshakeWatchdog() { stop(); }
 
@@ -97,7 +104,9 @@ int64_t HandshakeWatchdog::nowMs() {
       .count();
 }
 
-void HandshakeWatchdog::start() { thread_ = std::thread([this] { run(); }); }
+void HandshakeWatchdog::start() {
+  thread_ = std::thread([this] { run(); });
+}
 
 void HandshakeWatchdog::stop() {
   {
@@ -144,21 +153,23 @@ void HandshakeWatchdog::run() {
       // connection removes its ticket; a deadline falling in that moment
       // must not hit a new connection that reused the descriptor number.
       struct stat st {};
-      if (::fstat(w.fd, &st) != 0 || st.st_dev != w.dev || st.st_ino != w.ino) continue;
+      if (::fstat(w.fd, &st) != 0 || st.st_dev != w.dev || st.st_ino != w.ino)
+        continue;
       ::shutdown(w.fd, SHUT_RDWR);
       if (cutOff_) cutOff_->fetch_add(1, std::memory_order_relaxed);
     }
   }
 }
 
-GuardedHttpServer::GuardedHttpServer(Poco::Net::HTTPRequestHandlerFactory::Ptr factory,
-                                     Poco::ThreadPool& pool,
-                                     const Poco::Net::ServerSocket& socket,
-                                     Poco::Net::HTTPServerParams::Ptr params,
-                                     HandshakeWatchdog* watchdog, int handshakeSeconds)
-    : Poco::Net::TCPServer(new GuardedConnectionFactory(params, factory, watchdog,
-                                                        int64_t{handshakeSeconds} * 1000),
-                           pool, socket, params),
+GuardedHttpServer::GuardedHttpServer(
+    Poco::Net::HTTPRequestHandlerFactory::Ptr factory, Poco::ThreadPool& pool,
+    const Poco::Net::ServerSocket& socket,
+    Poco::Net::HTTPServerParams::Ptr params, HandshakeWatchdog* watchdog,
+    int handshakeSeconds)
+    : Poco::Net::TCPServer(
+          new GuardedConnectionFactory(params, factory, watchdog,
+                                       int64_t{handshakeSeconds} * 1000),
+          pool, socket, params),
       factory_(factory) {}
 
 GuardedHttpServer::~GuardedHttpServer() = default;

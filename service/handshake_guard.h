@@ -29,11 +29,11 @@
 // Thread safety: HandshakeWatchdog methods may be called from any thread.
 #pragma once
 
+#include <sys/types.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <sys/types.h>
-
 #include <map>
 #include <mutex>
 #include <string>
@@ -75,7 +75,7 @@ class HandshakeWatchdog {
   // Guarded by mu_.
   struct Watched {
     int fd;
-    dev_t dev;           // the socket's identity when added (see run())
+    dev_t dev;  // the socket's identity when added (see run())
     ino_t ino;
     int64_t deadlineMs;  // 0: disarmed
   };
@@ -88,9 +88,9 @@ class HandshakeWatchdog {
 struct GuardedConnectionState {
   HandshakeWatchdog* watchdog = nullptr;
   uint64_t ticket = 0;
-  int64_t handshakeMs = 0;   // 0: no deadlines
-  int64_t keepAliveMs = 0;   // idle time allowed between requests
-  std::string sessionId;     // assigned on first use
+  int64_t handshakeMs = 0;  // 0: no deadlines
+  int64_t keepAliveMs = 0;  // idle time allowed between requests
+  std::string sessionId;    // assigned on first use
 };
 
 // The state of the guarded connection this thread is serving, or nullptr.
@@ -101,9 +101,10 @@ class GuardedHttpServer : public Poco::Net::TCPServer {
   // `watchdog` must outlive the server. handshakeSeconds 0 turns deadlines
   // off (connections still get session ids).
   GuardedHttpServer(Poco::Net::HTTPRequestHandlerFactory::Ptr factory,
-                    Poco::ThreadPool& pool, const Poco::Net::ServerSocket& socket,
-                    Poco::Net::HTTPServerParams::Ptr params, HandshakeWatchdog* watchdog,
-                    int handshakeSeconds);
+                    Poco::ThreadPool& pool,
+                    const Poco::Net::ServerSocket& socket,
+                    Poco::Net::HTTPServerParams::Ptr params,
+                    HandshakeWatchdog* watchdog, int handshakeSeconds);
   ~GuardedHttpServer() override;
 
   // As HTTPServer::stopAll: stop accepting, then end idle keep-alive

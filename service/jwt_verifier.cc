@@ -64,8 +64,11 @@ bool ChannelPatterns::covers(const std::string& channel) const {
   return false;
 }
 
-JwtVerifier::JwtVerifier(std::string secret, std::string algorithm, int leewaySeconds)
-    : secret_(std::move(secret)), algorithm_(std::move(algorithm)), leewaySeconds_(leewaySeconds) {}
+JwtVerifier::JwtVerifier(std::string secret, std::string algorithm,
+                         int leewaySeconds)
+    : secret_(std::move(secret)),
+      algorithm_(std::move(algorithm)),
+      leewaySeconds_(leewaySeconds) {}
 
 TokenCheck JwtVerifier::verify(const std::string& token, int64_t now) const {
   if (token.empty()) return refuse("missing token");
@@ -76,23 +79,30 @@ TokenCheck JwtVerifier::verify(const std::string& token, int64_t now) const {
     // algorithm-confusion tokens before any signature code sees them.
     Poco::JWT::Token unverified(token);
     if (unverified.getAlgorithm() != algorithm_)
-      return refuse("token algorithm '" + unverified.getAlgorithm().substr(0, 16) +
+      return refuse("token algorithm '" +
+                    unverified.getAlgorithm().substr(0, 16) +
                     "' is not allowed; expected " + algorithm_);
     Poco::JWT::Signer signer(secret_);
     signer.setAlgorithms({algorithm_});
     Poco::JWT::Token verified;
-    if (!signer.tryVerify(token, verified)) return refuse("bad token signature");
+    if (!signer.tryVerify(token, verified))
+      return refuse("bad token signature");
 
     const Poco::JSON::Object& payload = verified.payload();
     TokenCheck check;
     int64_t exp = 0, nbf = 0;
-    if (!numericClaim(payload, "exp", &exp) || !numericClaim(payload, "nbf", &nbf))
+    if (!numericClaim(payload, "exp", &exp) ||
+        !numericClaim(payload, "nbf", &nbf))
       return refuse("malformed token claims: exp and nbf must be numbers");
-    if (exp != 0 && now >= exp + leewaySeconds_) return refuse("token has expired");
-    if (nbf != 0 && now + leewaySeconds_ < nbf) return refuse("token is not valid yet");
+    if (exp != 0 && now >= exp + leewaySeconds_)
+      return refuse("token has expired");
+    if (nbf != 0 && now + leewaySeconds_ < nbf)
+      return refuse("token is not valid yet");
     if (!patternsClaim(payload, "publish", &check.claims.publish) ||
         !patternsClaim(payload, "subscribe", &check.claims.subscribe))
-      return refuse("malformed token claims: publish and subscribe must be arrays of strings");
+      return refuse(
+          "malformed token claims: publish and subscribe must be arrays of "
+          "strings");
     if (payload.has("sub")) {
       Poco::Dynamic::Var sub = payload.get("sub");
       if (sub.isString()) check.claims.subject = sub.convert<std::string>();
@@ -114,15 +124,19 @@ std::string JwtVerifier::sign(const TokenClaims& claims, int64_t issuedAt,
   if (!claims.subject.empty()) token.setSubject(claims.subject);
   // Whole seconds, as RFC 7519 NumericDate is usually written.
   token.payload().set("iat", static_cast<Poco::Int64>(issuedAt));
-  if (notBefore != 0) token.payload().set("nbf", static_cast<Poco::Int64>(notBefore));
-  if (expiresAt != 0) token.payload().set("exp", static_cast<Poco::Int64>(expiresAt));
+  if (notBefore != 0)
+    token.payload().set("nbf", static_cast<Poco::Int64>(notBefore));
+  if (expiresAt != 0)
+    token.payload().set("exp", static_cast<Poco::Int64>(expiresAt));
   auto list = [](const ChannelPatterns& p) {
     Poco::JSON::Array::Ptr a = new Poco::JSON::Array;
     for (const std::string& s : p.patterns()) a->add(s);
     return a;
   };
-  if (!claims.publish.empty()) token.payload().set("publish", list(claims.publish));
-  if (!claims.subscribe.empty()) token.payload().set("subscribe", list(claims.subscribe));
+  if (!claims.publish.empty())
+    token.payload().set("publish", list(claims.publish));
+  if (!claims.subscribe.empty())
+    token.payload().set("subscribe", list(claims.subscribe));
   Poco::JWT::Signer signer(secret_);
   signer.setAlgorithms({algorithm_});
   return signer.sign(token, algorithm_);

@@ -40,10 +40,10 @@ class ChannelPatterns {
 };
 
 struct TokenClaims {
-  std::string subject;          // "sub", for logs; may be empty
+  std::string subject;  // "sub", for logs; may be empty
   ChannelPatterns publish;
   ChannelPatterns subscribe;
-  int64_t expiresAt = 0;        // seconds since 1970; 0: no exp
+  int64_t expiresAt = 0;  // seconds since 1970; 0: no exp
 };
 
 struct TokenCheck {
@@ -64,8 +64,8 @@ class JwtVerifier {
 
   // Signs `claims` into a token (the token tool and the tests). `notBefore`
   // and `expiresAt` are left out when 0.
-  std::string sign(const TokenClaims& claims, int64_t issuedAt, int64_t notBefore,
-                   int64_t expiresAt) const;
+  std::string sign(const TokenClaims& claims, int64_t issuedAt,
+                   int64_t notBefore, int64_t expiresAt) const;
 
  private:
   // Constant after construction.

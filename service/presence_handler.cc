@@ -29,9 +29,12 @@ void PresenceHandler::handle(Poco::Net::HTTPServerRequest& request,
   std::string channel;
   if (!readSubscribeQuery(request, response, &query, &channel)) return;
   SubscribeAuth auth;
-  if (!security.authorizeSubscribe(request, response, channel, "presence", &auth)) return;
+  if (!security.authorizeSubscribe(request, response, channel, "presence",
+                                   &auth))
+    return;
 
-  std::map<std::string, std::vector<std::string>> byTransport = {{"sse", {}}, {"poll", {}}};
+  std::map<std::string, std::vector<std::string>> byTransport = {{"sse", {}},
+                                                                 {"poll", {}}};
   size_t count = 0;
   for (const Subscriber& s : security.connections().present(channel)) {
     byTransport[s.transport].push_back(s.session);

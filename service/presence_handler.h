@@ -15,7 +15,8 @@ class PresenceHandler : public Handler {
   using Handler::Handler;
 
  protected:
-  void handle(Poco::Net::HTTPServerRequest&, Poco::Net::HTTPServerResponse&) override;
+  void handle(Poco::Net::HTTPServerRequest&,
+              Poco::Net::HTTPServerResponse&) override;
 };
 
 // OPTIONS /send: 204 with Access-Control-Allow-* for a listed origin, else
@@ -25,7 +26,8 @@ class PreflightHandler : public Handler {
   using Handler::Handler;
 
  protected:
-  void handle(Poco::Net::HTTPServerRequest&, Poco::Net::HTTPServerResponse&) override;
+  void handle(Poco::Net::HTTPServerRequest&,
+              Poco::Net::HTTPServerResponse&) override;
 };
 
 }  // namespace rtdemo

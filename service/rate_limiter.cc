@@ -35,11 +35,13 @@ void RateLimiter::evict(int64_t nowMs) {
   // refill), drop an arbitrary half, so each eviction pays for many inserts
   // and a flood of new addresses costs O(1) per request.
   for (auto it = buckets_.begin(); it != buckets_.end();) {
-    double refilled = it->second.tokens + (nowMs - it->second.updatedMs) / 1000.0 * rate_;
+    double refilled =
+        it->second.tokens + (nowMs - it->second.updatedMs) / 1000.0 * rate_;
     it = refilled >= burst_ ? buckets_.erase(it) : std::next(it);
   }
   if (buckets_.size() < kMaxTracked * 3 / 4) return;
-  for (auto it = buckets_.begin(); it != buckets_.end() && buckets_.size() > kMaxTracked / 2;)
+  for (auto it = buckets_.begin();
+       it != buckets_.end() && buckets_.size() > kMaxTracked / 2;)
     it = buckets_.erase(it);
 }
 

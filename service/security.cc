@@ -34,8 +34,9 @@ Security::Security(SecuritySettings settings, TrustedProxies trustedProxies)
       cors_(settings_),
       verifier_(settings_.jwtSecret.empty()
                     ? nullptr
-                    : std::make_unique<JwtVerifier>(settings_.jwtSecret, settings_.jwtAlgorithm,
-                                                    settings_.jwtLeewaySeconds)),
+                    : std::make_unique<JwtVerifier>(
+                          settings_.jwtSecret, settings_.jwtAlgorithm,
+                          settings_.jwtLeewaySeconds)),
       sendRate_(settings_.sendRatePerIp, settings_.sendBurstPerIp),
       connections_(settings_.streamsPerIp, settings_.streamsTotal),
       watchdog_(&counters_.slowHandshakes) {}
@@ -47,16 +48,19 @@ void Security::stop() { watchdog_.stop(); }
 
 bool Security::isPrivate(const std::string& channel) const {
   return settings_.hasPrivateChannels() &&
-         channel.compare(0, settings_.privatePrefix.size(), settings_.privatePrefix) == 0;
+         channel.compare(0, settings_.privatePrefix.size(),
+                         settings_.privatePrefix) == 0;
 }
 
 bool Security::exempt(const std::string& address) const {
   if (settings_.limitsExempt.empty()) return false;
   Poco::Net::IPAddress ip;
-  return Poco::Net::IPAddress::tryParse(address, ip) && settings_.limitsExempt.contains(ip);
+  return Poco::Net::IPAddress::tryParse(address, ip) &&
+         settings_.limitsExempt.contains(ip);
 }
 
-std::string Security::clientAddressOf(const Poco::Net::HTTPServerRequest& request) const {
+std::string Security::clientAddressOf(
+    const Poco::Net::HTTPServerRequest& request) const {
   return clientAddress(request, trustedProxies_);
 }
 
@@ -70,23 +74,27 @@ std::string Security::sessionFor(const Poco::Net::HTTPServerRequest&) {
   return conn->sessionId;
 }
 
-void Security::refuse(Poco::Net::HTTPServerResponse& response, const Verdict& verdict,
-                      const std::string& what, const std::string& session,
-                      const std::string& address) {
+void Security::refuse(Poco::Net::HTTPServerResponse& response,
+                      const Verdict& verdict, const std::string& what,
+                      const std::string& session, const std::string& address) {
   if (verdict.retryAfterSeconds > 0)
     response.set("Retry-After", std::to_string(verdict.retryAfterSeconds));
   if (verdict.status == 401)
-    response.set("WWW-Authenticate", "Bearer realm=\"rtdemo\", error=\"invalid_token\"");
+    response.set("WWW-Authenticate",
+                 "Bearer realm=\"rtdemo\", error=\"invalid_token\"");
   // A refused request may have an unread body; the connection cannot be
   // reused safely, and a refused client reconnecting costs little.
   response.setKeepAlive(false);
   // Authentication failures are worth an operator's eye; floods of limit
   // refusals are counted in /metrics and logged only at debug level.
   bool auth = verdict.status == 401 || verdict.status == 403;
-  std::string line = "refused " + what + " from " + address + " session " + session + ": " +
-                     std::to_string(verdict.status) + " " + verdict.error;
-  if (auth) logger().notice(line);
-  else if (logger().debug()) logger().debug(line);
+  std::string line = "refused " + what + " from " + address + " session " +
+                     session + ": " + std::to_string(verdict.status) + " " +
+                     verdict.error;
+  if (auth)
+    logger().notice(line);
+  else if (logger().debug())
+    logger().debug(line);
   sendError(response, verdict.status, verdict.error);
 }
 
@@ -99,27 +107,32 @@ bool Security::admitRequest(Poco::Net::HTTPServerRequest& request,
     // A body still has to arrive: keep a deadline on it. Without one the
     // handler may detach the socket, so the watchdog must let go now.
     if (hasBody(request))
-      watchdog_.arm(conn->ticket, HandshakeWatchdog::nowMs() + conn->handshakeMs);
+      watchdog_.arm(conn->ticket,
+                    HandshakeWatchdog::nowMs() + conn->handshakeMs);
     else
       watchdog_.disarm(conn->ticket);
   }
   size_t line = request.getMethod().size() + request.getURI().size() +
                 request.getVersion().size() + 2;
   Verdict v;
-  if (settings_.requestLineMaxBytes > 0 && line > settings_.requestLineMaxBytes) {
+  if (settings_.requestLineMaxBytes > 0 &&
+      line > settings_.requestLineMaxBytes) {
     counters_.requestLineTooLong++;
-    v = {414, "request line is longer than " + std::to_string(settings_.requestLineMaxBytes) +
+    v = {414, "request line is longer than " +
+                  std::to_string(settings_.requestLineMaxBytes) +
                   " bytes (rtdemo.limits.request-line.bytes)"};
   } else {
     size_t bytes = 0;
-    for (const auto& kv : request) bytes += kv.first.size() + kv.second.size() + 4;
+    for (const auto& kv : request)
+      bytes += kv.first.size() + kv.second.size() + 4;
     if (request.size() > settings_.headerMaxCount) {
       counters_.headersTooLarge++;
       v = {431, "more than " + std::to_string(settings_.headerMaxCount) +
                     " header fields (rtdemo.limits.header.count)"};
     } else if (bytes > settings_.headerMaxBytes) {
       counters_.headersTooLarge++;
-      v = {431, "header fields are larger than " + std::to_string(settings_.headerMaxBytes) +
+      v = {431, "header fields are larger than " +
+                    std::to_string(settings_.headerMaxBytes) +
                     " bytes (rtdemo.limits.header.bytes)"};
     }
   }
@@ -135,20 +148,24 @@ void Security::finishRequest(Poco::Net::HTTPServerRequest& request,
   // Only a connection POCO keeps reading needs a deadline for its next
   // request. Streams, parked polls and WebSockets have been detached (the
   // session then holds an empty socket) and belong to the hub.
-  bool detached =
-      !static_cast<Poco::Net::HTTPServerRequestImpl&>(request).socket().impl()->initialized();
+  bool detached = !static_cast<Poco::Net::HTTPServerRequestImpl&>(request)
+                       .socket()
+                       .impl()
+                       ->initialized();
   if (conn && conn->handshakeMs > 0 && response.getKeepAlive() && !detached)
-    watchdog_.arm(conn->ticket,
-                  HandshakeWatchdog::nowMs() + conn->keepAliveMs + conn->handshakeMs);
+    watchdog_.arm(conn->ticket, HandshakeWatchdog::nowMs() + conn->keepAliveMs +
+                                    conn->handshakeMs);
 }
 
 // ---- tokens ----------------------------------------------------------------
 
-Credentials Security::readCredentials(const Poco::Net::HTTPServerRequest& request) const {
+Credentials Security::readCredentials(
+    const Poco::Net::HTTPServerRequest& request) const {
   Credentials c;
   if (request.has("Authorization")) {
     std::string value = Poco::trim(request.get("Authorization"));
-    if (value.size() > 7 && Poco::icompare(value.substr(0, 7), "Bearer ") == 0) {
+    if (value.size() > 7 &&
+        Poco::icompare(value.substr(0, 7), "Bearer ") == 0) {
       c.source = Credentials::Source::kHeader;
       c.token = Poco::trim(value.substr(7));
     } else {
@@ -176,7 +193,8 @@ Verdict Security::checkToken(const Credentials& credentials, TokenCheck* out) {
   return {};
 }
 
-Verdict Security::checkPublish(const Credentials& credentials, const std::string& channel) {
+Verdict Security::checkPublish(const Credentials& credentials,
+                               const std::string& channel) {
   if (!settings_.jwtEnabled()) return {};
   TokenCheck check;
   Verdict v = checkToken(credentials, &check);
@@ -186,7 +204,8 @@ Verdict Security::checkPublish(const Credentials& credentials, const std::string
   return {};
 }
 
-Verdict Security::checkSubscribe(const Credentials& credentials, const std::string& channel) {
+Verdict Security::checkSubscribe(const Credentials& credentials,
+                                 const std::string& channel) {
   if (!isPrivate(channel)) return {};
   TokenCheck check;
   Verdict v = checkToken(credentials, &check);
@@ -211,10 +230,12 @@ Verdict Security::admitPublish(const std::string& address) {
   return {429, "too many publishes from this address; retry later", wait};
 }
 
-// ---- POST /send --------------------------------------------------------------
+// ---- POST /send
+// --------------------------------------------------------------
 
 bool Security::beginSend(Poco::Net::HTTPServerRequest& request,
-                         Poco::Net::HTTPServerResponse& response, SendAuth* auth) {
+                         Poco::Net::HTTPServerResponse& response,
+                         SendAuth* auth) {
   auth->session = sessionFor(request);
   auth->address = clientAddressOf(request);
   response.set(kSessionHeader, auth->session);
@@ -251,11 +272,13 @@ bool Security::beginSend(Poco::Net::HTTPServerRequest& request,
 bool Security::authorizeSend(const SendAuth& auth, const std::string& channel,
                              Poco::Net::HTTPServerResponse& response) {
   // The body has been read: the publish itself may take its time.
-  if (GuardedConnectionState* conn = currentConnection()) watchdog_.disarm(conn->ticket);
+  if (GuardedConnectionState* conn = currentConnection())
+    watchdog_.disarm(conn->ticket);
   Verdict v;
   if (channel.size() > settings_.channelMaxLength) {
     counters_.channelRefused++;
-    v = {400, "channel is longer than " + std::to_string(settings_.channelMaxLength) +
+    v = {400, "channel is longer than " +
+                  std::to_string(settings_.channelMaxLength) +
                   " characters (rtdemo.limits.channel.max-length)"};
   } else if (auth.checked && !auth.claims.publish.covers(channel)) {
     counters_.forbidden++;
@@ -266,25 +289,31 @@ bool Security::authorizeSend(const SendAuth& auth, const std::string& channel,
   return false;
 }
 
-// ---- GET /events, /poll ------------------------------------------------------
+// ---- GET /events, /poll
+// ------------------------------------------------------
 
 bool Security::authorizeSubscribe(Poco::Net::HTTPServerRequest& request,
                                   Poco::Net::HTTPServerResponse& response,
-                                  const std::string& channel, const std::string& transport,
+                                  const std::string& channel,
+                                  const std::string& transport,
                                   SubscribeAuth* auth) {
   auth->session = sessionFor(request);
   auth->address = clientAddressOf(request);
   auth->transport = transport;
   response.set(kSessionHeader, auth->session);
-  if (transport == "sse") counters_.sessionsSse++;
-  else if (transport == "poll") counters_.sessionsPoll++;
-  else if (transport == "ws") counters_.sessionsWs++;
+  if (transport == "sse")
+    counters_.sessionsSse++;
+  else if (transport == "poll")
+    counters_.sessionsPoll++;
+  else if (transport == "ws")
+    counters_.sessionsWs++;
   cors_.addHeaders(request, response);
 
   Verdict v;
   if (channel.size() > settings_.channelMaxLength) {
     counters_.channelRefused++;
-    v = {400, "channel is longer than " + std::to_string(settings_.channelMaxLength) +
+    v = {400, "channel is longer than " +
+                  std::to_string(settings_.channelMaxLength) +
                   " characters (rtdemo.limits.channel.max-length)"};
   } else {
     v = checkSubscribe(readCredentials(request), channel);
@@ -292,61 +321,89 @@ bool Security::authorizeSubscribe(Poco::Net::HTTPServerRequest& request,
     if (v.status == 403) counters_.forbidden++;
   }
   if (v.ok()) return true;
-  refuse(response, v, "GET /" + transport + " " + channel, auth->session, auth->address);
+  refuse(response, v, "GET /" + transport + " " + channel, auth->session,
+         auth->address);
   return false;
 }
 
 bool Security::openStream(Poco::Net::HTTPServerRequest& request,
-                          Poco::Net::HTTPServerResponse& response, const SubscribeAuth& auth,
+                          Poco::Net::HTTPServerResponse& response,
+                          const SubscribeAuth& auth,
                           const std::string& channel) {
-  int fd = static_cast<Poco::Net::HTTPServerRequestImpl&>(request).socket().impl()->sockfd();
-  Verdict v = admitStream(fd, {auth.session, auth.address, channel, auth.transport});
+  int fd = static_cast<Poco::Net::HTTPServerRequestImpl&>(request)
+               .socket()
+               .impl()
+               ->sockfd();
+  Verdict v =
+      admitStream(fd, {auth.session, auth.address, channel, auth.transport});
   if (v.ok()) {
     if (logger().debug())
-      logger().debug("session %s: %s on channel %s from %s", auth.session, auth.transport,
-                     channel, auth.address);
+      logger().debug("session %s: %s on channel %s from %s", auth.session,
+                     auth.transport, channel, auth.address);
     return true;
   }
-  refuse(response, v, "GET /" + auth.transport + " " + channel, auth.session, auth.address);
+  refuse(response, v, "GET /" + auth.transport + " " + channel, auth.session,
+         auth.address);
   return false;
 }
 
-// ---- /metrics ----------------------------------------------------------------
+// ---- /metrics
+// ----------------------------------------------------------------
 
 std::string securityMetrics(Security& security) {
   const SecurityCounters& c = security.counters();
   std::string out;
-  auto line = [&out](const std::string& sample, const std::atomic<uint64_t>& v) {
-    out += sample + ' ' + std::to_string(v.load(std::memory_order_relaxed)) + '\n';
+  auto line = [&out](const std::string& sample,
+                     const std::atomic<uint64_t>& v) {
+    out +=
+        sample + ' ' + std::to_string(v.load(std::memory_order_relaxed)) + '\n';
   };
-  out += "# HELP rtdemo_refusals_total Requests refused by an authentication, origin or "
-         "limit check (nothing was published or stored), by reason.\n"
-         "# TYPE rtdemo_refusals_total counter\n";
-  line("rtdemo_refusals_total{reason=\"unauthorized\",code=\"401\"}", c.unauthorized);
+  out +=
+      "# HELP rtdemo_refusals_total Requests refused by an authentication, "
+      "origin or "
+      "limit check (nothing was published or stored), by reason.\n"
+      "# TYPE rtdemo_refusals_total counter\n";
+  line("rtdemo_refusals_total{reason=\"unauthorized\",code=\"401\"}",
+       c.unauthorized);
   line("rtdemo_refusals_total{reason=\"forbidden\",code=\"403\"}", c.forbidden);
-  line("rtdemo_refusals_total{reason=\"cross_site\",code=\"403\"}", c.crossSite);
-  line("rtdemo_refusals_total{reason=\"preflight\",code=\"403\"}", c.preflightRefused);
-  line("rtdemo_refusals_total{reason=\"send_rate\",code=\"429\"}", c.sendRateLimited);
-  line("rtdemo_refusals_total{reason=\"streams_per_ip\",code=\"429\"}", c.streamsPerAddress);
-  line("rtdemo_refusals_total{reason=\"streams_total\",code=\"503\"}", c.streamsTotal);
-  line("rtdemo_refusals_total{reason=\"channel\",code=\"400\"}", c.channelRefused);
-  line("rtdemo_refusals_total{reason=\"request_line\",code=\"414\"}", c.requestLineTooLong);
-  line("rtdemo_refusals_total{reason=\"headers\",code=\"431\"}", c.headersTooLarge);
-  out += "# HELP rtdemo_slow_handshakes_total Connections cut off for not sending a request "
-         "head (or publish body) within rtdemo.limits.handshake.seconds.\n"
-         "# TYPE rtdemo_slow_handshakes_total counter\n";
+  line("rtdemo_refusals_total{reason=\"cross_site\",code=\"403\"}",
+       c.crossSite);
+  line("rtdemo_refusals_total{reason=\"preflight\",code=\"403\"}",
+       c.preflightRefused);
+  line("rtdemo_refusals_total{reason=\"send_rate\",code=\"429\"}",
+       c.sendRateLimited);
+  line("rtdemo_refusals_total{reason=\"streams_per_ip\",code=\"429\"}",
+       c.streamsPerAddress);
+  line("rtdemo_refusals_total{reason=\"streams_total\",code=\"503\"}",
+       c.streamsTotal);
+  line("rtdemo_refusals_total{reason=\"channel\",code=\"400\"}",
+       c.channelRefused);
+  line("rtdemo_refusals_total{reason=\"request_line\",code=\"414\"}",
+       c.requestLineTooLong);
+  line("rtdemo_refusals_total{reason=\"headers\",code=\"431\"}",
+       c.headersTooLarge);
+  out +=
+      "# HELP rtdemo_slow_handshakes_total Connections cut off for not sending "
+      "a request "
+      "head (or publish body) within rtdemo.limits.handshake.seconds.\n"
+      "# TYPE rtdemo_slow_handshakes_total counter\n";
   line("rtdemo_slow_handshakes_total", c.slowHandshakes);
-  out += "# HELP rtdemo_sessions_total Requests that reached a publish or subscribe handler, "
-         "by transport; each answer names its session in X-Session-Id.\n"
-         "# TYPE rtdemo_sessions_total counter\n";
+  out +=
+      "# HELP rtdemo_sessions_total Requests that reached a publish or "
+      "subscribe handler, "
+      "by transport; each answer names its session in X-Session-Id.\n"
+      "# TYPE rtdemo_sessions_total counter\n";
   line("rtdemo_sessions_total{transport=\"sse\"}", c.sessionsSse);
   line("rtdemo_sessions_total{transport=\"poll\"}", c.sessionsPoll);
   line("rtdemo_sessions_total{transport=\"send\"}", c.sessionsSend);
   line("rtdemo_sessions_total{transport=\"ws\"}", c.sessionsWs);
-  out += "# HELP rtdemo_tracked_streams Subscriber connections counted against the stream "
-         "limits now (closed ones leave at the next prune).\n"
-         "# TYPE rtdemo_tracked_streams gauge\n";
-  out += "rtdemo_tracked_streams " + std::to_string(security.connections().tracked()) + '\n';
+  out +=
+      "# HELP rtdemo_tracked_streams Subscriber connections counted against "
+      "the stream "
+      "limits now (closed ones leave at the next prune).\n"
+      "# TYPE rtdemo_tracked_streams gauge\n";
+  out += "rtdemo_tracked_streams " +
+         std::to_string(security.connections().tracked()) + '\n';
   return out;
 }
 

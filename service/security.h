@@ -48,18 +48,20 @@ namespace rtdemo {
 
 // Refusals by reason, for /metrics. Relaxed atomics, like HubStats.
 struct SecurityCounters {
-  std::atomic<uint64_t> unauthorized{0};        // 401: token missing or invalid
-  std::atomic<uint64_t> forbidden{0};           // 403: token does not cover the channel
-  std::atomic<uint64_t> crossSite{0};           // 403: cookie publish from another site
-  std::atomic<uint64_t> preflightRefused{0};    // 403: OPTIONS from an unlisted origin
-  std::atomic<uint64_t> sendRateLimited{0};     // 429: /send rate per address
-  std::atomic<uint64_t> streamsPerAddress{0};   // 429: open streams per address
-  std::atomic<uint64_t> streamsTotal{0};        // 503: open streams in total
-  std::atomic<uint64_t> channelRefused{0};      // 400: channel over the length limit
+  std::atomic<uint64_t> unauthorized{0};  // 401: token missing or invalid
+  std::atomic<uint64_t> forbidden{0};  // 403: token does not cover the channel
+  std::atomic<uint64_t> crossSite{0};  // 403: cookie publish from another site
+  std::atomic<uint64_t> preflightRefused{
+      0};  // 403: OPTIONS from an unlisted origin
+  std::atomic<uint64_t> sendRateLimited{0};    // 429: /send rate per address
+  std::atomic<uint64_t> streamsPerAddress{0};  // 429: open streams per address
+  std::atomic<uint64_t> streamsTotal{0};       // 503: open streams in total
+  std::atomic<uint64_t> channelRefused{
+      0};  // 400: channel over the length limit
   std::atomic<uint64_t> requestLineTooLong{0};  // 414
   std::atomic<uint64_t> headersTooLarge{0};     // 431
-  std::atomic<uint64_t> slowHandshakes{0};      // cut off by the handshake deadline
-  std::atomic<uint64_t> sessionsSse{0};         // sessions seen, by transport
+  std::atomic<uint64_t> slowHandshakes{0};  // cut off by the handshake deadline
+  std::atomic<uint64_t> sessionsSse{0};     // sessions seen, by transport
   std::atomic<uint64_t> sessionsPoll{0};
   std::atomic<uint64_t> sessionsSend{0};
   std::atomic<uint64_t> sessionsWs{0};
@@ -125,24 +127,28 @@ class Security {
   // `transport`: "sse", "poll", "ws" or "presence".
   bool authorizeSubscribe(Poco::Net::HTTPServerRequest& request,
                           Poco::Net::HTTPServerResponse& response,
-                          const std::string& channel, const std::string& transport,
-                          SubscribeAuth* auth);
+                          const std::string& channel,
+                          const std::string& transport, SubscribeAuth* auth);
   bool openStream(Poco::Net::HTTPServerRequest& request,
-                  Poco::Net::HTTPServerResponse& response, const SubscribeAuth& auth,
-                  const std::string& channel);
+                  Poco::Net::HTTPServerResponse& response,
+                  const SubscribeAuth& auth, const std::string& channel);
 
   // ---- Transport-neutral rules (WebSocket) --------------------------------
 
   // The token a request carries: Authorization: Bearer wins over the cookie.
-  Credentials readCredentials(const Poco::Net::HTTPServerRequest& request) const;
+  Credentials readCredentials(
+      const Poco::Net::HTTPServerRequest& request) const;
   // Publishing `channel` with `credentials` (401/403; 0 when auth is off).
   // For a cookie, the caller must also have checked the Origin
   // (originAllowedForCookie) at the upgrade.
-  Verdict checkPublish(const Credentials& credentials, const std::string& channel);
+  Verdict checkPublish(const Credentials& credentials,
+                       const std::string& channel);
   // Reading `channel` (private channels need a subscribe claim).
-  Verdict checkSubscribe(const Credentials& credentials, const std::string& channel);
+  Verdict checkSubscribe(const Credentials& credentials,
+                         const std::string& channel);
   // The CSRF rule for a request authenticated by cookie ("" = allowed).
-  std::string originAllowedForCookie(const Poco::Net::HTTPServerRequest& request) const {
+  std::string originAllowedForCookie(
+      const Poco::Net::HTTPServerRequest& request) const {
     return cors_.checkCookieRequest(request);
   }
   // Counts a long-lived connection against the stream limits (429/503).
@@ -152,7 +158,8 @@ class Security {
   Verdict admitPublish(const std::string& address);
 
   // The client address used for per-address limits.
-  std::string clientAddressOf(const Poco::Net::HTTPServerRequest& request) const;
+  std::string clientAddressOf(
+      const Poco::Net::HTTPServerRequest& request) const;
   // This connection's session id (stable over keep-alive requests).
   std::string sessionFor(const Poco::Net::HTTPServerRequest& request);
 

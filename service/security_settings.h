@@ -23,9 +23,9 @@ namespace rtdemo {
 struct SecuritySettings {
   // Authentication. publishAuth: "none" or "jwt".
   std::string publishAuth = "none";
-  std::string jwtSecret;         // the HMAC key (secret, or secret-file's content)
+  std::string jwtSecret;  // the HMAC key (secret, or secret-file's content)
   std::string jwtAlgorithm = "HS256";  // the only algorithm tokens may use
-  int jwtLeewaySeconds = 30;     // clock skew allowed on exp and nbf
+  int jwtLeewaySeconds = 30;           // clock skew allowed on exp and nbf
   // Channels starting with this prefix need a subscribe claim; empty: none.
   std::string privatePrefix;
   std::string tokenCookie = "rtdemo_token";  // cookie that may carry a token
@@ -39,16 +39,16 @@ struct SecuritySettings {
   int corsMaxAgeSeconds = 600;           // preflight cache
 
   // Limits. 0 turns a count or rate limit off.
-  size_t requestLineMaxBytes = 8192;    // 414
-  size_t headerMaxBytes = 16384;        // 431, all header lines together
-  size_t headerMaxCount = 64;           // 431
-  size_t channelMaxLength = 64;         // 400 (never above the protocol's 64)
-  size_t streamsPerIp = 1000;           // 429: SSE streams and held polls
-  size_t streamsTotal = 50000;          // 503
-  double sendRatePerIp = 20;            // 429: POST /send per second, per IP
-  double sendBurstPerIp = 100;          // bucket size
-  int retryAfterSeconds = 5;            // Retry-After on stream refusals
-  int handshakeSeconds = 10;            // a request head must arrive this fast
+  size_t requestLineMaxBytes = 8192;  // 414
+  size_t headerMaxBytes = 16384;      // 431, all header lines together
+  size_t headerMaxCount = 64;         // 431
+  size_t channelMaxLength = 64;       // 400 (never above the protocol's 64)
+  size_t streamsPerIp = 1000;         // 429: SSE streams and held polls
+  size_t streamsTotal = 50000;        // 503
+  double sendRatePerIp = 20;          // 429: POST /send per second, per IP
+  double sendBurstPerIp = 100;        // bucket size
+  int retryAfterSeconds = 5;          // Retry-After on stream refusals
+  int handshakeSeconds = 10;          // a request head must arrive this fast
   // Client addresses the per-IP limits do not apply to (loopback by
   // default, so the benchmark's 127.0.0.0/8 clients are never limited).
   TrustedProxies limitsExempt;

@@ -1,8 +1,9 @@
 // rtdemo-token: issues tokens for rtdemo's JWT authentication (issue 9), for
 // the documentation, for tests and for operators.
 //
-//   rtdemo-token --secret-file /etc/rtdemo/jwt.key --publish 'news,team-7:*' --ttl 3600
-//   rtdemo-token --secret "$KEY" --subscribe 'private:room-1' --subject alice
+//   rtdemo-token --secret-file /etc/rtdemo/jwt.key --publish 'news,team-7:*'
+//   --ttl 3600 rtdemo-token --secret "$KEY" --subscribe 'private:room-1'
+//   --subject alice
 //
 // Prints the token on stdout. The claims are the ones JwtVerifier reads
 // (service/jwt_verifier.h): "publish" and "subscribe" hold channel patterns
@@ -25,17 +26,23 @@
 namespace {
 
 void usage(std::ostream& out) {
-  out << "usage: rtdemo-token (--secret KEY | --secret-file FILE) [--publish PATTERNS]\n"
-         "                    [--subscribe PATTERNS] [--ttl SECONDS] [--not-before SECONDS]\n"
-         "                    [--subject NAME] [--algorithm HS256|HS384|HS512]\n"
-         "  PATTERNS: comma-separated channel names, prefixes ending in *, or *\n"
-         "  --ttl: lifetime from now (default 3600; 0: no exp; negative: already expired)\n"
+  out << "usage: rtdemo-token (--secret KEY | --secret-file FILE) [--publish "
+         "PATTERNS]\n"
+         "                    [--subscribe PATTERNS] [--ttl SECONDS] "
+         "[--not-before SECONDS]\n"
+         "                    [--subject NAME] [--algorithm "
+         "HS256|HS384|HS512]\n"
+         "  PATTERNS: comma-separated channel names, prefixes ending in *, or "
+         "*\n"
+         "  --ttl: lifetime from now (default 3600; 0: no exp; negative: "
+         "already expired)\n"
          "  --not-before: seconds from now before the token is valid (nbf)\n";
 }
 
 std::vector<std::string> patterns(const std::string& list) {
-  Poco::StringTokenizer tok(list, ",", Poco::StringTokenizer::TOK_TRIM |
-                                           Poco::StringTokenizer::TOK_IGNORE_EMPTY);
+  Poco::StringTokenizer tok(list, ",",
+                            Poco::StringTokenizer::TOK_TRIM |
+                                Poco::StringTokenizer::TOK_IGNORE_EMPTY);
   return std::vector<std::string>(tok.begin(), tok.end());
 }
 
@@ -59,15 +66,24 @@ int main(int argc, char** argv) {
     }
     std::string value = argv[++i];
     Poco::Int64 n = 0;
-    if (arg == "--secret") secret = value;
-    else if (arg == "--secret-file") secretFile = value;
-    else if (arg == "--publish") claims.publish = rtdemo::ChannelPatterns(patterns(value));
-    else if (arg == "--subscribe") claims.subscribe = rtdemo::ChannelPatterns(patterns(value));
-    else if (arg == "--subject") claims.subject = value;
-    else if (arg == "--algorithm") algorithm = value;
-    else if ((arg == "--ttl" || arg == "--not-before") && Poco::NumberParser::tryParse64(value, n)) {
-      if (arg == "--ttl") ttl = n;
-      else notBefore = n, hasNotBefore = true;
+    if (arg == "--secret")
+      secret = value;
+    else if (arg == "--secret-file")
+      secretFile = value;
+    else if (arg == "--publish")
+      claims.publish = rtdemo::ChannelPatterns(patterns(value));
+    else if (arg == "--subscribe")
+      claims.subscribe = rtdemo::ChannelPatterns(patterns(value));
+    else if (arg == "--subject")
+      claims.subject = value;
+    else if (arg == "--algorithm")
+      algorithm = value;
+    else if ((arg == "--ttl" || arg == "--not-before") &&
+             Poco::NumberParser::tryParse64(value, n)) {
+      if (arg == "--ttl")
+        ttl = n;
+      else
+        notBefore = n, hasNotBefore = true;
     } else {
       std::cerr << "rtdemo-token: bad option " << arg << " " << value << "\n";
       usage(std::cerr);
@@ -84,7 +100,8 @@ int main(int argc, char** argv) {
     content << in.rdbuf();
     secret = content.str();
     // As rtdemo reads the key file: a trailing newline is not part of it.
-    while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+    while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r'))
+      secret.pop_back();
   }
   if (secret.empty()) {
     std::cerr << "rtdemo-token: give --secret or --secret-file\n";

@@ -15,9 +15,11 @@ namespace {
 using namespace std::chrono_literals;
 
 std::vector<std::string> limitArgs(std::vector<std::string> extra) {
-  std::vector<std::string> args = {"--backend", "memory", "-D", "rtdemo.limits.exempt=",
-                                   "-D", "rtdemo.heartbeat.seconds=1",
-                                   "-D", "rtdemo.poll.timeout.seconds=5"};
+  std::vector<std::string> args = {
+      "--backend", "memory",
+      "-D",        "rtdemo.limits.exempt=",
+      "-D",        "rtdemo.heartbeat.seconds=1",
+      "-D",        "rtdemo.poll.timeout.seconds=5"};
   for (auto& e : extra) {
     args.push_back("-D");
     args.push_back(e);
@@ -25,8 +27,10 @@ std::vector<std::string> limitArgs(std::vector<std::string> extra) {
   return args;
 }
 
-long long refusals(int port, const std::string& reason, const std::string& code) {
-  return metric(port, "rtdemo_refusals_total{reason=\"" + reason + "\",code=\"" + code + "\"}");
+long long refusals(int port, const std::string& reason,
+                   const std::string& code) {
+  return metric(port, "rtdemo_refusals_total{reason=\"" + reason +
+                          "\",code=\"" + code + "\"}");
 }
 
 TEST(Limits, BodyTooLarge413) {
@@ -49,8 +53,9 @@ TEST(Limits, RequestLineTooLong414) {
   int port = server.port();
   std::string cursor = cursorOf(port, "c");
   std::string pad(300, 'a');
-  HttpResponse r = httpRequest(port, "POST", "/send?pad=" + pad, "channel=c&data=x",
-                               "application/x-www-form-urlencoded");
+  HttpResponse r =
+      httpRequest(port, "POST", "/send?pad=" + pad, "channel=c&data=x",
+                  "application/x-www-form-urlencoded");
   EXPECT_EQ(r.status, 414) << r.body;
   EXPECT_EQ(httpGet(port, "/events?channel=c&pad=" + pad).status, 414);
   expectNothingStored(port, "c", cursor);
@@ -58,14 +63,16 @@ TEST(Limits, RequestLineTooLong414) {
 }
 
 TEST(Limits, HeadersTooLarge431) {
-  ServerProcess server(limitArgs({"rtdemo.limits.header.count=8", "rtdemo.limits.header.bytes=600"}));
+  ServerProcess server(limitArgs(
+      {"rtdemo.limits.header.count=8", "rtdemo.limits.header.bytes=600"}));
   ASSERT_TRUE(server.ready());
   int port = server.port();
   std::string cursor = cursorOf(port, "c");
   std::map<std::string, std::string> many;
   for (int i = 0; i < 10; ++i) many["X-Pad-" + std::to_string(i)] = "1";
   EXPECT_EQ(sendForm(port, "c", "x", many).status, 431);
-  EXPECT_EQ(sendForm(port, "c", "x", {{"X-Big", std::string(700, 'b')}}).status, 431);
+  EXPECT_EQ(sendForm(port, "c", "x", {{"X-Big", std::string(700, 'b')}}).status,
+            431);
   expectNothingStored(port, "c", cursor);
   EXPECT_EQ(refusals(port, "headers", "431"), 2);
   EXPECT_EQ(sendForm(port, "c", "x", {{"X-Small", "1"}}).status, 201);
@@ -82,20 +89,23 @@ TEST(Limits, ChannelNameLengthAndCharacters400) {
   EXPECT_EQ(httpGet(port, "/events?channel=abcdefghi").status, 400);
   EXPECT_EQ(httpGet(port, "/poll?channel=abcdefghi&timeout=0").status, 400);
   expectNothingStored(port, "abcdefgh", cursor);
-  EXPECT_EQ(httpGet(port, "/poll?timeout=0&channel=abcdefghi&since=x").status, 400);
+  EXPECT_EQ(httpGet(port, "/poll?timeout=0&channel=abcdefghi&since=x").status,
+            400);
   EXPECT_EQ(refusals(port, "channel", "400"), 4);
   EXPECT_EQ(sendForm(port, "abcdefgh", "x").status, 201);
 }
 
 TEST(Limits, StreamsPerAddressLimitPlusOne) {
   constexpr int kLimit = 5;
-  ServerProcess server(limitArgs({"rtdemo.limits.streams.per-ip=" + std::to_string(kLimit),
-                                  "rtdemo.limits.retry-after.seconds=7"}));
+  ServerProcess server(
+      limitArgs({"rtdemo.limits.streams.per-ip=" + std::to_string(kLimit),
+                 "rtdemo.limits.retry-after.seconds=7"}));
   ASSERT_TRUE(server.ready());
   int port = server.port();
   std::vector<std::unique_ptr<SseClient>> streams;
   for (int i = 0; i < kLimit; ++i) {
-    streams.push_back(std::make_unique<SseClient>(port, "/events?channel=room"));
+    streams.push_back(
+        std::make_unique<SseClient>(port, "/events?channel=room"));
     ASSERT_EQ(streams.back()->status(), 200) << i;
   }
   // One more, on either transport, is refused with Retry-After.
@@ -125,10 +135,12 @@ TEST(Limits, StreamsPerAddressLimitPlusOne) {
 }
 
 TEST(Limits, StreamsTotal503) {
-  ServerProcess server(limitArgs({"rtdemo.limits.streams.total=3", "rtdemo.limits.streams.per-ip=0"}));
+  ServerProcess server(limitArgs(
+      {"rtdemo.limits.streams.total=3", "rtdemo.limits.streams.per-ip=0"}));
   ASSERT_TRUE(server.ready());
   int port = server.port();
-  SseClient a(port, "/events?channel=x"), b(port, "/events?channel=y"), c(port, "/events?channel=z");
+  SseClient a(port, "/events?channel=x"), b(port, "/events?channel=y"),
+      c(port, "/events?channel=z");
   ASSERT_EQ(c.status(), 200);
   SseClient d(port, "/events?channel=x");
   EXPECT_EQ(d.status(), 503);
@@ -139,20 +151,24 @@ TEST(Limits, StreamsTotal503) {
 }
 
 TEST(Limits, LoopbackIsExemptFromPerAddressLimitsByDefault) {
-  ServerProcess server({"--backend", "memory", "-D", "rtdemo.limits.streams.per-ip=2",
-                        "-D", "rtdemo.limits.send.rate=1", "-D", "rtdemo.limits.send.burst=1"});
+  ServerProcess server(
+      {"--backend", "memory", "-D", "rtdemo.limits.streams.per-ip=2", "-D",
+       "rtdemo.limits.send.rate=1", "-D", "rtdemo.limits.send.burst=1"});
   ASSERT_TRUE(server.ready());
   int port = server.port();
-  SseClient a(port, "/events?channel=x"), b(port, "/events?channel=x"), c(port, "/events?channel=x");
+  SseClient a(port, "/events?channel=x"), b(port, "/events?channel=x"),
+      c(port, "/events?channel=x");
   EXPECT_EQ(c.status(), 200);
   for (int i = 0; i < 5; ++i) EXPECT_EQ(sendForm(port, "x", "m").status, 201);
 }
 
 TEST(Limits, SendRatePerAddress429) {
-  ServerProcess server(limitArgs({"rtdemo.limits.send.rate=0.5", "rtdemo.limits.send.burst=3"}));
+  ServerProcess server(
+      limitArgs({"rtdemo.limits.send.rate=0.5", "rtdemo.limits.send.burst=3"}));
   ASSERT_TRUE(server.ready());
   int port = server.port();
-  for (int i = 0; i < 3; ++i) ASSERT_EQ(sendForm(port, "c", "ok").status, 201) << i;
+  for (int i = 0; i < 3; ++i)
+    ASSERT_EQ(sendForm(port, "c", "ok").status, 201) << i;
   std::string cursor = cursorOf(port, "c");
   HttpResponse r = sendForm(port, "c", "one too many");
   EXPECT_EQ(r.status, 429);
@@ -164,17 +180,20 @@ TEST(Limits, SendRatePerAddress429) {
 }
 
 TEST(Limits, SlowAndIdleHandshakesAreCutOff) {
-  ServerProcess server(limitArgs({"rtdemo.limits.handshake.seconds=1", "rtdemo.http.threads=2"}));
+  ServerProcess server(limitArgs(
+      {"rtdemo.limits.handshake.seconds=1", "rtdemo.http.threads=2"}));
   ASSERT_TRUE(server.ready());
   int port = server.port();
   std::string cursor = cursorOf(port, "c");
   auto start = std::chrono::steady_clock::now();
-  RawConnection idle(port);                       // sends nothing at all
-  RawConnection slowHead(port);                   // a head that never ends
+  RawConnection idle(port);      // sends nothing at all
+  RawConnection slowHead(port);  // a head that never ends
   slowHead.send("GET /events?channel=c HTTP/1.1\r\nHost: x\r\n");
-  RawConnection slowBody(port);                   // a publish whose body never ends
-  slowBody.send("POST /send HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
-                "Content-Length: 100\r\n\r\nchannel=c&data=");
+  RawConnection slowBody(port);  // a publish whose body never ends
+  slowBody.send(
+      "POST /send HTTP/1.1\r\nHost: x\r\nContent-Type: "
+      "application/x-www-form-urlencoded\r\n"
+      "Content-Length: 100\r\n\r\nchannel=c&data=");
   // Two pool threads, three stalled clients: the server still answers
   // once the stalled ones are cut.
   EXPECT_TRUE(idle.waitForClose(6s));

@@ -1,8 +1,6 @@
 // JwtVerifier and ChannelPatterns: every way a token is refused, and what a
 // good one allows. Tokens are made with the verifier's own sign() (the one
 // rtdemo-token uses) or crafted byte by byte for the attacks.
-#include "service/jwt_verifier.h"
-
 #include <gtest/gtest.h>
 
 #include <sstream>
@@ -10,6 +8,7 @@
 #include "Poco/Base64Encoder.h"
 #include "Poco/JWT/Signer.h"
 #include "Poco/JWT/Token.h"
+#include "service/jwt_verifier.h"
 
 namespace rtdemo {
 namespace {
@@ -19,7 +18,8 @@ constexpr int64_t kNow = 1800000000;
 
 std::string b64url(const std::string& s) {
   std::ostringstream out;
-  Poco::Base64Encoder enc(out, Poco::BASE64_URL_ENCODING | Poco::BASE64_NO_PADDING);
+  Poco::Base64Encoder enc(out,
+                          Poco::BASE64_URL_ENCODING | Poco::BASE64_NO_PADDING);
   enc.rdbuf()->setLineLength(0);
   enc << s;
   enc.close();
@@ -60,7 +60,9 @@ TEST(JwtVerifier, AcceptsItsOwnToken) {
 
 TEST(JwtVerifier, RefusesMissingAndMalformed) {
   JwtVerifier v(kSecret, "HS256", 0);
-  for (const std::string& t : std::vector<std::string>{"", "abc", "a.b", "a.b.c", "....", "e30.e30.", std::string(9000, 'a')}) {
+  for (const std::string& t :
+       std::vector<std::string>{"", "abc", "a.b", "a.b.c", "....", "e30.e30.",
+                                std::string(9000, 'a')}) {
     TokenCheck check = v.verify(t, kNow);
     EXPECT_FALSE(check.ok) << t;
     EXPECT_FALSE(check.error.empty());
@@ -75,7 +77,8 @@ TEST(JwtVerifier, RefusesBadSignature) {
   // Change the payload but keep the signature: it must no longer verify.
   size_t dot1 = t.find('.'), dot2 = t.rfind('.');
   std::string forged = t.substr(0, dot1 + 1) +
-                       b64url(R"({"publish":["*"],"iat":1800000000})") + t.substr(dot2);
+                       b64url(R"({"publish":["*"],"iat":1800000000})") +
+                       t.substr(dot2);
   EXPECT_EQ(v.verify(forged, kNow).error, "bad token signature");
   std::string flipped = t;
   flipped.back() = flipped.back() == 'A' ? 'B' : 'A';

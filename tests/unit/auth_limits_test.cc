@@ -65,7 +65,8 @@ TEST(ConnectionLimits, PerAddressLimitFreesWhenAConnectionCloses) {
   EXPECT_EQ(limits.open(d.fd[0], who("1.1.1.1"), true).status, 0);  // exempt
   a.close();
   SocketPair e;
-  EXPECT_EQ(limits.open(e.fd[0], who("1.1.1.1"), false).status, 429);  // d counts
+  EXPECT_EQ(limits.open(e.fd[0], who("1.1.1.1"), false).status,
+            429);  // d counts
   b.close();
   EXPECT_EQ(limits.open(e.fd[0], who("1.1.1.1"), false).status, 0);
 }
@@ -92,8 +93,10 @@ TEST(ConnectionLimits, ReusedDescriptorNumberIsANewConnection) {
 TEST(ConnectionLimits, TotalLimitAndPresence) {
   ConnectionLimits limits(0, 2);
   SocketPair a, b, c;
-  EXPECT_EQ(limits.open(a.fd[0], who("1.1.1.1", "room", "sse"), false).status, 0);
-  EXPECT_EQ(limits.open(b.fd[0], who("2.2.2.2", "room", "poll"), false).status, 0);
+  EXPECT_EQ(limits.open(a.fd[0], who("1.1.1.1", "room", "sse"), false).status,
+            0);
+  EXPECT_EQ(limits.open(b.fd[0], who("2.2.2.2", "room", "poll"), false).status,
+            0);
   EXPECT_EQ(limits.open(c.fd[0], who("3.3.3.3", "room"), false).status, 503);
   EXPECT_EQ(limits.present("room").size(), 2u);
   EXPECT_EQ(limits.present("other").size(), 0u);
@@ -103,8 +106,10 @@ TEST(ConnectionLimits, TotalLimitAndPresence) {
   EXPECT_EQ(present[0].transport, "poll");
 }
 
-Status load(std::initializer_list<std::pair<const char*, const char*>> kv, SecuritySettings* out) {
-  Poco::AutoPtr<Poco::Util::MapConfiguration> config(new Poco::Util::MapConfiguration);
+Status load(std::initializer_list<std::pair<const char*, const char*>> kv,
+            SecuritySettings* out) {
+  Poco::AutoPtr<Poco::Util::MapConfiguration> config(
+      new Poco::Util::MapConfiguration);
   for (auto& p : kv) config->setString(p.first, p.second);
   return loadSecuritySettings(*config, out);
 }
@@ -126,19 +131,28 @@ TEST(SecuritySettings, DefaultsProtectWithoutGettingInTheWay) {
 TEST(SecuritySettings, RefusesUnsafeCombinations) {
   SecuritySettings s;
   EXPECT_FALSE(load({{"rtdemo.auth.publish", "jwt"}}, &s).ok());  // no key
-  EXPECT_FALSE(load({{"rtdemo.auth.publish", "jwt"}, {"rtdemo.auth.jwt.secret", "short"}}, &s).ok());
+  EXPECT_FALSE(load({{"rtdemo.auth.publish", "jwt"},
+                     {"rtdemo.auth.jwt.secret", "short"}},
+                    &s)
+                   .ok());
   EXPECT_FALSE(load({{"rtdemo.auth.publish", "basic"}}, &s).ok());
   EXPECT_FALSE(load({{"rtdemo.auth.jwt.algorithm", "none"}}, &s).ok());
   EXPECT_FALSE(load({{"rtdemo.auth.jwt.algorithm", "RS256"}}, &s).ok());
-  EXPECT_FALSE(load({{"rtdemo.cors.origins", "*"}, {"rtdemo.cors.credentials", "on"}}, &s).ok());
-  EXPECT_FALSE(load({{"rtdemo.cors.origins", "https://a.example/path"}}, &s).ok());
+  EXPECT_FALSE(
+      load({{"rtdemo.cors.origins", "*"}, {"rtdemo.cors.credentials", "on"}},
+           &s)
+          .ok());
+  EXPECT_FALSE(
+      load({{"rtdemo.cors.origins", "https://a.example/path"}}, &s).ok());
   EXPECT_FALSE(load({{"rtdemo.limits.channel.max-length", "65"}}, &s).ok());
   EXPECT_FALSE(load({{"rtdemo.limits.exempt", "localhost"}}, &s).ok());
   EXPECT_TRUE(load({{"rtdemo.cors.origins", "*"}}, &s).ok());
-  EXPECT_TRUE(load({{"rtdemo.cors.origins", "https://a.example, http://b.example:8080"},
-                    {"rtdemo.cors.credentials", "on"},
-                    {"rtdemo.limits.exempt", ""}},
-                   &s).ok());
+  EXPECT_TRUE(
+      load({{"rtdemo.cors.origins", "https://a.example, http://b.example:8080"},
+            {"rtdemo.cors.credentials", "on"},
+            {"rtdemo.limits.exempt", ""}},
+           &s)
+          .ok());
   EXPECT_EQ(s.corsOrigins.size(), 2u);
   EXPECT_TRUE(s.limitsExempt.empty());
 }
