@@ -144,11 +144,12 @@ void Hub::addPoll(Poco::Net::StreamSocket socket, const std::string& channel,
 }
 
 void Hub::addWebSocket(Poco::Net::StreamSocket socket, const std::string& channel,
-                       const std::string& cursor) {
+                       const std::string& cursor, std::unique_ptr<WsGate> gate) {
   socket.setBlocking(false);
   socket.setNoDelay(true);
   auto conn = std::make_unique<Conn>(nextConnId_++, Conn::Kind::kWebSocket, std::move(socket));
   conn->decoder = std::make_unique<ws::Decoder>(wsMessageLimit(options_.sendMaxBytes));
+  conn->gate = std::move(gate);
   if (channel.empty()) {
     pickLoop()->post(AttachCmd{std::move(conn)});
     return;

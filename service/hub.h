@@ -57,9 +57,10 @@ class Hub {
                const std::string& cursor, int64_t timeoutMs, bool keepAlive);
 
   // Takes a WebSocket after its handshake. With a non-empty `channel` it is
-  // subscribed at once, after `cursor` as for addStream.
+  // subscribed at once, after `cursor` as for addStream. `gate` (may be
+  // null) is asked before every later subscribe and publish.
   void addWebSocket(Poco::Net::StreamSocket socket, const std::string& channel,
-                    const std::string& cursor);
+                    const std::string& cursor, std::unique_ptr<WsGate> gate);
 
   // True while every loop has turned within `withinMs` (the watchdog).
   bool alive(int64_t withinMs) const;

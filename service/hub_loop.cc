@@ -451,6 +451,7 @@ void HubLoop::finishAnswered(Conn* c) {
 void HubLoop::handBack(Conn* c) {
   pollDeadlines_.erase({c->pollDeadlineMs, c->id});
   ::epoll_ctl(epollFd_, EPOLL_CTL_DEL, c->fd, nullptr);
+  if (options_.onRelease) options_.onRelease(c->fd);
   Poco::Net::StreamSocket socket = c->socket;  // shares the descriptor
   std::vector<std::string> channels;
   for (auto& s : c->subs) channels.push_back(s->channel);
@@ -574,6 +575,7 @@ void HubLoop::close(Conn* c) {
     ssize_t n = ::recv(c->fd, buf, sizeof buf, MSG_DONTWAIT);
     if (n <= 0) break;
   }
+  if (options_.onRelease) options_.onRelease(c->fd);
   switch (c->kind) {
     case Conn::Kind::kStream:
       stats_->streamsOpen.fetch_sub(1, std::memory_order_relaxed);

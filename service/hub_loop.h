@@ -59,6 +59,20 @@ namespace rtdemo {
 
 class Hub;
 
+// What one WebSocket may do, decided by the security layer (security.h) at
+// the upgrade and asked by the hub for every subscribe and publish message.
+// Runs on a hub loop: it must not block.
+class WsGate {
+ public:
+  struct Answer {
+    int status = 0;  // 0: allowed; else 401, 403 or 429
+    std::string error;
+  };
+  virtual ~WsGate() = default;
+  virtual Answer maySubscribe(const std::string& channel) = 0;
+  virtual Answer mayPublish(const std::string& channel) = 0;
+};
+
 struct HubOptions {
   int loops = 2;
   int heartbeatSeconds = 15;
@@ -71,6 +85,9 @@ struct HubOptions {
   int64_t keepAliveIdleMs = 15000;  // how long an answered poll may idle
   size_t sendMaxBytes = 65536;      // WebSocket publish data limit
   size_t wsMaxSubscriptions = 64;   // channels one WebSocket may hold
+  // Told the descriptor of every connection the hub lets go (closed or
+  // handed back), so per-address stream limits can be released at once.
+  std::function<void(int fd)> onRelease;
 };
 
 struct Conn;
@@ -115,6 +132,7 @@ struct Conn {
 
   // WebSockets.
   std::unique_ptr<ws::Decoder> decoder;
+  std::unique_ptr<WsGate> gate;           // null: everything allowed
   int64_t lastHeardMs = 0;                // steady clock
 
   bool closing = false;                   // finish once the output is flushed

@@ -76,6 +76,13 @@ void HubLoop::handleWsText(Conn* c, const std::string& text) {
         wsSend(c, wsproto::encodeError("too many subscriptions on one connection", cmd.ref));
         return;
       }
+      if (c->gate) {
+        WsGate::Answer a = c->gate->maySubscribe(cmd.channel);
+        if (a.status != 0) {
+          wsSend(c, wsproto::encodeError(a.error, cmd.ref, a.status));
+          return;
+        }
+      }
       // Register first, then read history (hub_loop.h, step 1).
       c->subs.push_back(std::make_unique<Sub>(c, cmd.channel));
       c->subs.back()->ref = cmd.ref;
@@ -99,6 +106,13 @@ void HubLoop::handleWsText(Conn* c, const std::string& text) {
       return;
     }
     case wsproto::Command::Type::kPublish:
+      if (c->gate) {
+        WsGate::Answer a = c->gate->mayPublish(cmd.channel);
+        if (a.status != 0) {
+          wsSend(c, wsproto::encodeError(a.error, cmd.ref, a.status));
+          return;
+        }
+      }
       hub_->publishLater(this, c->id, std::move(cmd));
       return;
   }

@@ -259,11 +259,12 @@ int RtdemoApp::main(const std::vector<std::string>&) {
   hubOptions.sendMaxBytes = settings.sendMaxBytes;
   hubOptions.keepAliveIdleMs = sharedParams->getKeepAliveTimeout().totalMilliseconds();
   hubOptions.handBack = [&returner](const Poco::Net::StreamSocket& s) { returner.handBack(s); };
-  ctx->hub = std::make_unique<Hub>(ctx->broker.get(), hubOptions);
-  ctx->hub->start();
-
   ctx->security = std::make_unique<Security>(settings.security, settings.trustedProxies);
   ctx->security->start();
+  Security* security = ctx->security.get();
+  hubOptions.onRelease = [security](int fd) { security->connections().release(fd); };
+  ctx->hub = std::make_unique<Hub>(ctx->broker.get(), hubOptions);
+  ctx->hub->start();
   // HTTPServer plus a deadline on request heads and bodies (slowloris).
   GuardedHttpServer server(factory, pool, listener, sharedParams, &ctx->security->watchdog(),
                            settings.security.handshakeSeconds);

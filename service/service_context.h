@@ -22,9 +22,11 @@ struct ServiceContext {
   Settings settings;
   std::string webRoot;            // resolved absolute path
   std::unique_ptr<Broker> broker;
-  std::unique_ptr<Hub> hub;       // destroyed before broker (declared after)
-  SendCounters sends;
   std::unique_ptr<Security> security;  // auth, origins, limits (security.h)
+  // Destroyed before broker and security (declared after): its WebSocket
+  // gates point at security.
+  std::unique_ptr<Hub> hub;
+  SendCounters sends;
   LatencyHistogram publishLatency;  // Broker::publish as POST /send sees it
   std::atomic<int> inFlight{0};   // handlers running now, for a clean stop
 };

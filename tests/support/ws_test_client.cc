@@ -33,7 +33,8 @@ std::string encodeClientFrame(uint8_t firstByte, const std::string& payload, boo
   return f;
 }
 
-WsTestClient::WsTestClient(int port, const std::string& target) {
+WsTestClient::WsTestClient(int port, const std::string& target,
+                           const std::map<std::string, std::string>& headers) {
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -44,9 +45,12 @@ WsTestClient::WsTestClient(int port, const std::string& target) {
     fd_ = -1;
     return;
   }
+  std::string extra;
+  for (const auto& h : headers) extra += h.first + ": " + h.second + "\r\n";
   sendRaw("GET " + target +
           " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
+          extra + "\r\n");
   auto deadline = Clock::now() + std::chrono::seconds(10);
   size_t end;
   while ((end = buf_.find("\r\n\r\n")) == std::string::npos) {

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -20,8 +21,10 @@ class WsTestClient {
     std::string payload;
   };
 
-  // Connects to 127.0.0.1:port and performs the handshake for `target`.
-  WsTestClient(int port, const std::string& target);
+  // Connects to 127.0.0.1:port and performs the handshake for `target`,
+  // with any extra request headers (e.g. Authorization, Origin).
+  WsTestClient(int port, const std::string& target,
+               const std::map<std::string, std::string>& headers = {});
   ~WsTestClient();
 
   int status() const { return status_; }  // 101 when upgraded
