@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # One command that installs, builds and runs every test: unit, the Broker
 # contract on each backend, integration against the real binary, Redis
-# against a redis-server the tests start, and the browser tests in
-# headless Chromium. Extra arguments go to ctest, e.g. scripts/test.sh -L redis
+# against a redis-server the tests start, systemd and packaging checks, the
+# browser and proxy tests in headless Chromium, then the fuzz targets for a
+# bounded number of runs and the unit, memory and integration labels again
+# under AddressSanitizer + UndefinedBehaviorSanitizer.
+#   scripts/test.sh             everything (what CI runs)
+#   scripts/test.sh -L redis    only ctest, with these arguments
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
 scripts/build.sh
-cd build
-ctest --output-on-failure -j2 --timeout 600 "$@"
+(cd build && ctest --output-on-failure -j2 --timeout 600 "$@")
+if [[ $# -eq 0 ]]; then
+  scripts/fuzz.sh
+  scripts/sanitize.sh
+fi

@@ -1,6 +1,6 @@
 // Security: authentication, cross-origin rules, sessions and limits, in one
 // object that the handlers consult at a few fixed points (issue 9; the
-// operator's view is docs/security.md).
+// operator's view is the README section "Security").
 //
 // Where each check happens, in request order:
 //   every request      admitRequest(): request line (414) and headers (431);
