@@ -21,7 +21,7 @@ for target in sse_encoder send_request; do
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   ASAN_OPTIONS=detect_leaks=1 \
     "build-fuzz/fuzz/fuzz_$target" "$work/$target" "fuzz/corpus/$target" \
-      -runs="$runs" -max_total_time=300 -max_len=4096 -timeout=10 \
+      -runs="$runs" -max_total_time="${FUZZ_SECONDS:-90}" -max_len=4096 -timeout=10 \
       -artifact_prefix="$work/" -print_final_stats=1 2>&1 | tail -n 12
   # libFuzzer exits non-zero on a finding; pipefail carries it here.
 done
