@@ -8,24 +8,17 @@
 // onEvent/onState callbacks as sse.js.
 
 import { backoffDelay } from './backoff.js';
+import { CursorTransport } from './transport.js';
 
 // A held poll the server never answers (a dead proxy, a sleeping laptop) must
 // not hang the loop for ever. Far above any sane server timeout.
 const GUARD_MS = 120000;
 
-export class LongPollTransport {
-  constructor({ channel, cursor, onEvent, onState, backoff = {} }) {
-    this.channel = channel;
-    this.lastId = cursor || null;
-    this.onEvent = onEvent;
-    this.onState = onState;
-    this.backoff = backoff;
-    this.reconnects = 0;
-    this.failures = 0;
-    this.running = false;
+export class LongPollTransport extends CursorTransport {
+  constructor(options) {
+    super(options);
     this.controller = null;
     this.wake = null;
-    this.state = 'stopped';
   }
 
   start() {
@@ -41,9 +34,6 @@ export class LongPollTransport {
     if (this.wake) this.wake();
     this.setState('stopped');
   }
-
-  // Types matter only to EventSource; long polling gets every message.
-  addType() {}
 
   async loop() {
     while (this.running) {
@@ -137,11 +127,6 @@ export class LongPollTransport {
     }).finally(() => {
       this.wake = null;
     });
-  }
-
-  setState(state, retryInMs = null, error = null) {
-    this.state = state;
-    this.onState({ state, retryInMs, reconnects: this.reconnects, lastId: this.lastId, error });
   }
 }
 

@@ -8,21 +8,14 @@
 // onEvent/onState callbacks as sse.js and longpoll.js.
 
 import { backoffDelay } from './backoff.js';
+import { CursorTransport } from './transport.js';
 
-export class WebSocketTransport {
-  constructor({ channel, cursor, onEvent, onState, backoff = {} }) {
-    this.channel = channel;
-    this.lastId = cursor || null;
-    this.onEvent = onEvent;
-    this.onState = onState;
-    this.backoff = backoff;
-    this.reconnects = 0;
-    this.failures = 0;
-    this.running = false;
+export class WebSocketTransport extends CursorTransport {
+  constructor(options) {
+    super(options);
     this.socket = null;
     this.timer = null;
     this.reconnectPending = false; // every subscribe after the first is a reconnect
-    this.state = 'stopped';
   }
 
   start() {
@@ -38,9 +31,6 @@ export class WebSocketTransport {
     this.socket = null;
     this.setState('stopped');
   }
-
-  // Types matter only to EventSource; a WebSocket gets every message.
-  addType() {}
 
   connect() {
     this.setState('connecting');
@@ -95,10 +85,5 @@ export class WebSocketTransport {
       default:
         break;
     }
-  }
-
-  setState(state, retryInMs = null, error = null) {
-    this.state = state;
-    this.onState({ state, retryInMs, reconnects: this.reconnects, lastId: this.lastId, error });
   }
 }
