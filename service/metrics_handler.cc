@@ -128,7 +128,7 @@ void MetricsHandler::handle(Poco::Net::HTTPServerRequest&,
            "Streams cut off for passing rtdemo.stream.buffer.bytes of unsent data.");
   m.sample("rtdemo_slow_subscriber_disconnects_total", "", get(hub.slowDisconnects));
 
-  m.family("rtdemo_heartbeats_total", "counter", "Heartbeat writes to SSE streams.");
+  m.family("rtdemo_heartbeats_total", "counter", "Heartbeat writes to SSE streams and WebSockets.");
   m.sample("rtdemo_heartbeats_total", "", get(hub.heartbeats));
 
   m.family("rtdemo_send_requests_total", "counter", "POST /send answers, by status code.");
