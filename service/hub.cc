@@ -132,7 +132,7 @@ void Hub::addStream(Poco::Net::StreamSocket socket, const std::string& channel,
 
 void Hub::addPoll(Poco::Net::StreamSocket socket, const std::string& channel,
                   const std::string& cursor, int64_t timeoutMs,
-                  bool keepAlive) {
+                  bool keepAlive, PollReuse reuse) {
   socket.setBlocking(false);
   socket.setNoDelay(true);
   auto conn = std::make_unique<Conn>(nextConnId_++, Conn::Kind::kPoll, std::move(socket));
@@ -140,6 +140,7 @@ void Hub::addPoll(Poco::Net::StreamSocket socket, const std::string& channel,
   conn->pollCursor = cursor;
   conn->pollTimeoutMs = timeoutMs;
   conn->keepAlive = keepAlive;
+  conn->reuse = std::move(reuse);
   attach(std::move(conn), cursor);
 }
 

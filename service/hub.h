@@ -52,9 +52,11 @@ class Hub {
   // Takes a detached long-poll socket on which nothing has been sent yet.
   // It is answered with the messages after `cursor` as soon as there are
   // any, or empty after `timeoutMs`. `keepAlive`: the client may send
-  // another request on this connection.
+  // another request on this connection; `reuse` says whether a loop may
+  // answer those itself and what every answer carries (hub_loop.h).
   void addPoll(Poco::Net::StreamSocket socket, const std::string& channel,
-               const std::string& cursor, int64_t timeoutMs, bool keepAlive);
+               const std::string& cursor, int64_t timeoutMs, bool keepAlive,
+               PollReuse reuse);
 
   // Takes a WebSocket after its handshake. With a non-empty `channel` it is
   // subscribed at once, after `cursor` as for addStream. `gate` (may be

@@ -13,7 +13,6 @@
 
 #include "service/clock.h"
 #include "service/hub.h"
-#include "service/poll_answer.h"
 #include "service/sse_encoder.h"
 #include "service/ws_protocol.h"
 
@@ -204,9 +203,8 @@ void HubLoop::handle(ReplayCmd& cmd) {
     switch (c->kind) {
       case Conn::Kind::kPoll:
         c->keepAlive = false;
-        answerPoll(c, share(encodeDetachedResponse(
-                          503, "Service Unavailable",
-                          "{\"error\":\"history unavailable: " + cmd.error + "\"}")));
+        answerPoll(c, 503, "Service Unavailable",
+                   share("{\"error\":\"history unavailable: " + cmd.error + "\"}"));
         break;
       case Conn::Kind::kStream:
         close(c);  // the browser reconnects with its Last-Event-ID
@@ -255,27 +253,6 @@ void HubLoop::handle(ReplayCmd& cmd) {
   s->backlog = std::move(h.messages);
   s->backlogNext = 0;
   pumpBacklog(s);
-}
-
-void HubLoop::replayPoll(Conn* c, Sub* s, ReplayCmd& cmd, std::vector<LiveEventPtr> pending) {
-  s->replaying = false;
-  HistoryRead& h = cmd.history;
-  std::vector<MessagePtr> batch = std::move(h.messages);
-  if (!batch.empty()) s->lastSent = batch.back()->id;
-  for (const LiveEventPtr& ev : pending) {
-    if (batch.size() >= options_.pollMaxBatch) break;
-    if (isNew(*s, *ev->message())) {
-      batch.push_back(ev->message());
-      s->lastSent = ev->message()->id;
-    }
-  }
-  if (!batch.empty() || h.reset) {
-    std::string lastId = batch.empty() ? cmd.epochStart : batch.back()->idText;
-    answerPollNow(c, batch, lastId, h.reset, h.oldest);
-    return;
-  }
-  c->pollDeadlineMs = steadyMs() + c->pollTimeoutMs;
-  pollDeadlines_.emplace(c->pollDeadlineMs, c->id);
 }
 
 bool HubLoop::pumpBacklog(Sub* s) {
@@ -330,13 +307,14 @@ void HubLoop::handle(LiveCmd& cmd) {
       if (s->pendingBytes > options_.maxBufferBytes) cutOffSlow(c);
       continue;
     }
+    if (c->kind == Conn::Kind::kPoll) {
+      livePoll(c, s, cmd.event);
+      continue;
+    }
     if (!isNew(*s, m)) continue;
     s->lastSent = m.id;
     stats_->delivered.fetch_add(1, std::memory_order_relaxed);
-    if (c->kind == Conn::Kind::kPoll)
-      answerPoll(c, cmd.event->pollAnswer(c->keepAlive));
-    else
-      write(c, liveBytesFor(*c, *cmd.event));
+    write(c, liveBytesFor(*c, *cmd.event));
   }
 }
 
@@ -402,88 +380,6 @@ void HubLoop::afterFlush(Conn* c) {
 }
 
 // ---------------------------------------------------------------------------
-// Long polls
-
-void HubLoop::answerPollNow(Conn* c, const std::vector<MessagePtr>& messages,
-                            const std::string& lastId, bool reset,
-                            const std::string& oldest) {
-  stats_->delivered.fetch_add(messages.size(), std::memory_order_relaxed);
-  answerPoll(c, share(encodeDetachedResponse(
-                    200, "OK", encodePollBody(messages, lastId, reset, oldest), c->keepAlive)));
-}
-
-void HubLoop::answerPoll(Conn* c, const SharedBytes& response) {
-  if (c->answered) return;
-  for (auto& s : c->subs) unlink(s.get());
-  pollDeadlines_.erase({c->pollDeadlineMs, c->id});
-  c->pollDeadlineMs = 0;
-  c->answered = true;
-  c->closing = true;
-  stats_->pollsHeld.fetch_sub(1, std::memory_order_relaxed);
-  OutBuffer::Result r = c->out.write(c->fd, response);
-  if (r == OutBuffer::Result::kBlocked) {
-    setWantWrite(c, true);
-    return;
-  }
-  if (r == OutBuffer::Result::kError) {
-    close(c);
-    return;
-  }
-  finishAnswered(c);
-}
-
-void HubLoop::finishAnswered(Conn* c) {
-  if (!c->keepAlive || !options_.handBack) {
-    close(c);
-    return;
-  }
-  if (c->pipelined) {
-    handBack(c);  // its next request is already waiting
-    return;
-  }
-  c->closing = false;
-  c->idle = true;
-  c->pollDeadlineMs = steadyMs() + options_.keepAliveIdleMs;
-  pollDeadlines_.emplace(c->pollDeadlineMs, c->id);
-  updateInterest(c);
-}
-
-void HubLoop::handBack(Conn* c) {
-  pollDeadlines_.erase({c->pollDeadlineMs, c->id});
-  ::epoll_ctl(epollFd_, EPOLL_CTL_DEL, c->fd, nullptr);
-  if (options_.onRelease) options_.onRelease(c->fd);
-  Poco::Net::StreamSocket socket = c->socket;  // shares the descriptor
-  std::vector<std::string> channels;
-  for (auto& s : c->subs) channels.push_back(s->channel);
-  conns_.erase(c->id);  // destroys *c; the socket stays open through `socket`
-  for (const std::string& ch : channels) hub_->releaseFeed(ch);
-  try {
-    socket.setBlocking(true);
-  } catch (...) {
-    return;  // the descriptor is broken; dropping `socket` closes it
-  }
-  options_.handBack(socket);
-}
-
-void HubLoop::expirePolls(int64_t now) {
-  while (!pollDeadlines_.empty() && pollDeadlines_.begin()->first <= now) {
-    uint64_t id = pollDeadlines_.begin()->second;
-    pollDeadlines_.erase(pollDeadlines_.begin());
-    auto it = conns_.find(id);
-    if (it == conns_.end()) continue;
-    Conn* c = it->second.get();
-    c->pollDeadlineMs = 0;
-    if (c->idle) {
-      close(c);  // an answered keep-alive connection left unused
-      continue;
-    }
-    // A timeout is not an error: an empty answer, which clients show as a
-    // heartbeat, with the cursor they should poll from next.
-    answerPollNow(c, {}, c->pollCursor, false, "");
-  }
-}
-
-// ---------------------------------------------------------------------------
 // Input, heartbeats, closing
 
 void HubLoop::handleIo(uint64_t connId, uint32_t events) {
@@ -499,22 +395,8 @@ void HubLoop::handleIo(uint64_t connId, uint32_t events) {
       readWebSocket(c);
       if (conns_.count(connId) == 0) return;
     } else if (c->kind == Conn::Kind::kPoll) {
-      // Whatever a poll client sends next is its next request: never
-      // consume it, only look whether it is there.
-      char byte;
-      ssize_t n = ::recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-        close(c);
-        return;
-      }
-      if (n > 0) {
-        if (c->idle) {
-          handBack(c);
-          return;
-        }
-        c->pipelined = true;
-        updateInterest(c);
-      }
+      readPollInput(c);
+      if (conns_.count(connId) == 0) return;
     } else {
       // Stream subscribers have nothing to say after their request; read
       // to notice a close, and discard anything else.

@@ -26,9 +26,13 @@
 //      that stays silent for three heartbeats is dropped); parked polls are
 //      answered empty at their deadline. A peer that closes is dropped at once.
 //   6. An answered poll on a keep-alive connection stays here, idle, until
-//      the client's next request starts to arrive; the socket then goes back
-//      to the HTTP server unread (options.handBack), which parses it like
-//      any request. Idle ones are closed after keepAliveIdleMs.
+//      the client's next request arrives. A plain re-poll of the same public
+//      channel is read and answered here (hub_poll.cc): its subscription
+//      stayed registered between the two requests and kept what arrived
+//      meanwhile, so no history needs reading when the client asks from the
+//      id it was given. Any other request goes back to the HTTP server
+//      unread (options.handBack), which parses it like any request. Idle
+//      connections are closed after keepAliveIdleMs.
 // Every socket is non-blocking and written with send(MSG_NOSIGNAL); a loop
 // never blocks on a client, and never on the Broker (hub.h runs those calls).
 //
@@ -52,6 +56,7 @@
 #include "service/hub_stats.h"
 #include "service/live_event.h"
 #include "service/out_buffer.h"
+#include "service/poll_continuation.h"
 #include "service/ws_frame.h"
 #include "storage/broker.h"
 
@@ -83,6 +88,8 @@ struct HubOptions {
   // polls are closed.
   std::function<void(const Poco::Net::StreamSocket&)> handBack;
   int64_t keepAliveIdleMs = 15000;  // how long an answered poll may idle
+  int64_t pollTimeoutMaxMs = 25000; // the longest a re-poll may wait
+  NextPollLimits nextPollLimits;    // what a re-poll read here may be
   size_t sendMaxBytes = 65536;      // WebSocket publish data limit
   size_t wsMaxSubscriptions = 64;   // channels one WebSocket may hold
   // Told the descriptor of every connection the hub lets go (closed or
@@ -91,6 +98,14 @@ struct HubOptions {
 };
 
 struct Conn;
+
+// What a kept-alive long-poll connection carries from its first request so
+// that a hub loop can answer the client's next polls itself.
+struct PollReuse {
+  bool allowed = false;  // a public channel: no token to check again
+  std::string origin;    // the first request's Origin header, "" if none
+  std::string headers;   // "Name: value\r\n" lines every answer carries
+};
 
 // One channel a connection receives.
 struct Sub {
@@ -129,6 +144,7 @@ struct Conn {
   bool answered = false;                  // its answer is written or queued
   bool idle = false;                      // answered, waiting for a new request
   bool pipelined = false;                 // the next request already arrived
+  PollReuse reuse;
 
   // WebSockets.
   std::unique_ptr<ws::Decoder> decoder;
@@ -185,7 +201,6 @@ class HubLoop {
   void handle(WsAnswerCmd& cmd);
   void handleIo(uint64_t connId, uint32_t events);
   void sendHeartbeats(int64_t nowWall);
-  void expirePolls(int64_t now);
   void shutdownAll();
 
   // Subscriptions.
@@ -203,14 +218,22 @@ class HubLoop {
   void setWantWrite(Conn* c, bool want);
   void updateInterest(Conn* c);
 
-  // Long polls.
-  void answerPoll(Conn* c, const SharedBytes& response);
+  // Long polls (hub_poll.cc).
+  void answerPoll(Conn* c, int status, const std::string& reason,
+                  const SharedBytes& body);
   void answerPollNow(Conn* c, const std::vector<MessagePtr>& messages,
                      const std::string& lastId, bool reset,
                      const std::string& oldest);
+  void livePoll(Conn* c, Sub* s, const LiveEventPtr& event);
   void finishAnswered(Conn* c);
+  void readPollInput(Conn* c);
+  void nextPoll(Conn* c);
+  void rePoll(Conn* c, const NextPoll& poll);
   void handBack(Conn* c);
   void replayPoll(Conn* c, Sub* s, ReplayCmd& cmd, std::vector<LiveEventPtr> pending);
+  void parkPoll(Conn* c);
+  void expirePolls(int64_t now);
+  bool keepsListening(const Conn& c) const;
 
   // WebSockets (hub_ws.cc).
   void readWebSocket(Conn* c);

@@ -18,6 +18,7 @@ struct HubStats {
   std::atomic<uint64_t> resets{0};           // cursors answered with reset
   std::atomic<uint64_t> slowDisconnects{0};  // cut off at the buffer limit
   std::atomic<uint64_t> heartbeats{0};       // heartbeat writes
+  std::atomic<uint64_t> pollsContinued{0};   // re-polls read by a hub loop
 };
 
 }  // namespace rtdemo

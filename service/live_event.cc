@@ -20,13 +20,12 @@ const SharedBytes& LiveEvent::wsFrame() const {
   return ws_;
 }
 
-const SharedBytes& LiveEvent::pollAnswer(bool keepAlive) const {
-  int k = keepAlive ? 1 : 0;
-  std::call_once(pollOnce_[k], [this, k, keepAlive] {
-    poll_[k] = std::make_shared<const std::string>(encodeDetachedResponse(
-        200, "OK", encodePollBody({message_}, message_->idText), keepAlive));
+const SharedBytes& LiveEvent::pollBody() const {
+  std::call_once(pollOnce_, [this] {
+    poll_ = std::make_shared<const std::string>(
+        encodePollBody({message_}, message_->idText));
   });
-  return poll_[k];
+  return poll_;
 }
 
 }  // namespace rtdemo

@@ -2,8 +2,9 @@
 //
 // The hub builds one LiveEvent per live message and hands the same instance
 // to every loop and every connection; nothing is re-encoded per subscriber.
-// Immutable after construction except for the lazily built poll answer,
-// which is guarded by a once_flag because two loops may ask for it at once.
+// Immutable after construction except for the lazily built WebSocket frame
+// and poll body, each guarded by a once_flag because two loops may ask for
+// it at once.
 #pragma once
 
 #include <memory>
@@ -24,18 +25,18 @@ class LiveEvent {
   // The WebSocket text frame {"type":"message",...}, built on first use.
   const SharedBytes& wsFrame() const;
 
-  // The whole HTTP response for a long poll that was waiting for exactly this
-  // message: every parked poll of the channel gets these same bytes (one
-  // variant keeps the connection alive, one ends it).
-  const SharedBytes& pollAnswer(bool keepAlive) const;
+  // The JSON body answering a long poll that was waiting for exactly this
+  // message: every parked poll of the channel gets these same bytes after
+  // its own response head. Built on first use.
+  const SharedBytes& pollBody() const;
 
  private:
   const MessagePtr message_;
   const SharedBytes sse_;
   mutable std::once_flag wsOnce_;
   mutable SharedBytes ws_;
-  mutable std::once_flag pollOnce_[2];
-  mutable SharedBytes poll_[2];
+  mutable std::once_flag pollOnce_;
+  mutable SharedBytes poll_;
 };
 
 using LiveEventPtr = std::shared_ptr<const LiveEvent>;

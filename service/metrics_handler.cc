@@ -131,6 +131,11 @@ void MetricsHandler::handle(Poco::Net::HTTPServerRequest&,
   m.family("rtdemo_heartbeats_total", "counter", "Heartbeat writes to SSE streams and WebSockets.");
   m.sample("rtdemo_heartbeats_total", "", get(hub.heartbeats));
 
+  m.family("rtdemo_poll_continuations_total", "counter",
+           "Long polls read and answered by a hub loop on a kept-alive connection, "
+           "without the HTTP server.");
+  m.sample("rtdemo_poll_continuations_total", "", get(hub.pollsContinued));
+
   m.family("rtdemo_send_requests_total", "counter", "POST /send answers, by status code.");
   m.sample("rtdemo_send_requests_total", "code=\"201\"", get(sends.created));
   m.sample("rtdemo_send_requests_total", "code=\"400\"", get(sends.badRequest));

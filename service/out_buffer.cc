@@ -48,6 +48,18 @@ OutBuffer::Result OutBuffer::write(int fd, const SharedBytes& data) {
   return Result::kBlocked;
 }
 
+OutBuffer::Result OutBuffer::write(int fd, const SharedBytes& first,
+                                   const SharedBytes& second) {
+  if (!empty()) {
+    push(first, 0);
+    push(second, 0);
+    return Result::kBlocked;
+  }
+  push(first, 0);
+  push(second, 0);
+  return flush(fd);
+}
+
 OutBuffer::Result OutBuffer::flush(int fd) {
   constexpr size_t kMaxIov = 64;
   while (!empty()) {

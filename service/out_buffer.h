@@ -31,6 +31,9 @@ class OutBuffer {
   // Writes `data` to `fd` now if nothing is queued, and queues what the
   // socket did not take. Never blocks.
   Result write(int fd, const SharedBytes& data);
+  // The same for two pieces that belong together (a response head of one
+  // connection and a body shared by many), in one system call.
+  Result write(int fd, const SharedBytes& first, const SharedBytes& second);
 
   // Writes queued data until done or the socket is full.
   Result flush(int fd);

@@ -40,18 +40,25 @@ std::string encodePollBody(const std::vector<MessagePtr>& messages,
   return json.take();
 }
 
-std::string encodeDetachedResponse(int status, const std::string& reason,
-                                   const std::string& jsonBody, bool keepAlive) {
+std::string encodeDetachedHead(int status, const std::string& reason,
+                               size_t contentLength, bool keepAlive,
+                               const std::string& extraHeaders) {
   std::string out = "HTTP/1.1 " + std::to_string(status) + " " + reason +
                     "\r\n"
                     "Content-Type: application/json\r\n"
-                    "Cache-Control: no-cache\r\n" +
-                    std::string(keepAlive ? "Connection: Keep-Alive\r\n"
-                                          : "Connection: close\r\n") +
-                    "Content-Length: " +
-                    std::to_string(jsonBody.size()) + "\r\n\r\n";
-  out += jsonBody;
+                    "Cache-Control: no-cache\r\n";
+  out += keepAlive ? "Connection: Keep-Alive\r\n" : "Connection: close\r\n";
+  out += extraHeaders;
+  out += "Content-Length: " + std::to_string(contentLength) + "\r\n\r\n";
   return out;
+}
+
+std::string encodeDetachedResponse(int status, const std::string& reason,
+                                   const std::string& jsonBody, bool keepAlive,
+                                   const std::string& extraHeaders) {
+  return encodeDetachedHead(status, reason, jsonBody.size(), keepAlive,
+                            extraHeaders) +
+         jsonBody;
 }
 
 }  // namespace rtdemo

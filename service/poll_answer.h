@@ -19,10 +19,19 @@ std::string encodePollBody(const std::vector<MessagePtr>& messages,
                            const std::string& lastId, bool reset = false,
                            const std::string& oldest = "");
 
-// A complete HTTP/1.1 response with a JSON body, ending the connection or
-// keeping it alive for the client's next request.
+// The head of an HTTP/1.1 response with a JSON body of `contentLength`
+// bytes, ending the connection or keeping it alive for the client's next
+// request. `extraHeaders` are whole "Name: value\r\n" lines that the
+// request's handler decided on (the session id, CORS), so that an answer
+// written by the hub carries what an answer written by POCO would.
+std::string encodeDetachedHead(int status, const std::string& reason,
+                               size_t contentLength, bool keepAlive = false,
+                               const std::string& extraHeaders = "");
+
+// Head and body in one string.
 std::string encodeDetachedResponse(int status, const std::string& reason,
                                    const std::string& jsonBody,
-                                   bool keepAlive = false);
+                                   bool keepAlive = false,
+                                   const std::string& extraHeaders = "");
 
 }  // namespace rtdemo

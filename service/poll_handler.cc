@@ -1,17 +1,41 @@
 // GET /poll: answer at once when there is something after `since`, otherwise
 // park the request in the hub until a message arrives or the timeout passes.
 //
-// Answers given here keep the connection alive; parked ones are answered by a
-// hub loop on the detached socket with "Connection: close".
+// Answers given here keep the connection alive. Parked ones are answered by a
+// hub loop on the detached socket, with the headers set here (session, CORS)
+// and keeping the connection when the client asked to; the loop may then
+// answer the client's next polls on that connection itself (hub_poll.cc).
 #include <algorithm>
+#include <string>
 
 #include "Poco/NumberParser.h"
+#include "Poco/String.h"
 #include "service/handlers.h"
 #include "service/http_util.h"
 #include "service/poll_answer.h"
 #include "service/validation.h"
 
 namespace rtdemo {
+namespace {
+
+// The headers set on `response` so far (session id, CORS) as raw lines, for
+// answers the hub writes on the detached socket. Those the hub writes
+// itself are left out.
+std::string headerLines(const Poco::Net::HTTPServerResponse& response) {
+  std::string lines;
+  for (const auto& h : response) {
+    if (Poco::icompare(h.first, "Connection") == 0 ||
+        Poco::icompare(h.first, "Content-Type") == 0 ||
+        Poco::icompare(h.first, "Content-Length") == 0 ||
+        Poco::icompare(h.first, "Cache-Control") == 0 ||
+        Poco::icompare(h.first, "Transfer-Encoding") == 0)
+      continue;
+    lines += h.first + ": " + h.second + "\r\n";
+  }
+  return lines;
+}
+
+}  // namespace
 
 void PollHandler::handle(Poco::Net::HTTPServerRequest& request,
                          Poco::Net::HTTPServerResponse& response) {
@@ -75,8 +99,16 @@ void PollHandler::handle(Poco::Net::HTTPServerRequest& request,
   if (!ctx_->security->openStream(request, response, auth, channel)) return;
   bool keepAlive = request.getKeepAlive();
   response.setKeepAlive(false);
+  // The hub may answer this client's next polls itself when nothing about
+  // them needs checking again: a public channel (no token, which could
+  // expire) and the same Origin (the same CORS answer), poll_continuation.h.
+  PollReuse reuse;
+  reuse.allowed = !ctx_->security->isPrivate(channel);
+  reuse.origin = request.get("Origin", "");
+  reuse.headers = headerLines(response);
   ctx_->hub->addPoll(detachSocket(request), channel, cursor,
-                     static_cast<int64_t>(timeout) * 1000, keepAlive);
+                     static_cast<int64_t>(timeout) * 1000, keepAlive,
+                     std::move(reuse));
 }
 
 }  // namespace rtdemo

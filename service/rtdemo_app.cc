@@ -258,6 +258,14 @@ int RtdemoApp::main(const std::vector<std::string>&) {
   hubOptions.pollMaxBatch = static_cast<size_t>(settings.pollMaxBatch);
   hubOptions.sendMaxBytes = settings.sendMaxBytes;
   hubOptions.keepAliveIdleMs = sharedParams->getKeepAliveTimeout().totalMilliseconds();
+  hubOptions.pollTimeoutMaxMs = int64_t{settings.pollTimeoutSeconds} * 1000;
+  // A re-poll read by the hub must be one the HTTP server would accept.
+  // (A request-line limit of 0 is off; the header limits always apply.)
+  const SecuritySettings& limits = settings.security;
+  hubOptions.nextPollLimits.maxBytes = std::min<size_t>(
+      {4096, limits.requestLineMaxBytes > 0 ? limits.requestLineMaxBytes : 4096,
+       limits.headerMaxBytes});
+  hubOptions.nextPollLimits.maxHeaders = limits.headerMaxCount;
   hubOptions.handBack = [&returner](const Poco::Net::StreamSocket& s) { returner.handBack(s); };
   ctx->security = std::make_unique<Security>(settings.security, settings.trustedProxies);
   ctx->security->start();

@@ -1,0 +1,285 @@
+// HubLoop's long polls: parking, answering, and the re-polls of kept-alive
+// connections that a loop reads itself (hub_loop.h, step 6, and
+// poll_continuation.h for which requests qualify).
+//
+// A poll connection is in one of these states:
+//   replaying  its history is being read (Sub::replaying)
+//   parked     waiting for a message or its deadline (in pollDeadlines_)
+//   answered   its answer is written or being flushed (Conn::answered)
+//   idle       answered and flushed, waiting for the client's next request
+// While answered or idle, a reusable connection's subscription stays
+// registered and collects live messages in Sub::pendingLive, so a re-poll
+// from the id it was given is answered from them without reading history.
+#include <errno.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+
+#include "service/clock.h"
+#include "service/hub.h"
+#include "service/hub_loop.h"
+#include "service/poll_answer.h"
+
+namespace rtdemo {
+namespace {
+
+SharedBytes share(std::string s) { return std::make_shared<const std::string>(std::move(s)); }
+
+}  // namespace
+
+bool HubLoop::keepsListening(const Conn& c) const {
+  return c.keepAlive && c.reuse.allowed && static_cast<bool>(options_.handBack);
+}
+
+void HubLoop::replayPoll(Conn* c, Sub* s, ReplayCmd& cmd, std::vector<LiveEventPtr> pending) {
+  s->replaying = false;
+  HistoryRead& h = cmd.history;
+  std::vector<MessagePtr> batch = std::move(h.messages);
+  // One answer holds at most a batch; the client asks again from its end.
+  bool complete = batch.size() <= options_.pollMaxBatch;
+  if (!complete) batch.resize(options_.pollMaxBatch);
+  if (!batch.empty()) s->lastSent = batch.back()->id;
+  for (const LiveEventPtr& ev : pending) {
+    if (!complete) break;
+    if (!isNew(*s, *ev->message())) continue;
+    if (batch.size() >= options_.pollMaxBatch) {
+      complete = false;
+      break;
+    }
+    batch.push_back(ev->message());
+    s->lastSent = ev->message()->id;
+  }
+  if (!batch.empty() || h.reset) {
+    std::string lastId = batch.empty() ? cmd.epochStart : batch.back()->idText;
+    const uint64_t id = c->id;
+    answerPollNow(c, batch, lastId, h.reset, h.oldest);
+    // What did not fit is not in pendingLive: the next poll must read it
+    // from history, so stop listening (rePoll then re-registers).
+    if (!complete && conns_.count(id) > 0) unlink(s);
+    return;
+  }
+  parkPoll(c);
+}
+
+void HubLoop::parkPoll(Conn* c) {
+  // A timeout of 0 expires at the end of this turn (expirePolls).
+  c->pollDeadlineMs = steadyMs() + c->pollTimeoutMs;
+  pollDeadlines_.emplace(c->pollDeadlineMs, c->id);
+}
+
+void HubLoop::livePoll(Conn* c, Sub* s, const LiveEventPtr& event) {
+  const Message& m = *event->message();
+  if (!isNew(*s, m)) return;
+  if (c->answered) {
+    // Between two polls: keep it for the next one. A client that takes
+    // longer than a batch to come back is let go; its next poll reads
+    // history like a first one.
+    s->pendingLive.push_back(event);
+    s->pendingBytes += event->sse()->size();
+    if (s->pendingLive.size() > options_.pollMaxBatch ||
+        s->pendingBytes > options_.maxBufferBytes) {
+      unlink(s);
+      s->pendingLive.clear();
+      s->pendingLive.shrink_to_fit();
+      s->pendingBytes = 0;
+    }
+    return;
+  }
+  s->lastSent = m.id;
+  stats_->delivered.fetch_add(1, std::memory_order_relaxed);
+  answerPoll(c, 200, "OK", event->pollBody());
+}
+
+void HubLoop::answerPollNow(Conn* c, const std::vector<MessagePtr>& messages,
+                            const std::string& lastId, bool reset,
+                            const std::string& oldest) {
+  stats_->delivered.fetch_add(messages.size(), std::memory_order_relaxed);
+  answerPoll(c, 200, "OK", share(encodePollBody(messages, lastId, reset, oldest)));
+}
+
+void HubLoop::answerPoll(Conn* c, int status, const std::string& reason,
+                         const SharedBytes& body) {
+  if (c->answered) return;
+  if (!keepsListening(*c)) {
+    for (auto& s : c->subs) unlink(s.get());
+  }
+  pollDeadlines_.erase({c->pollDeadlineMs, c->id});
+  c->pollDeadlineMs = 0;
+  c->answered = true;
+  c->closing = true;
+  stats_->pollsHeld.fetch_sub(1, std::memory_order_relaxed);
+  // The head is this connection's (its session, CORS); the body of a live
+  // message is shared by every poll it answers.
+  SharedBytes head = share(encodeDetachedHead(status, reason, body->size(),
+                                              c->keepAlive, c->reuse.headers));
+  OutBuffer::Result r = c->out.write(c->fd, head, body);
+  if (r == OutBuffer::Result::kBlocked) {
+    setWantWrite(c, true);
+    return;
+  }
+  if (r == OutBuffer::Result::kError) {
+    close(c);
+    return;
+  }
+  finishAnswered(c);
+}
+
+void HubLoop::finishAnswered(Conn* c) {
+  if (!c->keepAlive || !options_.handBack) {
+    close(c);
+    return;
+  }
+  c->closing = false;
+  c->idle = true;
+  if (c->pipelined) {  // its next request is already waiting
+    c->pipelined = false;
+    updateInterest(c);
+    nextPoll(c);
+    return;
+  }
+  c->pollDeadlineMs = steadyMs() + options_.keepAliveIdleMs;
+  pollDeadlines_.emplace(c->pollDeadlineMs, c->id);
+  updateInterest(c);
+}
+
+void HubLoop::readPollInput(Conn* c) {
+  // Whatever a poll client sends is its next request: look whether it is
+  // there without consuming it, so that it can still go to the HTTP server.
+  char byte;
+  ssize_t n = ::recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+    close(c);
+    return;
+  }
+  if (n < 0) return;
+  if (c->idle) {
+    nextPoll(c);
+    return;
+  }
+  // Sent before its answer (pipelining): read once the answer is out.
+  c->pipelined = true;
+  updateInterest(c);
+}
+
+void HubLoop::nextPoll(Conn* c) {
+  Sub* s = c->subs.empty() ? nullptr : c->subs.front().get();
+  if (!c->reuse.allowed || !s) {
+    handBack(c);
+    return;
+  }
+  char buf[4096];
+  NextPollLimits limits = options_.nextPollLimits;
+  limits.maxBytes = std::min(limits.maxBytes, sizeof buf);
+  ssize_t n = ::recv(c->fd, buf, limits.maxBytes, MSG_PEEK | MSG_DONTWAIT);
+  if (n == 0) {
+    close(c);
+    return;
+  }
+  NextPoll poll;
+  // A head split over several packets is left to the HTTP server, which
+  // waits for the rest under its own deadline; so is a poll without a
+  // cursor, whose "now" needs the Broker.
+  if (n < 0 ||
+      parseNextPoll(std::string_view(buf, static_cast<size_t>(n)), c->reuse.origin,
+                    limits, &poll) != NextPollVerdict::kRePoll ||
+      poll.channel != s->channel || poll.since.empty()) {
+    handBack(c);
+    return;
+  }
+  if (::recv(c->fd, buf, poll.length, MSG_DONTWAIT) != static_cast<ssize_t>(poll.length)) {
+    close(c);  // the bytes were there a moment ago: the socket is broken
+    return;
+  }
+  stats_->pollsContinued.fetch_add(1, std::memory_order_relaxed);
+  rePoll(c, poll);
+}
+
+void HubLoop::rePoll(Conn* c, const NextPoll& poll) {
+  Sub* s = c->subs.front().get();
+  pollDeadlines_.erase({c->pollDeadlineMs, c->id});
+  c->pollDeadlineMs = 0;
+  c->idle = false;
+  c->answered = false;
+  c->closing = false;
+  c->keepAlive = poll.keepAlive;
+  c->pollCursor = poll.since;
+  c->pollTimeoutMs = poll.timeoutSeconds < 0
+                         ? options_.pollTimeoutMaxMs
+                         : std::min<int64_t>(poll.timeoutSeconds * int64_t{1000},
+                                             options_.pollTimeoutMaxMs);
+  stats_->pollsHeld.fetch_add(1, std::memory_order_relaxed);
+
+  // The usual case: the client asks from the id it was given, and the
+  // subscription has been listening since that answer.
+  std::optional<MessageId> since = MessageId::parse(poll.since);
+  bool continuous = s->slot != SIZE_MAX && !s->replaying && s->lastSent &&
+                    since && *since == *s->lastSent;
+  for (const LiveEventPtr& ev : s->pendingLive) {
+    // A new epoch (a flushed Redis) needs the reset answer that only a
+    // history read gives.
+    if (continuous && ev->message()->id.epoch != since->epoch) continuous = false;
+  }
+  if (continuous) {
+    std::vector<MessagePtr> batch;
+    for (const LiveEventPtr& ev : s->pendingLive) {
+      if (!isNew(*s, *ev->message())) continue;
+      batch.push_back(ev->message());
+      s->lastSent = ev->message()->id;
+    }
+    s->pendingLive.clear();
+    s->pendingBytes = 0;
+    if (!batch.empty()) {
+      answerPollNow(c, batch, batch.back()->idText, false, "");
+      return;
+    }
+    parkPoll(c);
+    return;
+  }
+  // Elsewhere, or this loop let go of the channel meanwhile: register again
+  // and read the history after `since`, as for a first poll.
+  s->pendingLive.clear();
+  s->pendingBytes = 0;
+  s->lastSent.reset();
+  s->replaying = true;
+  if (s->slot == SIZE_MAX) link(s);
+  hub_->replayLater(this, c->id, s->channel, poll.since);
+}
+
+void HubLoop::handBack(Conn* c) {
+  for (auto& s : c->subs) unlink(s.get());
+  pollDeadlines_.erase({c->pollDeadlineMs, c->id});
+  ::epoll_ctl(epollFd_, EPOLL_CTL_DEL, c->fd, nullptr);
+  if (options_.onRelease) options_.onRelease(c->fd);
+  Poco::Net::StreamSocket socket = c->socket;  // shares the descriptor
+  std::vector<std::string> channels;
+  for (auto& s : c->subs) channels.push_back(s->channel);
+  conns_.erase(c->id);  // destroys *c; the socket stays open through `socket`
+  for (const std::string& ch : channels) hub_->releaseFeed(ch);
+  try {
+    socket.setBlocking(true);
+  } catch (...) {
+    return;  // the descriptor is broken; dropping `socket` closes it
+  }
+  options_.handBack(socket);
+}
+
+void HubLoop::expirePolls(int64_t now) {
+  while (!pollDeadlines_.empty() && pollDeadlines_.begin()->first <= now) {
+    uint64_t id = pollDeadlines_.begin()->second;
+    pollDeadlines_.erase(pollDeadlines_.begin());
+    auto it = conns_.find(id);
+    if (it == conns_.end()) continue;
+    Conn* c = it->second.get();
+    c->pollDeadlineMs = 0;
+    if (c->idle) {
+      close(c);  // an answered keep-alive connection left unused
+      continue;
+    }
+    // A timeout is not an error: an empty answer, which clients show as a
+    // heartbeat, with the cursor they should poll from next.
+    answerPollNow(c, {}, c->pollCursor, false, "");
+  }
+}
+
+}  // namespace rtdemo
