@@ -293,6 +293,7 @@ void HubLoop::handle(LiveCmd& cmd) {
   std::vector<uint64_t> ids;
   ids.reserve(targets.size());
   for (Sub* s : targets) ids.push_back(s->conn->id);
+  uint64_t delivered = 0;
   for (size_t i = 0; i < targets.size(); ++i) {
     // An earlier target's connection may have been closed by a later one's
     // failure only through close(), which unlinks; re-check liveness.
@@ -313,9 +314,11 @@ void HubLoop::handle(LiveCmd& cmd) {
     }
     if (!isNew(*s, m)) continue;
     s->lastSent = m.id;
-    stats_->delivered.fetch_add(1, std::memory_order_relaxed);
+    ++delivered;
     write(c, liveBytesFor(*c, *cmd.event));
   }
+  // Counted once per message: the loops share this counter's cache line.
+  stats_->delivered.fetch_add(delivered, std::memory_order_relaxed);
 }
 
 // ---------------------------------------------------------------------------
