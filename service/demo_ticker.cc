@@ -7,8 +7,12 @@
 
 namespace rtdemo {
 
-DemoTicker::DemoTicker(Broker* broker, std::string channel, int intervalSeconds)
-    : broker_(broker), channel_(std::move(channel)), intervalSeconds_(intervalSeconds) {}
+DemoTicker::DemoTicker(Broker* broker, std::string channel, int intervalSeconds,
+                       std::atomic<uint64_t>* published)
+    : broker_(broker),
+      channel_(std::move(channel)),
+      intervalSeconds_(intervalSeconds),
+      published_(published) {}
 
 DemoTicker::~DemoTicker() { stop(); }
 
@@ -37,6 +41,7 @@ void DemoTicker::run() {
                        " UTC";
     MessagePtr stored;
     Status s = broker_->publish(channel_, "", data, &stored);
+    if (s.ok()) published_->fetch_add(1, std::memory_order_relaxed);
     if (!s.ok())
       Poco::Logger::get("rtdemo").warning("demo ticker could not publish: %s",
                                           s.toString());

@@ -3,7 +3,9 @@
 // original Flask demo did). rtdemo.demo.interval.seconds = 0 turns it off.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -14,8 +16,10 @@ namespace rtdemo {
 
 class DemoTicker {
  public:
-  // `broker` must outlive the ticker.
-  DemoTicker(Broker* broker, std::string channel, int intervalSeconds);
+  // `broker` must outlive the ticker; so must `published`, which counts the
+  // messages stored (for /metrics).
+  DemoTicker(Broker* broker, std::string channel, int intervalSeconds,
+             std::atomic<uint64_t>* published);
   ~DemoTicker();
 
   void start();
@@ -27,6 +31,7 @@ class DemoTicker {
   Broker* const broker_;
   const std::string channel_;
   const int intervalSeconds_;
+  std::atomic<uint64_t>* const published_;
   std::thread thread_;
 
   std::mutex mu_;

@@ -174,6 +174,7 @@ void Hub::publishLater(HubLoop* loop, uint64_t connId, wsproto::Command command)
   workers_.run([this, loop, connId, command = std::move(command)] {
     MessagePtr stored;
     Status s = broker_->publish(command.channel, command.event, command.data, &stored);
+    if (s.ok()) stats_.wsPublished.fetch_add(1, std::memory_order_relaxed);
     std::string json = s.ok() ? wsproto::encodeAck(*stored, command.ref)
                               : wsproto::encodeError(s.toString(), command.ref,
                                                      s.code() == Status::Code::kUnavailable ? 503 : 500);

@@ -19,6 +19,7 @@ struct HubStats {
   std::atomic<uint64_t> slowDisconnects{0};  // cut off at the buffer limit
   std::atomic<uint64_t> heartbeats{0};       // heartbeat writes
   std::atomic<uint64_t> pollsContinued{0};   // re-polls read by a hub loop
+  std::atomic<uint64_t> wsPublished{0};      // messages stored by WebSocket publish
 };
 
 }  // namespace rtdemo

@@ -109,8 +109,11 @@ void MetricsHandler::handle(Poco::Net::HTTPServerRequest&,
            int64_t{ctx_->inFlight.load(std::memory_order_relaxed)});
 
   m.family("rtdemo_messages_published_total", "counter",
-           "Messages stored through POST /send (answered 201).");
-  m.sample("rtdemo_messages_published_total", "", get(sends.created));
+           "Messages stored, by where they came from: POST /send (answered 201), "
+           "a WebSocket publish (acknowledged), the demo ticker.");
+  m.sample("rtdemo_messages_published_total", "via=\"send\"", get(sends.created));
+  m.sample("rtdemo_messages_published_total", "via=\"websocket\"", get(hub.wsPublished));
+  m.sample("rtdemo_messages_published_total", "via=\"demo\"", get(ctx_->demoPublished));
 
   m.family("rtdemo_messages_delivered_total", "counter",
            "Message writes to subscriber connections, live and replayed.");

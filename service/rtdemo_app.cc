@@ -278,7 +278,8 @@ int RtdemoApp::main(const std::vector<std::string>&) {
                            settings.security.handshakeSeconds);
   server.start();
 
-  DemoTicker ticker(ctx->broker.get(), settings.demoChannel, settings.demoIntervalSeconds);
+  DemoTicker ticker(ctx->broker.get(), settings.demoChannel, settings.demoIntervalSeconds,
+                    &ctx->demoPublished);
   ticker.start();
 
   log.information("rtdemo %s started: backend %s, listening on http://%s:%d, config %s",

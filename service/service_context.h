@@ -27,6 +27,7 @@ struct ServiceContext {
   // gates point at security.
   std::unique_ptr<Hub> hub;
   SendCounters sends;
+  std::atomic<uint64_t> demoPublished{0};  // by the demo ticker
   LatencyHistogram publishLatency;  // Broker::publish as POST /send sees it
   std::atomic<int> inFlight{0};   // handlers running now, for a clean stop
 };

@@ -69,15 +69,29 @@ TEST(MetricsTest, FamiliesFollowPrometheusConventions) {
   ASSERT_TRUE(server.ready());
   Scrape s = scrape(server.port());
   for (const auto& [family, type] : s.types) {
-    if (type == "counter")
+    if (type == "counter") {
       EXPECT_EQ(family.substr(family.size() - 6), "_total") << family;
+    }
     EXPECT_TRUE(type == "counter" || type == "gauge" || type == "histogram") << family;
   }
   EXPECT_EQ(s.types["rtdemo_publish_duration_seconds"], "histogram");
   EXPECT_EQ(s.types["rtdemo_open_connections"], "gauge");
   EXPECT_EQ(s["rtdemo_backend_up{backend=\"memory\"}"], 1);
-  EXPECT_EQ(s["rtdemo_messages_published_total"], 0);
+  EXPECT_EQ(s["rtdemo_messages_published_total{via=\"send\"}"], 0);
   EXPECT_EQ(s["rtdemo_publish_duration_seconds_count"], 0);
+}
+
+TEST(MetricsTest, DemoTickerPublishesAreCountedApart) {
+  std::vector<std::string> args = memoryArgs();
+  args.insert(args.end(), {"-D", "rtdemo.demo.interval.seconds=1"});
+  ServerProcess server(args);
+  ASSERT_TRUE(server.ready());
+  const int port = server.port();
+  EXPECT_TRUE(waitUntil(
+      [&] { return scrape(port)["rtdemo_messages_published_total{via=\"demo\"}"] >= 2; }));
+  Scrape s = scrape(port);
+  EXPECT_EQ(s["rtdemo_messages_published_total{via=\"send\"}"], 0);
+  EXPECT_EQ(s["rtdemo_messages_published_total{via=\"websocket\"}"], 0);
 }
 
 TEST(MetricsTest, CountersFollowRealTraffic) {
@@ -100,7 +114,7 @@ TEST(MetricsTest, CountersFollowRealTraffic) {
             400);
 
   Scrape s = scrape(port);
-  EXPECT_EQ(s["rtdemo_messages_published_total"], 3);
+  EXPECT_EQ(s["rtdemo_messages_published_total{via=\"send\"}"], 3);
   EXPECT_GE(s["rtdemo_messages_delivered_total"], 3);
   EXPECT_EQ(s["rtdemo_send_requests_total{code=\"201\"}"], 3);
   EXPECT_EQ(s["rtdemo_send_requests_total{code=\"400\"}"], 1);
@@ -196,7 +210,7 @@ TEST(MetricsTest, UnavailableBackendIs503WithReasonAndCounted) {
   EXPECT_EQ(s["rtdemo_backend_up{backend=\"redis\"}"], 0);
   EXPECT_EQ(s["rtdemo_send_requests_total{code=\"503\"}"], 1);
   EXPECT_EQ(s["rtdemo_backend_errors_total{backend=\"redis\"}"], 1);
-  EXPECT_EQ(s["rtdemo_messages_published_total"], 0);
+  EXPECT_EQ(s["rtdemo_messages_published_total{via=\"send\"}"], 0);
   EXPECT_EQ(s["rtdemo_publish_duration_seconds_count"], 1);
 }
 

@@ -184,11 +184,21 @@ TEST_F(WebSocketTest, MetricsCountOpenWebSockets) {
     size_t p = body.find(key);
     return p == std::string::npos ? -1 : std::atoi(body.c_str() + p + key.size());
   };
+  auto published = [&] {
+    std::string body = httpGet(port_, "/metrics").body;
+    std::string key = "rtdemo_messages_published_total{via=\"websocket\"} ";
+    size_t p = body.find(key);
+    return p == std::string::npos ? -1 : std::atoi(body.c_str() + p + key.size());
+  };
   EXPECT_EQ(count(), 0);
+  EXPECT_EQ(published(), 0);
   {
     WsTestClient ws(port_, "/ws?channel=m");
     ASSERT_TRUE(ws.nextOfType("subscribed"));
     EXPECT_EQ(count(), 1);
+    ws.sendText(R"({"type":"publish","channel":"m","data":"counted","ref":"r1"})");
+    ASSERT_TRUE(ws.nextOfType("ack"));
+    EXPECT_EQ(published(), 1);
   }
   EXPECT_TRUE(waitUntil([&] { return count() == 0; }));
 }
