@@ -164,7 +164,7 @@ SharedBytes HubLoop::encodeFor(const Conn& c, const Message& m) const {
   return share(sse::encodeMessage(m));
 }
 
-SharedBytes HubLoop::liveBytesFor(const Conn& c, const LiveEvent& ev) const {
+const SharedBytes& HubLoop::liveBytesFor(const Conn& c, const LiveEvent& ev) const {
   return c.kind == Conn::Kind::kWebSocket ? ev.wsFrame() : ev.sse();
 }
 
@@ -288,18 +288,13 @@ void HubLoop::handle(LiveCmd& cmd) {
   const Message& m = *cmd.event->message();
   auto it = channels_.find(m.channel);
   if (it == channels_.end()) return;
-  // Copy: answering a poll or cutting off a connection edits the list.
+  // Copy: answering a poll or cutting off a connection edits the list. A
+  // connection closed meanwhile is unlinked (slot SIZE_MAX) and kept alive
+  // until the end (forget()), so every pointer here stays valid.
   std::vector<Sub*> targets = it->second;
-  std::vector<uint64_t> ids;
-  ids.reserve(targets.size());
-  for (Sub* s : targets) ids.push_back(s->conn->id);
+  fanningOut_ = true;
   uint64_t delivered = 0;
-  for (size_t i = 0; i < targets.size(); ++i) {
-    // An earlier target's connection may have been closed by a later one's
-    // failure only through close(), which unlinks; re-check liveness.
-    auto live = conns_.find(ids[i]);
-    if (live == conns_.end()) continue;
-    Sub* s = targets[i];
+  for (Sub* s : targets) {
     if (s->slot == SIZE_MAX) continue;
     Conn* c = s->conn;
     if (s->replaying) {
@@ -317,8 +312,17 @@ void HubLoop::handle(LiveCmd& cmd) {
     ++delivered;
     write(c, liveBytesFor(*c, *cmd.event));
   }
+  fanningOut_ = false;
+  graveyard_.clear();
   // Counted once per message: the loops share this counter's cache line.
   stats_->delivered.fetch_add(delivered, std::memory_order_relaxed);
+}
+
+void HubLoop::forget(uint64_t connId) {
+  auto it = conns_.find(connId);
+  if (it == conns_.end()) return;
+  if (fanningOut_) graveyard_.push_back(std::move(it->second));
+  conns_.erase(it);
 }
 
 // ---------------------------------------------------------------------------
@@ -478,7 +482,7 @@ void HubLoop::close(Conn* c) {
   }
   std::vector<std::string> channels;
   for (auto& s : c->subs) channels.push_back(s->channel);
-  conns_.erase(c->id);  // destroys *c
+  forget(c->id);  // destroys *c
   for (const std::string& ch : channels) hub_->releaseFeed(ch);
 }
 

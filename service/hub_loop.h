@@ -208,7 +208,7 @@ class HubLoop {
   void unlink(Sub* s);
   bool isNew(const Sub& s, const Message& m) const;
   SharedBytes encodeFor(const Conn& c, const Message& m) const;
-  SharedBytes liveBytesFor(const Conn& c, const LiveEvent& ev) const;
+  const SharedBytes& liveBytesFor(const Conn& c, const LiveEvent& ev) const;
   bool pumpBacklog(Sub* s);  // false if the connection closed
 
   // Writing.
@@ -243,6 +243,10 @@ class HubLoop {
   void wsHeartbeat(Conn* c, const SharedBytes& heartbeat, const SharedBytes& ping, int64_t now);
 
   void close(Conn* c);
+  // Destroys a connection that close() or handBack() let go of; during a
+  // fan-out it waits in graveyard_ until the fan-out ends, so the fan-out's
+  // copy of the subscriber list never points at freed memory.
+  void forget(uint64_t connId);
 
   Hub* const hub_;
   const HubOptions options_;
@@ -261,6 +265,8 @@ class HubLoop {
   std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns_;
   std::unordered_map<std::string, std::vector<Sub*>> channels_;
   std::set<std::pair<int64_t, uint64_t>> pollDeadlines_;
+  bool fanningOut_ = false;
+  std::vector<std::unique_ptr<Conn>> graveyard_;
   int64_t nextHeartbeatMs_ = 0;
 };
 

@@ -254,7 +254,7 @@ void HubLoop::handBack(Conn* c) {
   Poco::Net::StreamSocket socket = c->socket;  // shares the descriptor
   std::vector<std::string> channels;
   for (auto& s : c->subs) channels.push_back(s->channel);
-  conns_.erase(c->id);  // destroys *c; the socket stays open through `socket`
+  forget(c->id);  // destroys *c; the socket stays open through `socket`
   for (const std::string& ch : channels) hub_->releaseFeed(ch);
   try {
     socket.setBlocking(true);
