@@ -3,14 +3,14 @@
 # missing, so it is cheap to run before every build.
 #   scripts/install-deps.sh          build and run dependencies
 #   scripts/install-deps.sh --test   also what the tests need (GoogleTest,
-#                                    redis-server, Chromium, Node.js,
+#                                    redis-server, Chromium, Firefox ESR, Node.js,
 #                                    systemd-analyze, dpkg-shlibdeps, clang
 #                                    and libFuzzer for scripts/fuzz.sh)
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config libpoco-dev libhiredis-dev libsystemd-dev)
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(googletest libgtest-dev redis-server chromium nginx-light libnginx-mod-nchan wrk
+  packages+=(googletest libgtest-dev redis-server chromium firefox-esr nginx-light libnginx-mod-nchan wrk
             systemd dpkg-dev caddy clang libclang-rt-14-dev)
   command -v node >/dev/null 2>&1 || packages+=(nodejs)
   command -v npm >/dev/null 2>&1 || packages+=(npm)
