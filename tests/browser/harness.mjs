@@ -1,11 +1,16 @@
 // Shared pieces of the browser tests: run build/rtdemo on a port the OS picks,
-// drive Debian's chromium through playwright-core, and read what the page
-// shows. Tests assert on the page (its log and status panels), never on the
-// transports' internals, because the page is what users look at.
+// drive a real browser, and read what the page shows. Tests assert on the page
+// (its log and status panels), never on the transports' internals, because the
+// page is what users look at.
+//
+// The browser is Debian's chromium through playwright-core, or Debian's
+// firefox-esr through puppeteer-core over WebDriver BiDi (firefox.mjs, which
+// answers the same Playwright-style calls), so every test body runs in both.
 //
 // Environment: RTDEMO_BIN (the server binary, default <root>/build/rtdemo),
 // RTDEMO_ROOT (the repo root, the server's working directory, so it finds web/),
-// CHROMIUM (default /usr/bin/chromium).
+// RTDEMO_BROWSER (chromium, the default, or firefox), CHROMIUM (default
+// /usr/bin/chromium), FIREFOX (default /usr/bin/firefox-esr).
 
 import { spawn } from 'node:child_process';
 import net from 'node:net';
@@ -18,6 +23,10 @@ import { chromium } from 'playwright-core';
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT = path.resolve(process.env.RTDEMO_ROOT || path.join(here, '..', '..'));
 export const BIN = process.env.RTDEMO_BIN || path.join(ROOT, 'build', 'rtdemo');
+export const BROWSER = process.env.RTDEMO_BROWSER || 'chromium';
+if (!['chromium', 'firefox'].includes(BROWSER)) {
+  throw new Error(`RTDEMO_BROWSER must be chromium or firefox, not ${JSON.stringify(BROWSER)}`);
+}
 
 // Short timings so heartbeats, timeouts and reconnects happen within a test.
 // The demo ticker is off: tests count messages.
@@ -150,7 +159,18 @@ export async function serverHistory(baseUrl, channel) {
 
 // ---- Browser -----------------------------------------------------------------
 
+// Says which browser ran in the test output (a "#" line in TAP).
 export async function launchBrowser() {
+  const browser = await launchBrowserOnly();
+  console.log(`browser: ${BROWSER} ${await browser.version()}`);
+  return browser;
+}
+
+async function launchBrowserOnly() {
+  if (BROWSER === 'firefox') {
+    const { launchFirefox } = await import('./firefox.mjs');
+    return launchFirefox();
+  }
   return chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
