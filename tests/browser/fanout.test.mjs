@@ -1,5 +1,6 @@
 // Scenarios 1 and 2 of issue 6: messages sent from the page's form reach every
-// tab once with the same id, over both transports, and heartbeats show as ♥.
+// tab once with the same id, over SSE, long polling and WebSocket, and
+// heartbeats show as ♥.
 // Then the smaller promises of the page: Stop/Start resumes, the log is
 // capped, and it works from the keyboard.
 // Also takes the README screenshot (docs/screenshot.png when
@@ -32,16 +33,19 @@ test('scenario 1: a message sent from the form appears once in every tab, with t
   const channel = uniqueChannel('fanout');
   const context = await browser.newContext({ viewport: { width: 1200, height: 860 } });
   try {
-    // One browser context is one browser profile: the four tabs share its
-    // 6-connections-per-origin budget, as real tabs do.
+    // One browser context is one browser profile: the four HTTP tabs share its
+    // 6-connections-per-origin budget, as real tabs do (WebSockets do not count
+    // against it).
+    const transports = ['sse', 'sse', 'longpoll', 'longpoll', 'ws'];
     const tabs = [];
-    for (let i = 0; i < 4; i += 1) tabs.push(await openTab(context, server.url, { channel, types: 'greeting' }));
-    const transports = ['sse', 'sse', 'longpoll', 'longpoll'];
-    for (let i = 0; i < 4; i += 1) await clickStart(tabs[i], transports[i]);
-    for (let i = 0; i < 4; i += 1) await waitHeartbeats(tabs[i], transports[i]);
+    for (let i = 0; i < transports.length; i += 1) {
+      tabs.push(await openTab(context, server.url, { channel, types: 'greeting' }));
+    }
+    for (let i = 0; i < tabs.length; i += 1) await clickStart(tabs[i], transports[i]);
+    for (let i = 0; i < tabs.length; i += 1) await waitHeartbeats(tabs[i], transports[i]);
 
     const tabIds = await Promise.all(tabs.map((p) => p.textContent('#tab-id')));
-    assert.equal(new Set(tabIds).size, 4, `each tab has its own id: ${tabIds}`);
+    assert.equal(new Set(tabIds).size, tabs.length, `each tab has its own id: ${tabIds}`);
 
     const payloads = [
       { data: `hello from tab ${tabIds[0]}`, event: '' },
@@ -51,7 +55,7 @@ test('scenario 1: a message sent from the form appears once in every tab, with t
     const sent = [];
     for (const [i, p] of payloads.entries()) {
       // Send from different tabs: any tab's form reaches all of them.
-      const r = await sendFromForm(tabs[i % 4], p.data, p.event);
+      const r = await sendFromForm(tabs[i % tabs.length], p.data, p.event);
       assert.equal(r.status, 'ok', r.text);
       assert.ok(r.id, 'the form shows the id the server assigned');
       sent.push({ ...p, id: r.id });
@@ -85,24 +89,29 @@ test('scenario 1: a message sent from the form appears once in every tab, with t
   }
 });
 
-test('scenario 2: heartbeats are shown on both transports', async () => {
+test('scenario 2: heartbeats are shown on every transport', async () => {
   const channel = uniqueChannel('heartbeat');
   const context = await browser.newContext();
   try {
     const tab = await openTab(context, server.url, { channel });
     await clickStart(tab, 'sse');
     await clickStart(tab, 'longpoll');
-    // Heartbeat every 1 s (SSE) and poll timeout 2 s (long polling) in the test
-    // config, so a few arrive quickly; the counter and the age both show them.
+    await clickStart(tab, 'ws');
+    // Heartbeat every 1 s (SSE, WebSocket) and poll timeout 2 s (long polling)
+    // in the test config, so a few arrive quickly; the counter and the age both
+    // show them.
     await waitHeartbeats(tab, 'sse', 3);
     await waitHeartbeats(tab, 'longpoll', 2);
-    for (const t of ['sse', 'longpoll']) {
+    await waitHeartbeats(tab, 'ws', 3);
+    const heartId = { sse: 'sse-heart', longpoll: 'lp-heart', ws: 'ws-heart' };
+    for (const t of ['sse', 'longpoll', 'ws']) {
       const st = await status(tab, t);
       assert.equal(st.state, 'open');
       assert.match(st.heartAge, /^\d+ received, last \d+ s ago$/);
+      assert.equal(await tab.textContent(`#${heartId[t]}`), '♥', `${t} shows the heart`);
       const beating = await tab.evaluate(
         (id) => document.getElementById(id).classList.contains('beat'),
-        t === 'sse' ? 'sse-heart' : 'lp-heart',
+        heartId[t],
       );
       assert.ok(beating, `${t} heart blinks`);
     }
