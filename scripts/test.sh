@@ -2,9 +2,10 @@
 # One command that installs, builds and runs every test: unit, the Broker
 # contract on each backend, integration against the real binary, Redis
 # against a redis-server the tests start, systemd and packaging checks, the
-# browser and proxy tests in headless Chromium, then the fuzz targets for a
-# bounded number of runs and the unit, memory and integration labels again
-# under AddressSanitizer + UndefinedBehaviorSanitizer.
+# browser tests in headless Chromium and Firefox, the proxy tests in headless
+# Chromium, then the fuzz targets for a bounded number of runs and the unit,
+# memory and integration labels again under AddressSanitizer +
+# UndefinedBehaviorSanitizer.
 #   scripts/test.sh             everything (what CI runs)
 #   scripts/test.sh -L redis    only ctest, with these arguments
 set -euo pipefail
