@@ -20,6 +20,8 @@
 #   --keep                        keep the work directory with all logs
 #   --timelines                   also write per-message latency TSVs there
 #                                 (implies --keep)
+#   --no-floor                    skip the kernel floor (send_floor.cc) that
+#                                 otherwise runs with scenarios 1 and 2
 # Every process started here is stopped on exit, whatever happens.
 set -euo pipefail
 
@@ -35,6 +37,7 @@ RTDEMO=$ROOT/build/rtdemo
 LOADGEN=
 KEEP=0
 TIMELINES=0
+FLOOR=1
 RTDEMO_ARGS=()
 
 while [ $# -gt 0 ]; do
@@ -50,7 +53,8 @@ while [ $# -gt 0 ]; do
     --loadgen) LOADGEN=$2; shift ;;
     --keep) KEEP=1 ;;
     --timelines) TIMELINES=1; KEEP=1 ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    --no-floor) FLOOR=0 ;;
+    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -256,6 +260,23 @@ run_loadgen() {
   sleep 1
 }
 
+# run_floor SCENARIO ARGS...: the same fan-out with no server at all
+# (send_floor.cc), so the table can be read against what the kernel allows.
+run_floor() {
+  local scen=$1
+  shift
+  local floor
+  floor=$(dirname "$LOADGEN")/rtdemo_send_floor
+  if [ ! -x "$floor" ]; then
+    log "floor: $floor is not built; skipping it"
+    return 0
+  fi
+  log "$scen/floor (run $rep): $*"
+  timeout -k 5 300 "$floor" "$@" 2>&1 | sed "s/^/($scen, run $rep) /" |
+    tee -a "$WORK/floor.txt" >&2 || true
+  sleep 1
+}
+
 run_wrk() {
   local scen=$1 server=$2 rep=$3 secs=$4
   local out=$WORK/$scen-$server-$rep.log path body ctype
@@ -301,6 +322,8 @@ if [ "$MODE" = full ]; then
   S3=(--subs 10000 --channels 1000 --messages 10000 --rate 1000)
   S4=(--mode poll --subs 5000 --messages 50 --rate 5)
   S8=(--subs 300 --messages 1000 --rate 50 --payload-bytes 8192)
+  F1=(--subs 19000 --messages 50 --rate 5)
+  F2=(--subs 1000 --messages 500 --rate 50)
   WRK_SECS=10
 else
   S1=(--subs 2000 --messages 15 --rate 5)
@@ -310,6 +333,8 @@ else
   S3=(--subs 1000 --channels 100 --messages 300 --rate 100)
   S4=(--mode poll --subs 500 --messages 15 --rate 5)
   S8=(--subs 100 --messages 250 --rate 50 --payload-bytes 8192)
+  F1=(--subs 2000 --messages 15 --rate 5)
+  F2=(--subs 200 --messages 150 --rate 50)
   WRK_SECS=2
 fi
 
@@ -348,8 +373,18 @@ for rep in $(seq 1 "$REPEAT"); do
       run_loadgen s8slow "$s" "$rep" "${S8[@]}" --slow-subs 1
     fi
   done
+  if [ "$FLOOR" = 1 ]; then
+    has_scenario 1 && run_floor 1 "${F1[@]}"
+    has_scenario 2 && run_floor 2 "${F2[@]}"
+  fi
 done
 
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 "$BENCH_DIR/report_table.sh" "$RESULTS" "$MODE" "$LOAD_START / $LOAD_END" \
   "$BACKEND"
+if [ -s "$WORK/floor.txt" ]; then
+  echo
+  echo "Kernel floor: the same fan-out with no server (bench/send_floor.cc: 2 sending"
+  echo "threads, one epoll reader), so what is left above it is the servers' own cost"
+  cat "$WORK/floor.txt"
+fi
