@@ -138,14 +138,19 @@ void HubLoop::finishAnswered(Conn* c) {
     nextPoll(c);
     return;
   }
+  // Still registered for EPOLLIN (only a pipelined request turns it off),
+  // so the next request wakes the loop without another epoll_ctl.
   c->pollDeadlineMs = steadyMs() + options_.keepAliveIdleMs;
   pollDeadlines_.emplace(c->pollDeadlineMs, c->id);
-  updateInterest(c);
 }
 
 void HubLoop::readPollInput(Conn* c) {
   // Whatever a poll client sends is its next request: look whether it is
   // there without consuming it, so that it can still go to the HTTP server.
+  if (c->idle) {
+    nextPoll(c);
+    return;
+  }
   char byte;
   ssize_t n = ::recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
@@ -153,10 +158,6 @@ void HubLoop::readPollInput(Conn* c) {
     return;
   }
   if (n < 0) return;
-  if (c->idle) {
-    nextPoll(c);
-    return;
-  }
   // Sent before its answer (pipelining): read once the answer is out.
   c->pipelined = true;
   updateInterest(c);
@@ -172,16 +173,16 @@ void HubLoop::nextPoll(Conn* c) {
   NextPollLimits limits = options_.nextPollLimits;
   limits.maxBytes = std::min(limits.maxBytes, sizeof buf);
   ssize_t n = ::recv(c->fd, buf, limits.maxBytes, MSG_PEEK | MSG_DONTWAIT);
-  if (n == 0) {
+  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
     close(c);
     return;
   }
+  if (n < 0) return;  // woken for nothing; still idle
   NextPoll poll;
   // A head split over several packets is left to the HTTP server, which
   // waits for the rest under its own deadline; so is a poll without a
   // cursor, whose "now" needs the Broker.
-  if (n < 0 ||
-      parseNextPoll(std::string_view(buf, static_cast<size_t>(n)), c->reuse.origin,
+  if (parseNextPoll(std::string_view(buf, static_cast<size_t>(n)), c->reuse.origin,
                     limits, &poll) != NextPollVerdict::kRePoll ||
       poll.channel != s->channel || poll.since.empty()) {
     handBack(c);
