@@ -11,10 +11,10 @@ cd "$(dirname "$0")/.."
 runs="${FUZZ_RUNS:-500000}"
 CXX=clang++ CC=clang cmake -S . -B build-fuzz -DRTDEMO_FUZZ=ON -DBUILD_TESTING=OFF \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build-fuzz -j2 --target fuzz_sse_encoder fuzz_send_request
+cmake --build build-fuzz -j2 --target fuzz_sse_encoder fuzz_send_request fuzz_next_poll
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-for target in sse_encoder send_request; do
+for target in sse_encoder send_request next_poll; do
   mkdir -p "$work/$target"
   echo "fuzz: $target, $runs runs"
   # -max_total_time bounds a slow machine; the runs bound a fast one.
