@@ -114,7 +114,9 @@ struct Sub {
   Conn* const conn;
   const std::string channel;
   bool replaying = true;
-  std::vector<LiveEventPtr> pendingLive;  // live events seen while replaying
+  // Live events seen while replaying, or while a poll connection is
+  // between two requests (hub_poll.cc).
+  std::vector<LiveEventPtr> pendingLive;
   size_t pendingBytes = 0;                // their encoded size
   std::vector<MessagePtr> backlog;        // history not yet written
   size_t backlogNext = 0;
