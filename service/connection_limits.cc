@@ -6,17 +6,13 @@
 
 #include <chrono>
 
+#include "storage/clock.h"
+
 namespace rtdemo {
 namespace {
 
 constexpr uint64_t kPruneEvery = 4096;    // registrations between full prunes
 constexpr int64_t kFullPruneGapMs = 200;  // at the total limit, at most 5/s
-
-int64_t nowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 }  // namespace
 
@@ -67,7 +63,7 @@ void ConnectionLimits::pruneAll() {
     if (!alive(fd, e)) dead.push_back(fd);
   for (int fd : dead) erase(fd);
   opensSincePrune_ = 0;
-  lastFullPruneMs_ = nowMs();
+  lastFullPruneMs_ = steadyMs();
 }
 
 LimitDecision ConnectionLimits::open(int fd, const Subscriber& who,
@@ -92,7 +88,7 @@ LimitDecision ConnectionLimits::open(int fd, const Subscriber& who,
       }
     }
     if (total_ > 0 && byFd_.size() >= total_) {
-      if (nowMs() - lastFullPruneMs_ >= kFullPruneGapMs) pruneAll();
+      if (steadyMs() - lastFullPruneMs_ >= kFullPruneGapMs) pruneAll();
       if (byFd_.size() >= total_)
         return {503, "the server holds its limit of " + std::to_string(total_) +
                          " open streams"};

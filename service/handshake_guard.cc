@@ -10,6 +10,7 @@
 #include "Poco/Net/HTTPServerConnection.h"
 #include "Poco/Net/TCPServerConnection.h"
 #include "Poco/Net/TCPServerConnectionFactory.h"
+#include "storage/clock.h"
 
 namespace rtdemo {
 namespace {
@@ -98,11 +99,7 @@ HandshakeWatchdog::HandshakeWatchdog(std::atomic<uint64_t>* cutOff)
 
 HandshakeWatchdog::~HandshakeWatchdog() { stop(); }
 
-int64_t HandshakeWatchdog::nowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
+int64_t HandshakeWatchdog::nowMs() { return steadyMs(); }
 
 void HandshakeWatchdog::start() {
   thread_ = std::thread([this] { run(); });

@@ -2,7 +2,7 @@
 // history replay and live delivery).
 #include "service/hub.h"
 
-#include "service/clock.h"
+#include "storage/clock.h"
 #include "service/ws_frame.h"
 
 namespace rtdemo {

@@ -11,7 +11,7 @@
 #include <algorithm>
 #include <system_error>
 
-#include "service/clock.h"
+#include "storage/clock.h"
 #include "service/hub.h"
 #include "service/sse_encoder.h"
 #include "service/ws_protocol.h"

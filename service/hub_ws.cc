@@ -9,7 +9,7 @@
 
 #include <algorithm>
 
-#include "service/clock.h"
+#include "storage/clock.h"
 #include "service/hub.h"
 #include "service/hub_loop.h"
 #include "service/ws_protocol.h"

@@ -10,17 +10,12 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "storage/clock.h"
 #include "storage/cursor.h"
 #include "storage/live_registry.h"
 
 namespace rtdemo {
 namespace {
-
-int64_t nowMs() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
-      .count();
-}
 
 class MemoryBroker : public Broker {
  public:

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "Poco/Logger.h"
+#include "storage/clock.h"
 
 namespace rtdemo {
 namespace {
@@ -23,11 +24,6 @@ constexpr const char* kReadCount = "1000";
 constexpr size_t kMaxRemembered = 10000;
 // While Redis stays away, repeat the warning this often.
 constexpr int64_t kDownLogEveryMs = 60000;
-
-int64_t steadyNowMs() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
-}
 
 Poco::Logger& logger() { return Poco::Logger::get("rtdemo.redis"); }
 
@@ -127,7 +123,7 @@ bool RedisLiveReader::connect(RedisConnection* conn) {
   if (s.ok()) s = loadEpoch(conn, prefix_, &epoch);
   if (!s.ok()) {
     if (conn->connected()) conn->drop(true);
-    int64_t now = steadyNowMs();
+    int64_t now = steadyMs();
     if (stop_) return false;
     if (connected_.exchange(false) || downSinceLogMs_ == 0 ||
         now - downSinceLogMs_ >= kDownLogEveryMs) {
@@ -226,7 +222,7 @@ bool RedisLiveReader::readOnce(RedisConnection* conn) {
     if (connected_.exchange(false)) {
       logger().warning("redis: live reader lost %s: %s; reconnecting with backoff",
                        conn->address(), s.message());
-      downSinceLogMs_ = steadyNowMs();
+      downSinceLogMs_ = steadyMs();
     }
     return false;
   }

@@ -46,6 +46,7 @@
 #include "Poco/Data/Session.h"
 #include "Poco/Data/Statement.h"
 #include "Poco/Logger.h"
+#include "storage/clock.h"
 #include "storage/live_registry.h"
 #include "storage/sqlite_reader.h"
 #include "storage/sqlite_schema.h"
@@ -67,12 +68,6 @@ constexpr Int64 kTrimBatch = 500;   // rows deleted per channel per step
 constexpr size_t kTrimChannelsPerStep = 8;
 constexpr auto kMaintenanceEvery = std::chrono::milliseconds(1000);
 constexpr size_t kReaders = 4;
-
-int64_t nowMs() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
-      .count();
-}
 
 void rollbackQuietly(Session& s) {
   try {

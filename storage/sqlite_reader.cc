@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "Poco/Data/LOB.h"
+#include "storage/clock.h"
 #include "storage/cursor.h"
 #include "storage/sqlite_status.h"
 
@@ -18,12 +19,6 @@ using Poco::Data::Keywords::into;
 using Poco::Data::Keywords::now;
 using Poco::Data::Keywords::use;
 using Poco::Data::Keywords::useRef;
-
-int64_t nowMs() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
-      .count();
-}
 
 void rollbackQuietly(Session& s) {
   try {

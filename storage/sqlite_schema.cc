@@ -15,6 +15,7 @@
 
 #include "Poco/Data/SQLite/Connector.h"
 #include "Poco/String.h"
+#include "storage/clock.h"
 #include "storage/message_id.h"
 #include "storage/sqlite_status.h"
 
@@ -231,10 +232,7 @@ void createSchema(Session& s, const std::string& epoch) {
   s << "CREATE UNIQUE INDEX messages_by_channel ON messages(channel_id, seq)",
       now;
   std::string version = std::to_string(kSqliteSchemaVersion);
-  std::string created =
-      std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count());
+  std::string created = std::to_string(nowMs());
   std::string e = epoch;
   s << "INSERT INTO meta(key, value) VALUES('epoch', ?), "
        "('schema_version', ?), ('created_ms', ?)",

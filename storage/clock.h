@@ -1,4 +1,5 @@
-// Clocks: wall time for message timestamps, monotonic time for deadlines.
+// Clocks: wall time for message timestamps and retention ages, monotonic
+// time for deadlines. Storage and service share these.
 #pragma once
 
 #include <chrono>
