@@ -73,15 +73,6 @@ inline void expectNothingStored(
   EXPECT_NE(r.body.find("\"messages\":[]"), std::string::npos) << r.body;
 }
 
-// The value of one sample line of /metrics, e.g.
-// metric(port, "rtdemo_refusals_total{reason=\"unauthorized\",code=\"401\"}").
-inline long long metric(int port, const std::string& sample) {
-  HttpResponse r = httpGet(port, "/metrics");
-  size_t at = r.body.find("\n" + sample + " ");
-  if (at == std::string::npos) return -1;
-  return std::atoll(r.body.c_str() + at + sample.size() + 2);
-}
-
 // A connection that sends `request` as given and reads the answer head.
 class RawConnection {
  public:

@@ -37,6 +37,13 @@ int connectLoopback(int port, int rcvbuf) {
   return fd;
 }
 
+bool portAccepts(int port) {
+  int fd = connectLoopback(port);
+  if (fd < 0) return false;
+  ::close(fd);
+  return true;
+}
+
 namespace {
 
 bool sendAll(int fd, const std::string& data) {
@@ -139,6 +146,35 @@ HttpResponse httpRequest(int port, const std::string& method, const std::string&
   }
   ::close(fd);
   return res;
+}
+
+HttpResponse readResponseOn(int fd, std::string* pending, std::chrono::milliseconds timeout,
+                            bool* closed) {
+  auto deadline = Clock::now() + timeout;
+  for (;;) {
+    size_t headEnd = pending->find("\r\n\r\n");
+    if (headEnd != std::string::npos) {
+      HttpResponse res;
+      parseHead(pending->substr(0, headEnd), &res.status, &res.headers);
+      std::string length = res.header("content-length");
+      size_t len = length.empty() ? 0 : std::stoul(length);
+      if (pending->size() >= headEnd + 4 + len) {
+        res.body = pending->substr(headEnd + 4, len);
+        pending->erase(0, headEnd + 4 + len);
+        return res;
+      }
+    }
+    ssize_t n = readSome(fd, pending, deadline);
+    if (n == 0 && closed) *closed = true;
+    if (n <= 0) return {};
+  }
+}
+
+long long metric(int port, const std::string& sample) {
+  HttpResponse r = httpGet(port, "/metrics");
+  size_t at = r.body.find("\n" + sample + " ");
+  if (at == std::string::npos) return -1;
+  return std::atoll(r.body.c_str() + at + sample.size() + 2);
 }
 
 bool sendGet(int fd, const std::string& target) {

@@ -42,6 +42,21 @@ std::string urlEncode(const std::string& s);
 // must not wait for an answer.
 int connectLoopback(int port, int rcvbuf = 0);
 bool sendGet(int fd, const std::string& target);
+// True when something accepts connections on the loopback port.
+bool portAccepts(int port);
+
+// Reads the next response (with a Content-Length body, or none) from a
+// kept-alive connection `fd`. `pending` carries bytes read past one response
+// to the next call. Status 0: no complete response within `timeout`, or the
+// connection closed (then *closed is set, when given).
+HttpResponse readResponseOn(int fd, std::string* pending,
+                            std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                            bool* closed = nullptr);
+
+// The value of one sample line of /metrics, e.g.
+// metric(port, "rtdemo_refusals_total{reason=\"unauthorized\",code=\"401\"}"),
+// or -1 when there is no such line.
+long long metric(int port, const std::string& sample);
 
 // POST /send as a form; returns the id of a 201, or "" (with a test failure).
 std::string publish(int port, const std::string& channel, const std::string& data,

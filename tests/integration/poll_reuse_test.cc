@@ -7,7 +7,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <sstream>
 
 #include "tests/integration/http_client.h"
 #include "tests/integration/server_process.h"
@@ -17,15 +16,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-struct Answer {
-  int status = 0;  // 0: nothing (timeout or closed)
-  std::map<std::string, std::string> headers;  // names in lower case
-  std::string body;
-  std::string header(const std::string& name) const {
-    auto it = headers.find(name);
-    return it == headers.end() ? "" : it->second;
-  }
-};
+using Answer = HttpResponse;
 
 // One client connection that sends polls and reads their answers in turn.
 class PollConnection {
@@ -42,67 +33,23 @@ class PollConnection {
   }
 
   Answer read(std::chrono::milliseconds limit = 10s) {
-    auto deadline = std::chrono::steady_clock::now() + limit;
-    for (;;) {
-      size_t head = buf_.find("\r\n\r\n");
-      if (head != std::string::npos) {
-        Answer a = parseHead(buf_.substr(0, head));
-        size_t len = std::stoul(a.header("content-length").empty() ? "0" : a.header("content-length"));
-        if (buf_.size() >= head + 4 + len) {
-          a.body = buf_.substr(head + 4, len);
-          buf_.erase(0, head + 4 + len);
-          return a;
-        }
-      }
-      if (!fill(deadline)) return {};
-    }
+    return readResponseOn(fd_, &pending_, limit, &closed_);
   }
 
   // True when the server closes the connection within `limit`.
   bool closedWithin(std::chrono::milliseconds limit) {
     auto deadline = std::chrono::steady_clock::now() + limit;
-    while (fill(deadline)) {
+    while (!closed_ && std::chrono::steady_clock::now() < deadline) {
+      read(std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now()));
     }
-    return eof_;
+    return closed_;
   }
 
  private:
-  bool fill(std::chrono::steady_clock::time_point deadline) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0 || eof_) return false;
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
-    char tmp[4096];
-    ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
-    if (n <= 0) {
-      eof_ = true;
-      return false;
-    }
-    buf_.append(tmp, static_cast<size_t>(n));
-    return true;
-  }
-
-  static Answer parseHead(const std::string& head) {
-    Answer a;
-    std::istringstream in(head);
-    std::string line;
-    std::getline(in, line);
-    if (line.rfind("HTTP/1.1 ", 0) == 0) a.status = std::stoi(line.substr(9, 3));
-    while (std::getline(in, line)) {
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      size_t colon = line.find(':');
-      if (colon == std::string::npos) continue;
-      std::string name = line.substr(0, colon);
-      for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      size_t v = line.find_first_not_of(' ', colon + 1);
-      a.headers[name] = v == std::string::npos ? "" : line.substr(v);
-    }
-    return a;
-  }
-
   int fd_;
-  std::string buf_;
-  bool eof_ = false;
+  std::string pending_;
+  bool closed_ = false;
 };
 
 // The data fields of a poll answer's messages, in order.
@@ -116,18 +63,8 @@ std::vector<std::string> dataOf(const std::string& body) {
   return out;
 }
 
-double metric(int port, const std::string& series) {
-  std::istringstream in(httpGet(port, "/metrics").body);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
-  }
-  ADD_FAILURE() << "no series " << series;
-  return -1;
-}
-
-double continued(int port) { return metric(port, "rtdemo_poll_continuations_total"); }
-double pollsHeld(int port) { return metric(port, "rtdemo_open_connections{transport=\"poll\"}"); }
+long long continued(int port) { return metric(port, "rtdemo_poll_continuations_total"); }
+long long pollsHeld(int port) { return metric(port, "rtdemo_open_connections{transport=\"poll\"}"); }
 
 class PollReuseTest : public ::testing::Test {
  protected:
@@ -142,7 +79,7 @@ class PollReuseTest : public ::testing::Test {
     return jsonField(httpGet(port_, "/poll?channel=" + channel + "&timeout=0").body, "last_id");
   }
   // Sends a poll and waits until the server holds it.
-  void park(PollConnection& conn, const std::string& target, double heldBefore = 0) {
+  void park(PollConnection& conn, const std::string& target, long long heldBefore = 0) {
     ASSERT_TRUE(conn.send(target));
     ASSERT_TRUE(waitUntil([&] { return pollsHeld(port_) > heldBefore; })) << target;
   }
@@ -166,7 +103,7 @@ TEST_F(PollReuseTest, RePollsAreAnsweredWithoutLossWhetherTheMessageCameBeforeOr
   const std::string session = a.header("x-session-id");
   EXPECT_FALSE(session.empty()) << "a held answer carries the session id as an immediate one does";
   cursor = id;
-  const double before = continued(port_);
+  const long long before = continued(port_);
 
   for (int round = 1; round <= 6; ++round) {
     std::string data = "m" + std::to_string(round);
@@ -244,7 +181,7 @@ TEST_F(PollReuseTest, OtherRequestsOnTheConnectionGoToTheHttpServer) {
   park(conn, "/poll?channel=o&since=" + urlEncode(cursor));
   std::string id = publish(port_, "o", "first");
   ASSERT_EQ(conn.read().status, 200);
-  const double before = continued(port_);
+  const long long before = continued(port_);
 
   // A poll that asks not to wait: an empty answer at once, from the hub.
   ASSERT_TRUE(conn.send("/poll?channel=o&timeout=0&since=" + urlEncode(id)));

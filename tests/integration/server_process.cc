@@ -17,21 +17,12 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/integration/http_client.h"
+
 extern char** environ;
 
 namespace rtdemo {
 namespace {
-
-bool accepts(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return ok;
-}
 
 std::string tempPath(const char* stem) {
   char tmpl[] = "/tmp/rtdemo-test-XXXXXX";
@@ -112,7 +103,7 @@ ServerProcess::ServerProcess(std::vector<std::string> args, int port) {
   }
   ready_ = waitUntil(
       [&] {
-        if (accepts(port_)) return true;
+        if (portAccepts(port_)) return true;
         int status;
         return ::waitpid(pid_, &status, WNOHANG) == pid_ && (pid_ = -1, true);
       },

@@ -34,17 +34,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-bool portAccepts(int port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return ok;
-}
-
 // One notification datagram as received, split into its KEY=VALUE lines.
 struct Notification {
   std::vector<std::string> lines;
