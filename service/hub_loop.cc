@@ -453,10 +453,22 @@ void HubLoop::sendHeartbeats(int64_t nowWall) {
   }
 }
 
-void HubLoop::close(Conn* c) {
+void HubLoop::detach(Conn* c) {
   for (auto& s : c->subs) unlink(s.get());
-  if (c->pollDeadlineMs != 0) pollDeadlines_.erase({c->pollDeadlineMs, c->id});
+  pollDeadlines_.erase({c->pollDeadlineMs, c->id});
   ::epoll_ctl(epollFd_, EPOLL_CTL_DEL, c->fd, nullptr);
+  if (options_.onRelease) options_.onRelease(c->fd);
+}
+
+void HubLoop::discard(Conn* c) {
+  std::vector<std::string> channels;
+  for (auto& s : c->subs) channels.push_back(s->channel);
+  forget(c->id);  // destroys *c
+  for (const std::string& ch : channels) hub_->releaseFeed(ch);
+}
+
+void HubLoop::close(Conn* c) {
+  detach(c);
   // Unread input makes close() send a reset that can destroy the answer we
   // just queued in the kernel; read it away first.
   char buf[1024];
@@ -464,7 +476,6 @@ void HubLoop::close(Conn* c) {
     ssize_t n = ::recv(c->fd, buf, sizeof buf, MSG_DONTWAIT);
     if (n <= 0) break;
   }
-  if (options_.onRelease) options_.onRelease(c->fd);
   switch (c->kind) {
     case Conn::Kind::kStream:
       stats_->streamsOpen.fetch_sub(1, std::memory_order_relaxed);
@@ -480,10 +491,7 @@ void HubLoop::close(Conn* c) {
     c->socket.close();
   } catch (...) {
   }
-  std::vector<std::string> channels;
-  for (auto& s : c->subs) channels.push_back(s->channel);
-  forget(c->id);  // destroys *c
-  for (const std::string& ch : channels) hub_->releaseFeed(ch);
+  discard(c);
 }
 
 void HubLoop::shutdownAll() {

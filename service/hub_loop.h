@@ -245,6 +245,11 @@ class HubLoop {
   void wsHeartbeat(Conn* c, const SharedBytes& heartbeat, const SharedBytes& ping, int64_t now);
 
   void close(Conn* c);
+  // The two halves of letting a connection go, shared by close() and
+  // handBack(): detach() takes it out of every list, epoll and the security
+  // layer's counts; discard() destroys it and drops its channels' feeds.
+  void detach(Conn* c);
+  void discard(Conn* c);
   // Destroys a connection that close() or handBack() let go of; during a
   // fan-out it waits in graveyard_ until the fan-out ends, so the fan-out's
   // copy of the subscriber list never points at freed memory.

@@ -248,15 +248,9 @@ void HubLoop::rePoll(Conn* c, const NextPoll& poll) {
 }
 
 void HubLoop::handBack(Conn* c) {
-  for (auto& s : c->subs) unlink(s.get());
-  pollDeadlines_.erase({c->pollDeadlineMs, c->id});
-  ::epoll_ctl(epollFd_, EPOLL_CTL_DEL, c->fd, nullptr);
-  if (options_.onRelease) options_.onRelease(c->fd);
+  detach(c);
   Poco::Net::StreamSocket socket = c->socket;  // shares the descriptor
-  std::vector<std::string> channels;
-  for (auto& s : c->subs) channels.push_back(s->channel);
-  forget(c->id);  // destroys *c; the socket stays open through `socket`
-  for (const std::string& ch : channels) hub_->releaseFeed(ch);
+  discard(c);  // the socket stays open through `socket`
   try {
     socket.setBlocking(true);
   } catch (...) {
