@@ -8,7 +8,7 @@
 #                                    and libFuzzer for scripts/fuzz.sh)
 set -euo pipefail
 
-packages=(build-essential cmake pkg-config libpoco-dev libhiredis-dev libsystemd-dev)
+packages=(build-essential cmake pkg-config libpoco-dev libhiredis-dev libsystemd-dev liburing-dev)
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(googletest libgtest-dev redis-server chromium firefox-esr nginx-light libnginx-mod-nchan wrk
             systemd dpkg-dev caddy clang libclang-rt-14-dev)

@@ -53,6 +53,7 @@
 #include <vector>
 
 #include "Poco/Net/StreamSocket.h"
+#include "service/batch_sender.h"
 #include "service/hub_stats.h"
 #include "service/live_event.h"
 #include "service/out_buffer.h"
@@ -92,6 +93,9 @@ struct HubOptions {
   NextPollLimits nextPollLimits;    // what a re-poll read here may be
   size_t sendMaxBytes = 65536;      // WebSocket publish data limit
   size_t wsMaxSubscriptions = 64;   // channels one WebSocket may hold
+  // Send a fan-out's writes in one io_uring submission (batch_sender.h)
+  // when the kernel allows it; otherwise, and when false, one send() each.
+  bool batchSends = true;
   // Told the descriptor of every connection the hub lets go (closed or
   // handed back), so per-address stream limits can be released at once.
   std::function<void(int fd)> onRelease;
@@ -155,6 +159,7 @@ struct Conn {
 
   bool closing = false;                   // finish once the output is flushed
   bool wantWrite = false;                 // EPOLLOUT registered
+  bool inBatch = false;                   // a send waits in the loop's batch
   OutBuffer out;
 };
 
@@ -215,6 +220,13 @@ class HubLoop {
 
   // Writing.
   bool write(Conn* c, const SharedBytes& bytes);  // false if it closed
+  // write() for a fan-out or heartbeat round: the send waits in batch_ until
+  // flushBatch(), which the round calls before it returns. Every connection
+  // is in a round at most once, so none is closed while its send waits.
+  void writeBatched(Conn* c, const SharedBytes& bytes);
+  void flushBatch();
+  // What write() does once a send's outcome is known.
+  bool afterWrite(Conn* c, OutBuffer::Result r);
   void cutOffSlow(Conn* c);
   void afterFlush(Conn* c);
   void setWantWrite(Conn* c, bool want);
@@ -274,6 +286,14 @@ class HubLoop {
   std::set<std::pair<int64_t, uint64_t>> pollDeadlines_;
   bool fanningOut_ = false;
   std::vector<std::unique_ptr<Conn>> graveyard_;
+  // Null when io_uring is off or unavailable. batched_[tag] is the
+  // connection and bytes of each send waiting in it.
+  std::unique_ptr<BatchSender> batch_;
+  struct Batched {
+    Conn* conn;
+    const SharedBytes* bytes;
+  };
+  std::vector<Batched> batched_;
   int64_t nextHeartbeatMs_ = 0;
 };
 

@@ -20,6 +20,7 @@ struct HubStats {
   std::atomic<uint64_t> heartbeats{0};       // heartbeat writes
   std::atomic<uint64_t> pollsContinued{0};   // re-polls read by a hub loop
   std::atomic<uint64_t> wsPublished{0};      // messages stored by WebSocket publish
+  std::atomic<int64_t> batchingLoops{0};     // hub loops sending through io_uring
 };
 
 }  // namespace rtdemo

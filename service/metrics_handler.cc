@@ -103,6 +103,11 @@ void MetricsHandler::handle(Poco::Net::HTTPServerRequest&,
   m.sample("rtdemo_open_connections", "transport=\"poll\"", get(hub.pollsHeld));
   m.sample("rtdemo_open_connections", "transport=\"websocket\"", get(hub.websocketsOpen));
 
+  m.family("rtdemo_hub_io_uring_loops", "gauge",
+           "Hub loops that send each fan-out in one io_uring submission; the "
+           "others make one send() per socket (rtdemo.hub.io-uring).");
+  m.sample("rtdemo_hub_io_uring_loops", "", get(hub.batchingLoops));
+
   m.family("rtdemo_http_requests_in_flight", "gauge",
            "HTTP handlers running now on the request pool.");
   m.sample("rtdemo_http_requests_in_flight", "",

@@ -10,15 +10,12 @@
 namespace rtdemo {
 namespace {
 
-// Writes without SIGPIPE; returns bytes written, 0 when the socket is full,
-// -1 when the peer is gone.
-ssize_t sendSome(int fd, const char* data, size_t len) {
+// Writes without SIGPIPE; returns bytes written or -errno.
+int sendSome(int fd, const char* data, size_t len) {
   for (;;) {
     ssize_t n = ::send(fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n >= 0) return n;
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
-    return -1;
+    if (n >= 0) return static_cast<int>(n);
+    if (errno != EINTR) return -errno;
   }
 }
 
@@ -41,10 +38,14 @@ OutBuffer::Result OutBuffer::write(int fd, const SharedBytes& data) {
     push(data, 0);
     return Result::kBlocked;
   }
-  ssize_t n = sendSome(fd, data->data(), data->size());
-  if (n < 0) return Result::kError;
-  if (static_cast<size_t>(n) == data->size()) return Result::kDone;
-  push(data, static_cast<size_t>(n));
+  return settle(data, sendSome(fd, data->data(), data->size()));
+}
+
+OutBuffer::Result OutBuffer::settle(const SharedBytes& data, int sent) {
+  if (sent == -EAGAIN || sent == -EWOULDBLOCK || sent == -EINTR) sent = 0;
+  if (sent < 0) return Result::kError;
+  if (static_cast<size_t>(sent) == data->size()) return Result::kDone;
+  push(data, static_cast<size_t>(sent));
   return Result::kBlocked;
 }
 

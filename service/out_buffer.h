@@ -35,6 +35,11 @@ class OutBuffer {
   // connection and a body shared by many), in one system call.
   Result write(int fd, const SharedBytes& first, const SharedBytes& second);
 
+  // Takes the outcome of a send of `data` made elsewhere while this buffer
+  // was empty (BatchSender): `sent` is bytes written or -errno, and what
+  // the socket did not take is queued, as write() would have.
+  Result settle(const SharedBytes& data, int sent);
+
   // Writes queued data until done or the socket is full.
   Result flush(int fd);
 

@@ -22,6 +22,7 @@
 #include "Poco/Util/HelpFormatter.h"
 #include "Poco/Util/Option.h"
 #include "Poco/Util/OptionSet.h"
+#include "service/batch_sender.h"
 #include "service/connection_returner.h"
 #include "service/demo_ticker.h"
 #include "service/handler_factory.h"
@@ -253,6 +254,20 @@ int RtdemoApp::main(const std::vector<std::string>&) {
 
   HubOptions hubOptions;
   hubOptions.loops = settings.hubLoops;
+  if (settings.hubIoUring != "off") {
+    // Probe once here, so that "on" can refuse to start and "auto" says
+    // once, not once per loop, why fan-out falls back to send().
+    std::string why;
+    if (!BatchSender::open(8, &why)) {
+      if (settings.hubIoUring == "on")
+        return fail("rtdemo.hub.io-uring is on but io_uring is unavailable: " + why,
+                    EXIT_UNAVAILABLE);
+      log.notice("io_uring unavailable (%s); fan-out uses one send() per socket", why);
+      hubOptions.batchSends = false;
+    }
+  } else {
+    hubOptions.batchSends = false;
+  }
   hubOptions.heartbeatSeconds = settings.heartbeatSeconds;
   hubOptions.maxBufferBytes = settings.streamBufferBytes;
   hubOptions.pollMaxBatch = static_cast<size_t>(settings.pollMaxBatch);

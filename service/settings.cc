@@ -94,6 +94,7 @@ Status loadSettings(const Poco::Util::AbstractConfiguration& config,
   r.integer("rtdemo.http.threads", 2, 1024, &s.httpThreads);
   r.integer("rtdemo.http.queue", 16, 1000000, &s.httpQueue);
   r.integer("rtdemo.hub.loops", 1, 64, &s.hubLoops);
+  r.oneOf("rtdemo.hub.io-uring", {"auto", "on", "off"}, &s.hubIoUring);
   std::string proxies;
   r.text("rtdemo.trusted-proxies", &proxies);
   if (r.status().ok() && !TrustedProxies::parse(proxies, &s.trustedProxies).ok())

@@ -22,6 +22,7 @@ struct Settings {
   int httpThreads = 32;      // POCO pool: short requests only
   int httpQueue = 20000;     // accepted connections waiting for a pool thread
   int hubLoops = 2;          // event-loop threads that own streams and polls
+  std::string hubIoUring = "auto";  // auto | on | off: batched fan-out sends
   // Peers allowed to name the client in X-Forwarded-For; empty trusts none.
   TrustedProxies trustedProxies;
 

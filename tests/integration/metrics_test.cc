@@ -81,6 +81,46 @@ TEST(MetricsTest, FamiliesFollowPrometheusConventions) {
   EXPECT_EQ(s["rtdemo_publish_duration_seconds_count"], 0);
 }
 
+TEST(MetricsTest, IoUringLoopsShowWhichSendPathFanOutUses) {
+  // "on" refuses to start without io_uring, so this also fails on a machine
+  // where rtdemo could not batch its sends.
+  for (const char* mode : {"on", "off"}) {
+    std::vector<std::string> args = memoryArgs();
+    args.insert(args.end(), {"-D", "rtdemo.hub.loops=3", "-D",
+                             std::string("rtdemo.hub.io-uring=") + mode});
+    ServerProcess server(args);
+    ASSERT_TRUE(server.ready()) << mode;
+    const int port = server.port();
+    EXPECT_EQ(scrape(port)["rtdemo_hub_io_uring_loops"], std::string(mode) == "on" ? 3 : 0)
+        << mode;
+    // Either way a fan-out and the heartbeats reach every subscriber.
+    std::vector<std::unique_ptr<SseClient>> subs;
+    for (int i = 0; i < 6; ++i) {
+      subs.push_back(std::make_unique<SseClient>(port, "/events?channel=path"));
+      ASSERT_EQ(subs.back()->status(), 200);
+    }
+    ASSERT_TRUE(waitUntil(
+        [&] { return scrape(port)["rtdemo_open_connections{transport=\"sse\"}"] == 6; }));
+    std::string id = publish(port, "path", std::string("via ") + mode);
+    for (auto& sub : subs) {
+      auto got = sub->messages(1);
+      ASSERT_EQ(got.size(), 1u) << mode;
+      EXPECT_EQ(got[0].id, id);
+      EXPECT_EQ(got[0].data, std::string("via ") + mode);
+    }
+    // Heartbeats (every second here) are a second kind of round.
+    for (auto& sub : subs) {
+      bool beat = false;
+      for (int i = 0; i < 5 && !beat; ++i) {
+        auto ev = sub->next(3s);
+        ASSERT_TRUE(ev.has_value()) << mode;
+        beat = ev->type == "heartbeat";
+      }
+      EXPECT_TRUE(beat) << mode;
+    }
+  }
+}
+
 TEST(MetricsTest, DemoTickerPublishesAreCountedApart) {
   std::vector<std::string> args = memoryArgs();
   args.insert(args.end(), {"-D", "rtdemo.demo.interval.seconds=1"});

@@ -44,7 +44,7 @@ echo "ok: built $(basename "$deb")"
 # 2. What the package declares and holds.
 depends=$(dpkg-deb -f "$deb" Depends)
 echo "Depends: $depends"
-for lib in libc6 libpocofoundation libpoconet libsystemd0 libhiredis; do
+for lib in libc6 libpocofoundation libpoconet libsystemd0 libhiredis liburing; do
   grep -q "$lib" <<<"$depends" || fail "Depends lacks $lib (shlibdeps)"
 done
 mkdir "$tmp/control"

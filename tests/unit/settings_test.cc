@@ -24,6 +24,7 @@ TEST(Settings, DefaultsWhenEmpty) {
   EXPECT_EQ(s.sendMaxBytes, 65536u);
   EXPECT_EQ(s.broker.historySize, 1000u);
   EXPECT_EQ(s.demoChannel, "demo");
+  EXPECT_EQ(s.hubIoUring, "auto");
 }
 
 TEST(Settings, ReadsEveryKind) {
@@ -34,7 +35,8 @@ TEST(Settings, ReadsEveryKind) {
                     {"rtdemo.history.size", "7"},
                     {"rtdemo.sqlite.synchronous", "normal"},
                     {"rtdemo.redis.prefix", "x:"},
-                    {"rtdemo.send.max-bytes", "10"}},
+                    {"rtdemo.send.max-bytes", "10"},
+                    {"rtdemo.hub.io-uring", "off"}},
                    &s);
   ASSERT_TRUE(st.ok()) << st.toString();
   EXPECT_EQ(s.port, 5050);
@@ -44,6 +46,7 @@ TEST(Settings, ReadsEveryKind) {
   EXPECT_EQ(s.broker.sqliteSynchronous, "normal");
   EXPECT_EQ(s.broker.redisPrefix, "x:");
   EXPECT_EQ(s.sendMaxBytes, 10u);
+  EXPECT_EQ(s.hubIoUring, "off");
 }
 
 TEST(Settings, EachBadValueNamesItsKey) {
@@ -57,7 +60,8 @@ TEST(Settings, EachBadValueNamesItsKey) {
                  Case{"rtdemo.poll.timeout.seconds", ""}, Case{"rtdemo.send.max-bytes", "0"},
                  Case{"rtdemo.sqlite.synchronous", "off"}, Case{"rtdemo.log.level", "loud"},
                  Case{"rtdemo.demo.channel", "bad channel"}, Case{"rtdemo.history.size", "0"},
-                 Case{"rtdemo.redis.port", "0"}, Case{"rtdemo.hub.loops", "0"}}) {
+                 Case{"rtdemo.redis.port", "0"}, Case{"rtdemo.hub.loops", "0"},
+                 Case{"rtdemo.hub.io-uring", "yes"}}) {
     Settings s;
     Status st = load({{c.key, c.value}}, &s);
     EXPECT_FALSE(st.ok()) << c.key << "=" << c.value;
