@@ -374,8 +374,10 @@ for rep in $(seq 1 "$REPEAT"); do
     fi
   done
   if [ "$FLOOR" = 1 ]; then
-    has_scenario 1 && run_floor 1 "${F1[@]}"
-    has_scenario 2 && run_floor 2 "${F2[@]}"
+    # Both ways of sending: one send() per socket, and io_uring batches as
+    # rtdemo's hub loops use by default (rtdemo.hub.io-uring).
+    has_scenario 1 && run_floor 1 "${F1[@]}" && run_floor 1 "${F1[@]}" --io-uring 1
+    has_scenario 2 && run_floor 2 "${F2[@]}" && run_floor 2 "${F2[@]}" --io-uring 1
   fi
 done
 
@@ -385,6 +387,7 @@ LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 if [ -s "$WORK/floor.txt" ]; then
   echo
   echo "Kernel floor: the same fan-out with no server (bench/send_floor.cc: 2 sending"
-  echo "threads, one epoll reader), so what is left above it is the servers' own cost"
+  echo "threads, one epoll reader), so what is left above it is the servers' own cost;"
+  echo "measured with one send() per socket and with io_uring batches"
   cat "$WORK/floor.txt"
 fi
