@@ -373,24 +373,37 @@ void HubLoop::writeBatched(Conn* c, const SharedBytes& bytes) {
     flushBatch();
     if (conns_.count(id) == 0) return;
   }
-  // Something already queued must go first, through the OutBuffer.
-  if (!batch_ || c->closing || !c->out.empty()) {
+  if (c->closing || !canBatch(*c)) {
     write(c, bytes);
     return;
   }
   c->inBatch = true;
   batch_->add(c->fd, *bytes, batched_.size());
-  batched_.push_back(Batched{c, &bytes});
+  batched_.push_back(Batched{c, &bytes, nullptr, false});
   if (batch_->full()) flushBatch();
+}
+
+bool HubLoop::canBatch(const Conn& c) const {
+  // Something already queued must go first, through the OutBuffer.
+  return batch_ && fanningOut_ && !flushing_ && !c.inBatch && c.out.empty();
 }
 
 void HubLoop::flushBatch() {
   if (!batch_ || batch_->empty()) return;
+  // An outcome may answer a connection's next poll at once; that write goes
+  // straight out rather than into the batch being reported.
+  flushing_ = true;
   batch_->submit([this](uint64_t tag, int result) {
-    Conn* c = batched_[tag].conn;
+    const Batched& b = batched_[tag];
+    Conn* c = b.conn;
     c->inBatch = false;
-    afterWrite(c, c->out.settle(*batched_[tag].bytes, result));
+    OutBuffer::Result r = c->out.settle(b.owned ? b.owned : *b.bytes, result);
+    if (b.pollAnswer)
+      afterPollWrite(c, r);
+    else
+      afterWrite(c, r);
   });
+  flushing_ = false;
   batched_.clear();
   if (!batch_->usable()) {
     Poco::Logger::get("rtdemo").error(

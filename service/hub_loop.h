@@ -224,6 +224,9 @@ class HubLoop {
   // flushBatch(), which the round calls before it returns. Every connection
   // is in a round at most once, so none is closed while its send waits.
   void writeBatched(Conn* c, const SharedBytes& bytes);
+  // True if a send to `c` may wait in batch_ now: inside a round, not while
+  // the batch is being flushed, and with nothing queued ahead of it.
+  bool canBatch(const Conn& c) const;
   void flushBatch();
   // What write() does once a send's outcome is known.
   bool afterWrite(Conn* c, OutBuffer::Result r);
@@ -240,6 +243,8 @@ class HubLoop {
                      const std::string& oldest);
   void livePoll(Conn* c, Sub* s, const LiveEventPtr& event);
   void finishAnswered(Conn* c);
+  // What answerPoll() does once its write's outcome is known.
+  void afterPollWrite(Conn* c, OutBuffer::Result r);
   void readPollInput(Conn* c);
   void nextPoll(Conn* c);
   void rePoll(Conn* c, const NextPoll& poll);
@@ -291,9 +296,12 @@ class HubLoop {
   std::unique_ptr<BatchSender> batch_;
   struct Batched {
     Conn* conn;
-    const SharedBytes* bytes;
+    const SharedBytes* bytes;  // shared by the round (an event, a heartbeat)
+    SharedBytes owned;         // or this connection's own (a poll answer)
+    bool pollAnswer;
   };
   std::vector<Batched> batched_;
+  bool flushing_ = false;      // flushBatch() is reporting outcomes
   int64_t nextHeartbeatMs_ = 0;
 };
 
