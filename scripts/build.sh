@@ -3,5 +3,8 @@
 # Two jobs: the reference machine has 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cmake -S . -B build -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" >/dev/null
+# BUILD_TESTING=OFF (scripts/run.sh) builds without GoogleTest and the other
+# test-only packages; scripts/test.sh leaves it on.
+cmake -S . -B build -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-RelWithDebInfo}" \
+  -DBUILD_TESTING="${BUILD_TESTING:-ON}" >/dev/null
 cmake --build build -j2 "$@"
