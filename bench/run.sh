@@ -6,7 +6,7 @@
 # same baseline and a crash in one scenario does not spoil the next.
 #
 #   bench/run.sh --quick          smoke run for CI (small N, ~1.5 min)
-#   bench/run.sh --full           the figures the README quotes (~6 min)
+#   bench/run.sh --full           the figures the README quotes (~11 min)
 # Options:
 #   --backend memory|sqlite|redis rtdemo backend (memory); for redis, start
 #                                 redis-server first
