@@ -7,19 +7,9 @@
 
 #include <cstring>
 
+#include "service/out_buffer.h"
+
 namespace rtdemo {
-namespace {
-
-// One send() made here rather than in the ring: bytes written or -errno.
-int sendNow(int fd, const std::string& bytes) {
-  ssize_t n;
-  do {
-    n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-  } while (n < 0 && errno == EINTR);
-  return n < 0 ? -errno : static_cast<int>(n);
-}
-
-}  // namespace
 
 struct BatchSender::Ring {
   io_uring ring;
@@ -106,14 +96,15 @@ void BatchSender::submit(const Done& done) {
         done(queued_[i].tag, -EIO);
         continue;
       }
-      done(queued_[i].tag, sendNow(queued_[i].fd, *queued_[i].bytes));
+      const Queued& q = queued_[i];
+      done(q.tag, sendNow(q.fd, q.bytes->data(), q.bytes->size()));
     }
   }
   queued_.clear();
 }
 
 void BatchSender::sendEachDirectly(const Done& done) {
-  for (const Queued& q : queued_) done(q.tag, sendNow(q.fd, *q.bytes));
+  for (const Queued& q : queued_) done(q.tag, sendNow(q.fd, q.bytes->data(), q.bytes->size()));
   queued_.clear();
 }
 

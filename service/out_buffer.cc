@@ -8,18 +8,14 @@
 #include <algorithm>
 
 namespace rtdemo {
-namespace {
 
-// Writes without SIGPIPE; returns bytes written or -errno.
-int sendSome(int fd, const char* data, size_t len) {
+int sendNow(int fd, const char* data, size_t len) {
   for (;;) {
     ssize_t n = ::send(fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n >= 0) return static_cast<int>(n);
     if (errno != EINTR) return -errno;
   }
 }
-
-}  // namespace
 
 void OutBuffer::push(const SharedBytes& data, size_t offset) {
   chunks_.push_back(Chunk{data, offset});
@@ -38,7 +34,7 @@ OutBuffer::Result OutBuffer::write(int fd, const SharedBytes& data) {
     push(data, 0);
     return Result::kBlocked;
   }
-  return settle(data, sendSome(fd, data->data(), data->size()));
+  return settle(data, sendNow(fd, data->data(), data->size()));
 }
 
 OutBuffer::Result OutBuffer::settle(const SharedBytes& data, int sent) {

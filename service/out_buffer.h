@@ -17,6 +17,10 @@ namespace rtdemo {
 
 using SharedBytes = std::shared_ptr<const std::string>;
 
+// One send() that never blocks and never raises SIGPIPE: bytes written, or
+// -errno (-EAGAIN when the socket is full).
+int sendNow(int fd, const char* data, size_t len);
+
 class OutBuffer {
  public:
   enum class Result {
