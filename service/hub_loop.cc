@@ -378,9 +378,13 @@ void HubLoop::writeBatched(Conn* c, const SharedBytes& bytes) {
     write(c, bytes);
     return;
   }
-  c->inBatch = true;
-  batch_->add(c->fd, *bytes, batched_.size());
-  batched_.push_back(Batched{c, &bytes, nullptr, false});
+  queueBatched(Batched{c, &bytes, nullptr, false});
+}
+
+void HubLoop::queueBatched(Batched b) {
+  b.conn->inBatch = true;
+  batch_->add(b.conn->fd, b.owned ? *b.owned : **b.bytes, batched_.size());
+  batched_.push_back(std::move(b));
   if (batch_->full()) flushBatch();
 }
 

@@ -227,6 +227,9 @@ class HubLoop {
   // True if a send to `c` may wait in batch_ now: inside a round, not while
   // the batch is being flushed, and with nothing queued ahead of it.
   bool canBatch(const Conn& c) const;
+  struct Batched;
+  // Puts one send in batch_ (flushing it when full); call only if canBatch().
+  void queueBatched(Batched b);
   void flushBatch();
   // What write() does once a send's outcome is known.
   bool afterWrite(Conn* c, OutBuffer::Result r);

@@ -121,11 +121,7 @@ void HubLoop::answerPoll(Conn* c, int status, const std::string& reason,
     // In a fan-out the answer waits in the batch as one buffer: copying a
     // small body costs less than the system call the batch saves.
     head += *body;
-    SharedBytes whole = share(std::move(head));
-    c->inBatch = true;
-    batch_->add(c->fd, *whole, batched_.size());
-    batched_.push_back(Batched{c, nullptr, std::move(whole), true});
-    if (batch_->full()) flushBatch();
+    queueBatched(Batched{c, nullptr, share(std::move(head)), true});
     return;
   }
   afterPollWrite(c, c->out.write(c->fd, share(std::move(head)), body));

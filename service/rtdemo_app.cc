@@ -254,18 +254,15 @@ int RtdemoApp::main(const std::vector<std::string>&) {
 
   HubOptions hubOptions;
   hubOptions.loops = settings.hubLoops;
-  if (settings.hubIoUring != "off") {
-    // Probe once here, so that "on" can refuse to start and "auto" says
-    // once, not once per loop, why fan-out falls back to send().
-    std::string why;
-    if (!BatchSender::open(8, &why)) {
-      if (settings.hubIoUring == "on")
-        return fail("rtdemo.hub.io-uring is on but io_uring is unavailable: " + why,
-                    EXIT_UNAVAILABLE);
-      log.notice("io_uring unavailable (%s); fan-out uses one send() per socket", why);
-      hubOptions.batchSends = false;
-    }
-  } else {
+  hubOptions.batchSends = settings.hubIoUring != "off";
+  std::string noUring;
+  // Probe once here, so that "on" can refuse to start and "auto" says once,
+  // not once per loop, why fan-out falls back to send().
+  if (hubOptions.batchSends && !BatchSender::open(8, &noUring)) {
+    if (settings.hubIoUring == "on")
+      return fail("rtdemo.hub.io-uring is on but io_uring is unavailable: " + noUring,
+                  EXIT_UNAVAILABLE);
+    log.notice("io_uring unavailable (%s); fan-out uses one send() per socket", noUring);
     hubOptions.batchSends = false;
   }
   hubOptions.heartbeatSeconds = settings.heartbeatSeconds;
