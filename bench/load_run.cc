@@ -125,7 +125,8 @@ void LoadRun::onSubscribeFailed(bool final_failure) {
 }
 
 void LoadRun::onMessage(int channel, const char* data, size_t len,
-                        int64_t now_ns, DeliveryTracker* tracker) {
+                        const Received& when, DeliveryTracker* tracker) {
+  const int64_t now_ns = when.read_ns;
   // "t=<ns>;seq=<n>;c=<channel>;" — written by makePayload().
   std::string s(data, std::min<size_t>(len, 96));
   long long t = 0;
@@ -147,6 +148,11 @@ void LoadRun::onMessage(int channel, const char* data, size_t len,
   ++counters_.delivered;
   last_delivery_ns_ = now_ns;
   latency_.add(now_ns - t);
+  if (when.arrived_ns != 0) {
+    ++counters_.stamped;
+    if (when.arrived_ns < t || when.arrived_ns > now_ns) ++counters_.stamps_outside;
+    arrival_.add(when.arrived_ns - t);
+  }
   if (!options_.timeline_path.empty()) {
     uint64_t k = seq * static_cast<uint64_t>(options_.channels) +
                  static_cast<uint64_t>(channel);
@@ -414,6 +420,7 @@ void LoadRun::report(double connect_s, long rss_before, long rss_idle,
   double worst_p50_ms = 0;
   writeTimeline(&worst_p50_ms);
   latency_.finish();
+  arrival_.finish();
   connect_latency_.finish();
   publish_rtt_.finish();
   publish_lag_.finish();
@@ -462,6 +469,14 @@ void LoadRun::report(double connect_s, long rss_before, long rss_idle,
   std::printf("  latency p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms\n",
               latency_.percentileMs(50), latency_.percentileMs(90),
               latency_.percentileMs(99), latency_.maxMs());
+  std::printf("  arrival p50 %.1f ms, p90 %.1f ms, p99 %.1f ms, max %.1f ms "
+              "(kernel receive timestamps: %llu of %llu deliveries, %llu out "
+              "of order with publish and read)\n",
+              arrival_.percentileMs(50), arrival_.percentileMs(90),
+              arrival_.percentileMs(99), arrival_.maxMs(),
+              static_cast<unsigned long long>(c.stamped),
+              static_cast<unsigned long long>(c.delivered),
+              static_cast<unsigned long long>(c.stamps_outside));
   std::printf("  server RSS %ld kB before, %ld kB idle, %ld kB end; %ld B per "
               "idle subscriber\n",
               rss_before, rss_idle, rss_end, per_sub);
@@ -492,7 +507,7 @@ void LoadRun::report(double connect_s, long rss_before, long rss_idle,
       "rss_per_sub_b=%ld slow=%d slow_cut=%d slow_bytes=%llu "
       "delivered_pct=%.2f server_cpu_s=%.2f loadgen_cpu_s=%.2f "
       "pub_p50_ms=%.1f pub_p99_ms=%.1f pub_lag_p99_ms=%.1f ws_pongs=%llu "
-      "ws_closes=%llu ws_errors=%llu\n",
+      "ws_closes=%llu ws_errors=%llu",
       o.label.empty() ? "-" : o.label.c_str(), serverName(o.server),
       modeName(o.mode), o.subs, o.channels, o.rate, c.subscribed, connect_s,
       connect_latency_.percentileMs(50), connect_latency_.percentileMs(99),
@@ -521,6 +536,13 @@ void LoadRun::report(double connect_s, long rss_before, long rss_idle,
       static_cast<unsigned long long>(c.ws_pongs),
       static_cast<unsigned long long>(c.ws_closes),
       static_cast<unsigned long long>(c.ws_errors));
+  std::printf(
+      " arr_p50_ms=%.1f arr_p90_ms=%.1f arr_p99_ms=%.1f arr_max_ms=%.1f "
+      "stamped=%llu stamps_outside=%llu\n",
+      arrival_.percentileMs(50), arrival_.percentileMs(90),
+      arrival_.percentileMs(99), arrival_.maxMs(),
+      static_cast<unsigned long long>(c.stamped),
+      static_cast<unsigned long long>(c.stamps_outside));
   std::fflush(stdout);
 }
 

@@ -20,6 +20,7 @@
 #include "connection.h"
 #include "delivery_tracker.h"
 #include "latency_stats.h"
+#include "net_util.h"
 #include "options.h"
 
 namespace bench {
@@ -56,6 +57,11 @@ struct Counters {
   uint64_t ws_errors = 0;    // WebSocket protocol errors (bad 101, frames)
   uint64_t ws_pongs = 0;     // pings answered
   uint64_t ws_closes = 0;    // close frames from the server
+  // Kernel receive timestamps (see Received): deliveries that had one, and
+  // those whose stamp fell outside [publish, read], which only a wrong clock
+  // conversion could cause.
+  uint64_t stamped = 0;
+  uint64_t stamps_outside = 0;
   // Publishing.
   uint64_t published = 0;    // requests written
   uint64_t publish_errors = 0;
@@ -93,9 +99,10 @@ class LoadRun {
   void onSubscribeFailed(bool final_failure);
 
   // data holds a bench payload "t=<ns>;seq=<n>;c=<channel>;..." received by a
-  // client of `channel` that keeps what it got in *tracker.
-  void onMessage(int channel, const char* data, size_t len, int64_t now_ns,
-                 DeliveryTracker* tracker);
+  // client of `channel` that keeps what it got in *tracker; `when` is the
+  // read that completed it.
+  void onMessage(int channel, const char* data, size_t len,
+                 const Received& when, DeliveryTracker* tracker);
 
   // lag_ns: how late against the schedule the request was written.
   void onPublishWritten(int channel, uint64_t seq, int64_t t_ns, int64_t lag_ns);
@@ -125,7 +132,8 @@ class LoadRun {
   Phase phase_ = Phase::kConnect;
   std::vector<ChannelState> channels_;
   Counters counters_;
-  LatencyStats latency_;
+  LatencyStats latency_;  // publish -> read by the load generator
+  LatencyStats arrival_;  // publish -> in the subscriber's socket
   LatencyStats connect_latency_;
   std::vector<char> read_buf_;
   uint32_t next_src_ = 0;

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +26,52 @@ int64_t nowNs() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<int64_t>(ts.tv_sec) * 1000000000LL + ts.tv_nsec;
+}
+
+namespace {
+
+// CLOCK_REALTIME - CLOCK_MONOTONIC, read once.
+int64_t realtimeOffsetNs() {
+  static const int64_t offset = [] {
+    timespec real{}, mono{};
+    clock_gettime(CLOCK_REALTIME, &real);
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    return (static_cast<int64_t>(real.tv_sec) - mono.tv_sec) * 1000000000LL +
+           (real.tv_nsec - mono.tv_nsec);
+  }();
+  return offset;
+}
+
+}  // namespace
+
+void enableRxTimestamps(int fd) {
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
+  realtimeOffsetNs();  // read the offset now, not in the middle of a fan-out
+}
+
+ssize_t recvStamped(int fd, char* buf, size_t len, Received* when) {
+  iovec iov{buf, len};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n = recvmsg(fd, &msg, 0);
+  when->arrived_ns = 0;
+  when->read_ns = nowNs();
+  if (n <= 0) return n;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr;
+       c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+      timespec ts{};
+      std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
+      when->arrived_ns = static_cast<int64_t>(ts.tv_sec) * 1000000000LL +
+                         ts.tv_nsec - realtimeOffsetNs();
+    }
+  }
+  return n;
 }
 
 long raiseFdLimit() {
@@ -51,6 +98,7 @@ int startConnect(const sockaddr_in& dst, uint32_t src_index, int src_addrs,
   if (fd < 0) return -1;
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  enableRxTimestamps(fd);
   if (rcvbuf > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
   if (src_addrs > 1) {
     // Without IP_BIND_ADDRESS_NO_PORT, bind() picks the port before the

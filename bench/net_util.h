@@ -4,6 +4,7 @@
 #pragma once
 
 #include <netinet/in.h>
+#include <sys/types.h>
 
 #include <cstdint>
 #include <string>
@@ -14,6 +15,31 @@ namespace bench {
 // Monotonic time in nanoseconds. The publisher stamps messages with it and
 // subscribers in the same process subtract it, so no clock sync is involved.
 int64_t nowNs();
+
+// When the bytes of one read reached the client, on nowNs()'s clock.
+//   arrived_ns  the kernel's receive timestamp (SO_TIMESTAMPNS) of the last
+//               segment the read took: the moment the server's bytes were in
+//               this socket. 0 if the kernel gave none.
+//   read_ns     when the load generator had them in hand, after recv().
+// The two differ by how long the one epoll thread took to reach this socket
+// after the data arrived: with 1,000 sockets made readable by one message,
+// the last is read several milliseconds after it arrived, a delay that a
+// real subscriber, alone on its own machine, does not have.
+struct Received {
+  int64_t arrived_ns = 0;
+  int64_t read_ns = 0;
+};
+
+// Turns on the kernel's receive timestamps for fd; startConnect() does this
+// for every socket it makes. Costs the kernel one clock read per segment.
+void enableRxTimestamps(int fd);
+
+// recv() that also reports *when (see Received); arrived_ns needs
+// enableRxTimestamps(fd). The kernel stamps in
+// CLOCK_REALTIME; the difference to CLOCK_MONOTONIC is read once, so a step
+// of the wall clock during a run would skew arrived_ns (LoadRun counts
+// stamps that fall outside [publish, read] to catch that).
+ssize_t recvStamped(int fd, char* buf, size_t len, Received* when);
 
 // Raises RLIMIT_NOFILE's soft limit to the hard limit; returns the new soft
 // limit.

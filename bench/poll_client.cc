@@ -104,9 +104,9 @@ void PollClient::onEvent(uint32_t events) {
     return;
   }
   if (fd_ < 0) return;
-  ssize_t n = recv(fd_, run_->readBuffer(), run_->readBufferSize(), 0);
+  ssize_t n = recvStamped(fd_, run_->readBuffer(), run_->readBufferSize(),
+                          &received_);
   if (n > 0) {
-    now_ns_ = nowNs();
     if (!http_.feed(run_->readBuffer(), static_cast<size_t>(n))) {
       ++run_->counters().http_errors;
       lost();
@@ -175,7 +175,7 @@ void PollClient::handleRtdemoBody() {
     size_t end = at;
     std::string data = jsonString(body_, at, &end);
     if (data.compare(0, 2, "t=") == 0) {
-      run_->onMessage(channel_, data.data(), data.size(), now_ns_, &tracker_);
+      run_->onMessage(channel_, data.data(), data.size(), received_, &tracker_);
     }
     pos = end;
   }
@@ -196,7 +196,7 @@ void PollClient::handleNchanBody() {
   if (!head_.last_modified.empty()) last_modified_ = head_.last_modified;
   if (!head_.etag.empty()) etag_ = head_.etag;
   if (body_.compare(0, 2, "t=") == 0) {
-    run_->onMessage(channel_, body_.data(), body_.size(), now_ns_, &tracker_);
+    run_->onMessage(channel_, body_.data(), body_.size(), received_, &tracker_);
   }
 }
 

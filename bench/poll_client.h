@@ -11,6 +11,7 @@
 
 #include "connection.h"
 #include "delivery_tracker.h"
+#include "net_util.h"
 #include "http_response.h"
 
 namespace bench {
@@ -52,7 +53,7 @@ class PollClient : public Connection, private HttpResponseListener {
   bool subscribed_ = false;  // first poll has been sent
   int attempts_ = 0;
   int64_t start_ns_ = 0;
-  int64_t now_ns_ = 0;
+  Received received_;  // when the read being parsed arrived and was read
   DeliveryTracker tracker_;
   HttpHead head_;
   std::string body_;

@@ -78,6 +78,8 @@ END {
   nrep = 0; for (r in reps) nrep++
   printf "\nrtdemo (%s backend) vs Nchan, %s mode, %d run(s), medians; ratio = rtdemo / nchan\n", backend, mode, nrep
   printf "machine load average (1/5/15 min) at start / end: %s\n", loadavg
+  printf "latency: publish to read by the load generator; arrival: publish to the\n"
+  printf "kernel receive timestamp on the subscriber socket (see bench/README.md)\n"
   printf "%-44s %-26s %12s %12s %9s  %s\n", "scenario", "metric", "nchan", "rtdemo", "ratio", "better"
   printf "%s\n", "-------------------------------------------------------------------------------------------------------------------"
   t1 = sprintf("(1) %s SSE subs, 1 channel, 5 msg/s", val("s1", "nchan", "subs") != "" ? val("s1", "nchan", "subs") : val("s1", "rtdemo", "subs"))
@@ -90,6 +92,8 @@ END {
     row("", "s1", "publish_rate", "publish rate msg/s", "higher")
     row("", "s1", "lat_p50_ms", "latency p50 ms", "lower")
     row("", "s1", "lat_p99_ms", "latency p99 ms", "lower")
+    row("", "s1", "arr_p50_ms", "arrival p50 ms", "lower")
+    row("", "s1", "arr_p99_ms", "arrival p99 ms", "lower")
     row("", "s1", "lat_max_ms", "latency max ms", "lower")
     row("", "s1", "pub_p99_ms", "publish answer p99 ms", "lower")
     row("", "s1", "server_cpu_s", "server CPU s, publish+drain", "lower")
@@ -99,6 +103,8 @@ END {
     row("", "s2", "publish_rate", "publish rate msg/s", "higher")
     row("", "s2", "lat_p50_ms", "latency p50 ms", "lower")
     row("", "s2", "lat_p99_ms", "latency p99 ms", "lower")
+    row("", "s2", "arr_p50_ms", "arrival p50 ms", "lower")
+    row("", "s2", "arr_p99_ms", "arrival p99 ms", "lower")
     row("", "s2", "lat_max_ms", "latency max ms", "lower")
     row("", "s2", "pub_p99_ms", "publish answer p99 ms", "lower")
     row("", "s2", "server_cpu_s", "server CPU s, publish+drain", "lower")
@@ -109,6 +115,8 @@ END {
     row("", "s1w", "publish_rate", "publish rate msg/s", "higher")
     row("", "s1w", "lat_p50_ms", "latency p50 ms", "lower")
     row("", "s1w", "lat_p99_ms", "latency p99 ms", "lower")
+    row("", "s1w", "arr_p50_ms", "arrival p50 ms", "lower")
+    row("", "s1w", "arr_p99_ms", "arrival p99 ms", "lower")
     row("", "s1w", "lat_max_ms", "latency max ms", "lower")
     row("", "s1w", "pub_p99_ms", "publish answer p99 ms", "lower")
     row("", "s1w", "server_cpu_s", "server CPU s, publish+drain", "lower")
@@ -123,6 +131,8 @@ END {
     row("", "s2w", "publish_rate", "publish rate msg/s", "higher")
     row("", "s2w", "lat_p50_ms", "latency p50 ms", "lower")
     row("", "s2w", "lat_p99_ms", "latency p99 ms", "lower")
+    row("", "s2w", "arr_p50_ms", "arrival p50 ms", "lower")
+    row("", "s2w", "arr_p99_ms", "arrival p99 ms", "lower")
     row("", "s2w", "lat_max_ms", "latency max ms", "lower")
     row("", "s2w", "pub_p99_ms", "publish answer p99 ms", "lower")
     row("", "s2w", "server_cpu_s", "server CPU s, publish+drain", "lower")
@@ -133,6 +143,8 @@ END {
     row("", "s3", "publish_rate", "publish rate msg/s", "higher")
     row("", "s3", "lat_p50_ms", "latency p50 ms", "lower")
     row("", "s3", "lat_p99_ms", "latency p99 ms", "lower")
+    row("", "s3", "arr_p50_ms", "arrival p50 ms", "lower")
+    row("", "s3", "arr_p99_ms", "arrival p99 ms", "lower")
     row("", "s3", "lat_max_ms", "latency max ms", "lower")
     row("", "s3", "pub_p99_ms", "publish answer p99 ms", "lower")
     row("", "s3", "server_cpu_s", "server CPU s, publish+drain", "lower")
@@ -144,6 +156,8 @@ END {
     row("", "s4", "dups", "duplicates", "lower")
     row("", "s4", "lat_p50_ms", "latency p50 ms", "lower")
     row("", "s4", "lat_p99_ms", "latency p99 ms", "lower")
+    row("", "s4", "arr_p50_ms", "arrival p50 ms", "lower")
+    row("", "s4", "arr_p99_ms", "arrival p99 ms", "lower")
     row("", "s4", "polls", "poll answers", "none")
     row("", "s4", "server_cpu_s", "server CPU s, publish+drain", "lower")
   }
@@ -162,6 +176,7 @@ END {
   if (("s8base" SUBSEP "nchan") in seen || ("s8base" SUBSEP "rtdemo") in seen) {
     row("(8) one subscriber that never reads", "s8base", "lat_p99_ms", "others p99 ms, without", "lower")
     row("", "s8slow", "lat_p99_ms", "others p99 ms, with", "lower")
+    row("", "s8slow", "arr_p99_ms", "others arrival p99 ms, with", "lower")
     row("", "s8slow", "delivered_pct", "others delivered, with", "higher")
     row("", "s8slow", "slow_cut", "slow one cut off (1=yes)", "higher")
     row("", "s8slow", "slow_bytes", "bytes left for it", "none")
@@ -176,6 +191,7 @@ END {
     wsrow(sprintf("(1/1w) %s subs, 5 msg/s", either("s1w", "subs")), "s1", "s1w", "delivered_pct", "delivered")
     wsrow("", "s1", "s1w", "lat_p50_ms", "latency p50 ms")
     wsrow("", "s1", "s1w", "lat_p99_ms", "latency p99 ms")
+    wsrow("", "s1", "s1w", "arr_p99_ms", "arrival p99 ms")
     wsrow("", "s1", "s1w", "lat_max_ms", "latency max ms")
     wsrow("", "s1", "s1w", "server_cpu_s", "server CPU s, publish+drain")
     wsrow("", "s1", "s1w", "loadgen_cpu_s", "loadgen CPU s")
@@ -186,6 +202,7 @@ END {
     wsrow(sprintf("(2/2w) %s subs, 50 msg/s", either("s2w", "subs")), "s2", "s2w", "delivered_pct", "delivered")
     wsrow("", "s2", "s2w", "lat_p50_ms", "latency p50 ms")
     wsrow("", "s2", "s2w", "lat_p99_ms", "latency p99 ms")
+    wsrow("", "s2", "s2w", "arr_p99_ms", "arrival p99 ms")
     wsrow("", "s2", "s2w", "lat_max_ms", "latency max ms")
     wsrow("", "s2", "s2w", "server_cpu_s", "server CPU s, publish+drain")
     wsrow("", "s2", "s2w", "loadgen_cpu_s", "loadgen CPU s")
@@ -194,5 +211,10 @@ END {
     split(k, p, SUBSEP)
     if (p[3] == "server_died" || p[3] == "failed")
       printf "WARNING: %s %s: %s in %d run(s)\n", p[2], p[1], p[3], split(vals[k], z, " ")
+    # A stamp before its publish or after its read means the clock
+    # conversion went wrong (a step of the wall clock): the arrival figures
+    # of that scenario cannot be trusted.
+    if (p[3] == "stamps_outside" && median(vals[k]) + 0 > 0)
+      printf "WARNING: %s %s: %s receive timestamps outside [publish, read]; arrival figures unreliable\n", p[2], p[1], median(vals[k])
   }
 }' "$RESULTS"

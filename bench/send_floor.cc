@@ -42,15 +42,13 @@
 
 #include <liburing.h>
 
+#include "net_util.h"
+
 namespace {
 
 constexpr size_t kRecord = 100;  // about an SSE event with a 64-byte payload
 
-int64_t nowNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
-}
+using bench::nowNs;
 
 double cpuSeconds() {
   rusage ru;
@@ -111,6 +109,7 @@ int runReader(const Options& o, uint16_t port, int readyPipe) {
     dst.sin_port = htons(port);
     dst.sin_addr.s_addr = htonl(0x7f000001);
     if (::connect(fd, reinterpret_cast<sockaddr*>(&dst), sizeof dst) != 0) die("connect");
+    bench::enableRxTimestamps(fd);
     fds.push_back(fd);
   }
   int ep = ::epoll_create1(0);
@@ -124,8 +123,10 @@ int runReader(const Options& o, uint16_t port, int readyPipe) {
   if (::write(readyPipe, &one, 1) != 1) die("write");
 
   const size_t expected = size_t(o.subs) * o.messages;
-  std::vector<int64_t> latencies;
+  std::vector<int64_t> latencies;  // sent -> read, as the loadgen's "latency"
+  std::vector<int64_t> arrivals;   // sent -> in the socket, its "arrival"
   latencies.reserve(expected);
+  arrivals.reserve(expected);
   std::vector<std::string> partial(fds.size());
   std::vector<epoll_event> events(1024);
   char buf[4096];
@@ -134,30 +135,35 @@ int runReader(const Options& o, uint16_t port, int readyPipe) {
     if (n == 0) break;  // the sender is gone
     for (int e = 0; e < n; ++e) {
       uint32_t i = events[e].data.u32;
-      ssize_t got = ::recv(fds[i], buf, sizeof buf, MSG_DONTWAIT);
+      bench::Received when;
+      ssize_t got = bench::recvStamped(fds[i], buf, sizeof buf, &when);
       if (got <= 0) continue;
-      const int64_t at = nowNs();
       std::string& p = partial[i];
       p.append(buf, static_cast<size_t>(got));
       size_t whole = p.size() / kRecord;
       for (size_t r = 0; r < whole; ++r) {
         int64_t sent;
         std::memcpy(&sent, p.data() + r * kRecord, sizeof sent);
-        latencies.push_back(at - sent);
+        latencies.push_back(when.read_ns - sent);
+        if (when.arrived_ns != 0) arrivals.push_back(when.arrived_ns - sent);
       }
       p.erase(0, whole * kRecord);
     }
   }
   std::sort(latencies.begin(), latencies.end());
-  auto pct = [&](double q) {
-    if (latencies.empty()) return 0.0;
-    size_t k = std::min(latencies.size() - 1, size_t(q * latencies.size()));
-    return latencies[k] / 1e6;
+  std::sort(arrivals.begin(), arrivals.end());
+  auto pct = [](const std::vector<int64_t>& v, double q) {
+    if (v.empty()) return 0.0;
+    size_t k = std::min(v.size() - 1, size_t(q * v.size()));
+    return v[k] / 1e6;
   };
   std::printf("floor reader: delivered %zu/%zu, latency p50 %.1f ms, p90 %.1f ms, "
+              "p99 %.1f ms, max %.1f ms; arrival (%zu stamped) p50 %.1f ms, "
               "p99 %.1f ms, max %.1f ms; reader CPU %.2f s\n",
-              latencies.size(), expected, pct(0.5), pct(0.9), pct(0.99),
-              latencies.empty() ? 0.0 : latencies.back() / 1e6, cpuSeconds());
+              latencies.size(), expected, pct(latencies, 0.5),
+              pct(latencies, 0.9), pct(latencies, 0.99), pct(latencies, 1.0),
+              arrivals.size(), pct(arrivals, 0.5), pct(arrivals, 0.99), pct(arrivals, 1.0),
+              cpuSeconds());
   return latencies.size() == expected ? 0 : 1;
 }
 

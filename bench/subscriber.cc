@@ -94,9 +94,9 @@ void SseSubscriber::onEvent(uint32_t events) {
     return;
   }
   if (fd_ < 0) return;
-  ssize_t n = recv(fd_, run_->readBuffer(), run_->readBufferSize(), 0);
+  ssize_t n = recvStamped(fd_, run_->readBuffer(), run_->readBufferSize(),
+                          &received_);
   if (n > 0) {
-    now_ns_ = nowNs();
     if (!http_.feed(run_->readBuffer(), static_cast<size_t>(n))) {
       ++run_->counters().http_errors;
       if (state_ == State::kStreaming) {
@@ -145,7 +145,7 @@ void SseSubscriber::onSseEvent(const std::string& event, const std::string&,
     return;
   }
   if (data.compare(0, 2, "t=") != 0) return;  // heartbeats, greetings
-  run_->onMessage(channel_, data.data(), data.size(), now_ns_, &tracker_);
+  run_->onMessage(channel_, data.data(), data.size(), received_, &tracker_);
 }
 
 uint64_t SseSubscriber::drain(int timeout_ms, bool* cut) {

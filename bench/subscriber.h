@@ -10,6 +10,7 @@
 
 #include "connection.h"
 #include "delivery_tracker.h"
+#include "net_util.h"
 #include "http_response.h"
 #include "sse_reader.h"
 
@@ -60,7 +61,7 @@ class SseSubscriber : public Connection,
   int64_t start_ns_ = 0;  // first connect attempt, for connect latency
   bool subscribed_ = false;
   DeliveryTracker tracker_;
-  int64_t now_ns_ = 0;    // time of the read being parsed
+  Received received_;  // when the read being parsed arrived and was read
   HttpResponseReader http_;
   SseReader sse_;
 };

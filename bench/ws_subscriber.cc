@@ -95,7 +95,8 @@ void WsSubscriber::onEvent(uint32_t events) {
 }
 
 void WsSubscriber::onReadable() {
-  ssize_t n = recv(fd_, run_->readBuffer(), run_->readBufferSize(), 0);
+  ssize_t n = recvStamped(fd_, run_->readBuffer(), run_->readBufferSize(),
+                          &received_);
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
   if (n <= 0) {
     // EOF or error.
@@ -106,7 +107,6 @@ void WsSubscriber::onReadable() {
     }
     return;
   }
-  now_ns_ = nowNs();
   const char* data = run_->readBuffer();
   size_t len = static_cast<size_t>(n);
   if (state_ == State::kAwaitHandshake) {
@@ -161,7 +161,7 @@ void WsSubscriber::onText(const char* data, size_t len) {
   if (run_->options().server == ServerKind::kNchan) {
     // Nchan sends the published body as it is.
     if (len >= 2 && data[0] == 't' && data[1] == '=') {
-      run_->onMessage(channel_, data, len, now_ns_, &tracker_);
+      run_->onMessage(channel_, data, len, received_, &tracker_);
     }
     return;
   }
@@ -179,7 +179,7 @@ void WsSubscriber::onText(const char* data, size_t len) {
   at = findStringField(text_, "data", 0);
   if (at == std::string::npos) return;
   std::string payload = jsonString(text_, at, &end);
-  run_->onMessage(channel_, payload.data(), payload.size(), now_ns_,
+  run_->onMessage(channel_, payload.data(), payload.size(), received_,
                   &tracker_);
 }
 

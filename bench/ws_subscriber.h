@@ -13,6 +13,7 @@
 
 #include "connection.h"
 #include "delivery_tracker.h"
+#include "net_util.h"
 #include "ws_frame_reader.h"
 #include "ws_frame_writer.h"
 #include "ws_handshake.h"
@@ -58,7 +59,7 @@ class WsSubscriber : public Connection, private WsFrameListener {
   int64_t start_ns_ = 0;  // first connect attempt, for connect latency
   bool subscribed_ = false;
   DeliveryTracker tracker_;
-  int64_t now_ns_ = 0;    // time of the read being parsed
+  Received received_;  // when the read being parsed arrived and was read
   WsHandshakeReader handshake_;
   WsFrameReader frames_;
   WsMaskSource masks_;

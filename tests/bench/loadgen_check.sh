@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Checks the benchmark's instruments, not rtdemo's speed: the load generator
+# and the kernel floor must count every delivery and stamp each one with the
+# kernel's receive time (bench/README.md, "Two latencies"). A loadgen that
+# lost its SO_TIMESTAMPNS stamps, mixed up its clocks or miscounted would
+# make every Performance figure in the README wrong without anyone noticing.
+#
+#   loadgen_check.sh RTDEMO LOADGEN SEND_FLOOR
+#
+# Small loads on a fresh rtdemo (memory backend) in each mode: SSE, WebSocket
+# and long polling. For each, the RESULT line must show:
+#   - every expected message delivered, none missing, duplicated or misrouted;
+#   - a receive timestamp on every delivery, none outside [publish, read];
+#   - arrival percentiles no later than the matching read percentiles, since
+#     a segment is in the socket before anyone reads it.
+set -euo pipefail
+
+RTDEMO=$(realpath "$1")
+LOADGEN=$(realpath "$2")
+FLOOR=$(realpath "$3")
+
+WORK=$(mktemp -d /tmp/rtdemo-loadgen-check.XXXXXX)
+SERVER_PID=
+cleanup() {
+  if [ -n "$SERVER_PID" ]; then
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+ulimit -n 20000 2>/dev/null || true
+
+start_rtdemo() {
+  local attempt p i
+  for attempt in 1 2 3 4 5; do
+    p=$(shuf -i 20000-32000 -n 1)
+    ss -Htln "sport = :$p" | grep -q . && continue
+    (cd "$WORK" && exec "$RTDEMO" --port "$p" --backend memory \
+      -D rtdemo.demo.interval.seconds=0) >"$WORK/rtdemo.log" 2>&1 &
+    SERVER_PID=$!
+    for i in $(seq 1 100); do
+      if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+        PORT=$p
+        return 0
+      fi
+      kill -0 "$SERVER_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=
+  done
+  cat "$WORK/rtdemo.log" >&2
+  fail "rtdemo did not start"
+}
+
+# field LINE KEY: the value of KEY=value in a RESULT line.
+field() {
+  local v
+  v=$(tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p")
+  [ -n "$v" ] || fail "no $2 in: $1"
+  echo "$v"
+}
+
+# le A B: A <= B for decimals.
+le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 <= b + 0) }'; }
+
+check_mode() {
+  local mode=$1
+  shift
+  start_rtdemo
+  local out=$WORK/$mode.log
+  if ! timeout -k 5 120 "$LOADGEN" --server rtdemo --port "$PORT" \
+      --server-pid "$SERVER_PID" --label "$mode" --mode "$mode" "$@" >"$out" 2>&1; then
+    cat "$out" >&2
+    fail "$mode: loadgen exited non-zero"
+  fi
+  kill -TERM "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=
+  local r
+  r=$(grep '^RESULT' "$out" | tail -1)
+  [ -n "$r" ] || { cat "$out" >&2; fail "$mode: no RESULT line"; }
+  local expected delivered stamped
+  expected=$(field "$r" expected)
+  delivered=$(field "$r" delivered)
+  stamped=$(field "$r" stamped)
+  [ "$expected" -gt 0 ] || fail "$mode: nothing expected: $r"
+  [ "$delivered" = "$expected" ] || fail "$mode: delivered $delivered of $expected"
+  for k in missing dups misrouted stamps_outside; do
+    [ "$(field "$r" $k)" = 0 ] || fail "$mode: $k=$(field "$r" $k)"
+  done
+  [ "$stamped" = "$delivered" ] ||
+    fail "$mode: only $stamped of $delivered deliveries had a receive timestamp"
+  for p in p50 p99 max; do
+    le "$(field "$r" arr_${p}_ms)" "$(field "$r" lat_${p}_ms)" ||
+      fail "$mode: arrival $p $(field "$r" arr_${p}_ms) ms after read $p $(field "$r" lat_${p}_ms) ms"
+  done
+  echo "ok: $mode delivered $delivered/$expected, all stamped," \
+    "arrival p99 $(field "$r" arr_p99_ms) ms <= read p99 $(field "$r" lat_p99_ms) ms"
+}
+
+check_mode sse --subs 200 --channels 2 --messages 40 --rate 40
+check_mode ws --subs 200 --channels 2 --messages 40 --rate 40
+check_mode poll --subs 200 --channels 2 --messages 20 --rate 10
+
+# The floor: every record read, and both percentiles printed.
+floor_out=$("$FLOOR" --subs 200 --messages 40 --rate 40 --senders 2) ||
+  { echo "$floor_out" >&2; fail "send_floor exited non-zero"; }
+grep -q 'floor reader: delivered 8000/8000,' <<<"$floor_out" ||
+  { echo "$floor_out" >&2; fail "send_floor did not read every record"; }
+grep -q 'arrival (8000 stamped)' <<<"$floor_out" ||
+  { echo "$floor_out" >&2; fail "send_floor: not every record had a receive timestamp"; }
+fp99=$(sed -n 's/.*latency p50 [0-9.]* ms, p90 [0-9.]* ms, p99 \([0-9.]*\) ms.*/\1/p' <<<"$floor_out")
+fa99=$(sed -n 's/.*arrival ([0-9]* stamped) p50 [0-9.]* ms, p99 \([0-9.]*\) ms.*/\1/p' <<<"$floor_out")
+[ -n "$fp99" ] && [ -n "$fa99" ] || { echo "$floor_out" >&2; fail "send_floor printed no percentiles"; }
+le "$fa99" "$fp99" || fail "send_floor: arrival p99 $fa99 ms after read p99 $fp99 ms"
+echo "ok: send_floor read 8000/8000, arrival p99 $fa99 ms <= read p99 $fp99 ms"
