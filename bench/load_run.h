@@ -171,7 +171,9 @@ class LoadRun {
   // Per-message view, kept only with --timeline: message k is sequence
   // k / C on channel k % C.
   std::vector<int64_t> sent_ns_;                        // by message index
-  std::vector<std::pair<uint32_t, uint32_t>> samples_;  // (message, µs)
+  // For --timeline: (message, µs) of every delivery, read and arrival.
+  std::vector<std::pair<uint32_t, uint32_t>> samples_;
+  std::vector<std::pair<uint32_t, uint32_t>> arrival_samples_;
 };
 
 }  // namespace bench

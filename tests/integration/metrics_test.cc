@@ -4,6 +4,8 @@
 // backend that cannot store shows as 503 on /healthz and in the metrics.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <sstream>
 #include <string>
@@ -79,6 +81,27 @@ TEST(MetricsTest, FamiliesFollowPrometheusConventions) {
   EXPECT_EQ(s["rtdemo_backend_up{backend=\"memory\"}"], 1);
   EXPECT_EQ(s["rtdemo_messages_published_total{via=\"send\"}"], 0);
   EXPECT_EQ(s["rtdemo_publish_duration_seconds_count"], 0);
+}
+
+// Threads of pid whose name (/proc/<pid>/task/<tid>/comm) is `name`.
+int threadsNamed(pid_t pid, const std::string& name) {
+  int n = 0;
+  for (const auto& task :
+       std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string line;
+    if (std::getline(comm, line) && line == name) ++n;
+  }
+  return n;
+}
+
+TEST(MetricsTest, HubLoopThreadsAreNamedOnePerLoop) {
+  // `top -H` and `perf sched` tell the fan-out threads apart by this name.
+  std::vector<std::string> args = memoryArgs();
+  args.insert(args.end(), {"-D", "rtdemo.hub.loops=3"});
+  ServerProcess server(args);
+  ASSERT_TRUE(server.ready());
+  EXPECT_EQ(threadsNamed(server.pid(), "rtdemo-hub"), 3);
 }
 
 TEST(MetricsTest, IoUringLoopsShowWhichSendPathFanOutUses) {
