@@ -72,7 +72,13 @@ HubLoop::~HubLoop() {
   ::close(epollFd_);
 }
 
-void HubLoop::start() { thread_ = std::thread([this] { run(); }); }
+void HubLoop::start() {
+  thread_ = std::thread([this] { run(); });
+  // Named so that `top -H` and `perf sched` tell the fan-out threads from
+  // POCO's request threads. Named here rather than in run() so the name is
+  // set before the server accepts its first connection.
+  pthread_setname_np(thread_.native_handle(), "rtdemo-hub");
+}
 
 void HubLoop::stopAndJoin() {
   if (!thread_.joinable()) return;
@@ -96,9 +102,6 @@ void HubLoop::post(HubCommand command) {
 }
 
 void HubLoop::run() {
-  // Named so that `top -H` and `perf sched` tell the fan-out threads from
-  // POCO's request threads.
-  pthread_setname_np(pthread_self(), "rtdemo-hub");
   constexpr int kMaxEvents = 256;
   epoll_event events[kMaxEvents];
   nextHeartbeatMs_ = steadyMs() + options_.heartbeatSeconds * 1000;

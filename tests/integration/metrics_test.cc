@@ -101,7 +101,9 @@ TEST(MetricsTest, HubLoopThreadsAreNamedOnePerLoop) {
   args.insert(args.end(), {"-D", "rtdemo.hub.loops=3"});
   ServerProcess server(args);
   ASSERT_TRUE(server.ready());
-  EXPECT_EQ(threadsNamed(server.pid(), "rtdemo-hub"), 3);
+  // The port accepts before the hub starts its loops, so wait for them.
+  EXPECT_TRUE(waitUntil([&] { return threadsNamed(server.pid(), "rtdemo-hub") == 3; }))
+      << threadsNamed(server.pid(), "rtdemo-hub") << " threads named rtdemo-hub";
 }
 
 TEST(MetricsTest, IoUringLoopsShowWhichSendPathFanOutUses) {
