@@ -5,8 +5,9 @@
 # Each scenario gets a freshly started server, so RSS figures start from the
 # same baseline and a crash in one scenario does not spoil the next.
 #
-#   bench/run.sh --quick          smoke run for CI (small N, ~1.5 min)
-#   bench/run.sh --full           the figures the README quotes (~11 min)
+#   bench/run.sh --quick          smoke run (small N, ~2 min)
+#   bench/run.sh --full           one full run (~7 min); the README quotes
+#                                 --full --repeat 3 (~20 min)
 # Options:
 #   --backend memory|sqlite|redis rtdemo backend (memory); for redis, start
 #                                 redis-server first
@@ -54,7 +55,7 @@ while [ $# -gt 0 ]; do
     --keep) KEEP=1 ;;
     --timelines) TIMELINES=1; KEEP=1 ;;
     --no-floor) FLOOR=0 ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
