@@ -125,25 +125,8 @@ build_loadgen() {
   LOADGEN=$WORK/loadgen-build/rtdemo_loadgen
 }
 
-# A free port below the ephemeral range, so no client socket can take it.
-free_port() {
-  local p
-  for p in $(shuf -i 20000-32000 -n 100); do
-    if ! ss -Htln "sport = :$p" | grep -q .; then echo "$p"; return; fi
-  done
-  echo "run.sh: no free port" >&2
-  exit 1
-}
-
-wait_port() {
-  local port=$1 i
-  for i in $(seq 1 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-    kill -0 "$SERVER_PID" 2>/dev/null || return 1
-    sleep 0.1
-  done
-  return 1
-}
+# free_port, wait_port
+. "$BENCH_DIR/ports.sh"
 
 # ---- servers ----
 
@@ -156,7 +139,7 @@ start_nchan() {
   nginx -c "$dir/nginx.conf" -p "$dir" -e "$dir/error.log" \
     >"$dir/stdout.log" 2>&1 &
   SERVER_PID=$!
-  if ! wait_port "$port"; then
+  if ! wait_port "$port" "$SERVER_PID"; then
     tail -5 "$dir/error.log" >&2 || true
     return 1
   fi
@@ -178,7 +161,7 @@ start_rtdemo() {
     -D rtdemo.demo.interval.seconds=0 ${RTDEMO_ARGS[@]+"${RTDEMO_ARGS[@]}"}) \
     >"$dir/stdout.log" 2>&1 &
   SERVER_PID=$!
-  if ! wait_port "$port"; then
+  if ! wait_port "$port" "$SERVER_PID"; then
     tail -5 "$dir/stdout.log" >&2 || true
     return 1
   fi
@@ -208,7 +191,7 @@ stop_server() {
 }
 
 start_server() {
-  PORT=$(free_port)
+  PORT=$(free_port) || exit 1
   case "$1" in
     nchan) start_nchan "$PORT" ;;
     rtdemo) start_rtdemo "$PORT" ;;

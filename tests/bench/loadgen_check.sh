@@ -37,22 +37,21 @@ fail() {
 
 ulimit -n 20000 2>/dev/null || true
 
+# free_port, wait_port
+. "$(dirname "${BASH_SOURCE[0]}")/../../bench/ports.sh"
+
 start_rtdemo() {
-  local attempt p i
+  local attempt p
+  # A port found free can still be taken before rtdemo binds it: retry.
   for attempt in 1 2 3 4 5; do
-    p=$(shuf -i 20000-32000 -n 1)
-    ss -Htln "sport = :$p" | grep -q . && continue
+    p=$(free_port) || break
     (cd "$WORK" && exec "$RTDEMO" --port "$p" --backend memory \
       -D rtdemo.demo.interval.seconds=0) >"$WORK/rtdemo.log" 2>&1 &
     SERVER_PID=$!
-    for i in $(seq 1 100); do
-      if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-        PORT=$p
-        return 0
-      fi
-      kill -0 "$SERVER_PID" 2>/dev/null || break
-      sleep 0.1
-    done
+    if wait_port "$p" "$SERVER_PID"; then
+      PORT=$p
+      return 0
+    fi
     kill -TERM "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
     SERVER_PID=
