@@ -50,27 +50,36 @@ void enableRxTimestamps(int fd) {
   realtimeOffsetNs();  // read the offset now, not in the middle of a fan-out
 }
 
-ssize_t recvStamped(int fd, char* buf, size_t len, Received* when) {
-  iovec iov{buf, len};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  ssize_t n = recvmsg(fd, &msg, 0);
-  when->arrived_ns = 0;
-  when->read_ns = nowNs();
-  if (n <= 0) return n;
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr;
-       c = CMSG_NXTHDR(&msg, c)) {
+void prepareStampedMsg(char* buf, size_t len, char* control, iovec* iov,
+                       msghdr* msg) {
+  *iov = iovec{buf, len};
+  *msg = msghdr{};
+  msg->msg_iov = iov;
+  msg->msg_iovlen = 1;
+  msg->msg_control = control;
+  msg->msg_controllen = kStampControlBytes;
+}
+
+int64_t arrivalFromMsg(msghdr* msg) {
+  for (cmsghdr* c = CMSG_FIRSTHDR(msg); c != nullptr; c = CMSG_NXTHDR(msg, c)) {
     if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
       timespec ts{};
       std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
-      when->arrived_ns = static_cast<int64_t>(ts.tv_sec) * 1000000000LL +
-                         ts.tv_nsec - realtimeOffsetNs();
+      return static_cast<int64_t>(ts.tv_sec) * 1000000000LL + ts.tv_nsec -
+             realtimeOffsetNs();
     }
   }
+  return 0;
+}
+
+ssize_t recvStamped(int fd, char* buf, size_t len, Received* when) {
+  iovec iov;
+  alignas(cmsghdr) char control[kStampControlBytes];
+  msghdr msg;
+  prepareStampedMsg(buf, len, control, &iov, &msg);
+  ssize_t n = recvmsg(fd, &msg, 0);
+  when->read_ns = nowNs();
+  when->arrived_ns = n > 0 ? arrivalFromMsg(&msg) : 0;
   return n;
 }
 

@@ -4,7 +4,10 @@
 #pragma once
 
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/uio.h>
+#include <time.h>
 
 #include <cstdint>
 #include <string>
@@ -40,6 +43,18 @@ void enableRxTimestamps(int fd);
 // of the wall clock during a run would skew arrived_ns (LoadRun counts
 // stamps that fall outside [publish, read] to catch that).
 ssize_t recvStamped(int fd, char* buf, size_t len, Received* when);
+
+// Room for the one control message recvStamped() asks the kernel for.
+constexpr size_t kStampControlBytes = CMSG_SPACE(sizeof(timespec));
+
+// Points msg at buf and at control (kStampControlBytes) for one stamped
+// receive; iov is filled in and must outlive the receive.
+void prepareStampedMsg(char* buf, size_t len, char* control, iovec* iov,
+                       msghdr* msg);
+
+// The kernel receive timestamp in msg after a stamped receive, on nowNs()'s
+// clock; 0 if there is none.
+int64_t arrivalFromMsg(msghdr* msg);
 
 // Raises RLIMIT_NOFILE's soft limit to the hard limit; returns the new soft
 // limit.

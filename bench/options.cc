@@ -37,6 +37,10 @@ const char kUsage[] =
     "  --slow-subs N            subscribers that never read (0)\n"
     "  --slow-rcvbuf BYTES      their SO_RCVBUF (4096)\n"
     "  --slow-drain-ms MS       time to read a slow one at the end (2000)\n"
+    "  --recv auto|io-uring|syscall  receive the sockets of one epoll round\n"
+    "                           in one io_uring submission, or one recvmsg()\n"
+    "                           each (auto: io_uring if the kernel allows)\n"
+
     "  --server-pid PID[,PID]   processes whose VmRSS is summed\n"
     "  --channel-prefix S       channel name prefix (bench-<pid>-<time>)\n"
     "  --label TEXT             echoed in the RESULT line\n"
@@ -103,6 +107,16 @@ bool parseOptions(int argc, char** argv, Options* o, int* exit_code) {
         o->mode = Mode::kPoll;
       } else if (std::strcmp(v, "ws") == 0) {
         o->mode = Mode::kWs;
+      } else {
+        ok = false;
+      }
+    } else if (name == "--recv") {
+      if (std::strcmp(v, "auto") == 0) {
+        o->recv = RecvMode::kAuto;
+      } else if (std::strcmp(v, "io-uring") == 0) {
+        o->recv = RecvMode::kIoUring;
+      } else if (std::strcmp(v, "syscall") == 0) {
+        o->recv = RecvMode::kSyscall;
       } else {
         ok = false;
       }

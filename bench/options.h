@@ -15,6 +15,9 @@ namespace bench {
 // WebSocket payloads (rtdemo: JSON messages; Nchan: the raw body).
 enum class ServerKind { kRtdemo, kNchan };
 enum class Mode { kSse, kPoll, kWs };
+// How the one reader thread receives (see BatchReceiver): auto uses io_uring
+// where the kernel allows it and says so when it falls back.
+enum class RecvMode { kAuto, kIoUring, kSyscall };
 
 struct Options {
   ServerKind server = ServerKind::kRtdemo;
@@ -42,6 +45,8 @@ struct Options {
   int slow_subs = 0;         // subscribers that never read (scenario 8)
   int slow_rcvbuf = 4096;    // SO_RCVBUF of the slow ones, set before connect
   int slow_drain_ms = 2000;  // how long to read a slow one to see its EOF
+
+  RecvMode recv = RecvMode::kAuto;
 
   std::vector<int> server_pids;  // RSS is the sum of VmRSS over these
   std::string channel_prefix;    // default: bench-<pid>-<time>

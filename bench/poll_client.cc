@@ -94,20 +94,26 @@ void PollClient::sendPoll() {
 }
 
 void PollClient::onEvent(uint32_t events) {
-  if (state_ == State::kConnecting) {
-    if ((events & (EPOLLERR | EPOLLHUP)) || socketError(fd_) != 0) {
-      lost();
-      return;
-    }
-    run_->rewatch(fd_, this, EPOLLIN | EPOLLRDHUP);
-    sendPoll();
+  // Everything after the connect arrives through onReceived().
+  if (state_ != State::kConnecting) return;
+  if ((events & (EPOLLERR | EPOLLHUP)) || socketError(fd_) != 0) {
+    lost();
     return;
   }
+  run_->rewatch(fd_, this, EPOLLIN | EPOLLRDHUP);
+  sendPoll();
+}
+
+int PollClient::receiveFd(uint32_t) const {
+  return state_ == State::kConnecting ? -1 : fd_;
+}
+
+void PollClient::onReceived(const char* data, ssize_t n,
+                            const Received& when) {
   if (fd_ < 0) return;
-  ssize_t n = recvStamped(fd_, run_->readBuffer(), run_->readBufferSize(),
-                          &received_);
+  received_ = when;
   if (n > 0) {
-    if (!http_.feed(run_->readBuffer(), static_cast<size_t>(n))) {
+    if (!http_.feed(data, static_cast<size_t>(n))) {
       ++run_->counters().http_errors;
       lost();
     }

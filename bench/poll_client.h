@@ -26,6 +26,8 @@ class PollClient : public Connection, private HttpResponseListener {
 
   void start();
   void onEvent(uint32_t events) override;
+  int receiveFd(uint32_t events) const override;
+  void onReceived(const char* data, ssize_t n, const Received& when) override;
   void onRetry() override;
 
   int channel() const { return channel_; }

@@ -73,11 +73,17 @@ function row(title, scen, key, label, better,    n, r, ratio, verdict) {
   vals[k] = (k in vals) ? vals[k] " " $5 : $5
   reps[$3] = 1
   seen[$1 SUBSEP $2] = 1
+  if ($4 == "recv") recvs[$5] = 1
 }
 END {
   nrep = 0; for (r in reps) nrep++
   printf "\nrtdemo (%s backend) vs Nchan, %s mode, %d run(s), medians; ratio = rtdemo / nchan\n", backend, mode, nrep
   printf "machine load average (1/5/15 min) at start / end: %s\n", loadavg
+  # Read latency depends on how the load generator receives (see
+  # bench/batch_receiver.h); a mix means some runs fell back.
+  how = ""; nhow = 0
+  for (h in recvs) { how = how (nhow++ ? " and " : "") h }
+  if (how != "") printf "load generator received with: %s%s\n", how, (nhow > 1 ? " (MIXED: read latencies are not comparable)" : "")
   printf "latency: publish to read by the load generator; arrival: publish to the\n"
   printf "kernel receive timestamp on the subscriber socket (see bench/README.md)\n"
   printf "%-44s %-26s %12s %12s %9s  %s\n", "scenario", "metric", "nchan", "rtdemo", "ratio", "better"

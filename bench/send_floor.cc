@@ -12,10 +12,13 @@
 // the README are read against it.
 //
 //   send_floor [--subs N] [--messages M] [--rate R] [--senders T] [--io-uring 0|1]
+//              [--recv io-uring|syscall]
 //
 // --io-uring 1 makes each sender submit its sends for one message in
 // batches of 512 through io_uring (as rtdemo's hub loops do by default, see
 // service/batch_sender.h) instead of one send() system call each.
+// --recv is the reader's --recv, as in the load generator: io_uring batches
+// (the default, bench/batch_receiver.h) or one recvmsg() per socket.
 //
 // Two processes because the open-file limit (20,000) is per process and the
 // two ends of 19,000 connections need 38,000 descriptors.
@@ -36,12 +39,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <liburing.h>
 
+#include "batch_receiver.h"
 #include "net_util.h"
 
 namespace {
@@ -68,6 +73,7 @@ struct Options {
   double rate = 5;
   int senders = 2;
   bool ioUring = false;
+  bool recvBatches = true;
 };
 
 Options parse(int argc, char** argv) {
@@ -79,6 +85,15 @@ Options parse(int argc, char** argv) {
     else if (k == "--rate") o.rate = std::atof(argv[i + 1]);
     else if (k == "--senders") o.senders = std::atoi(argv[i + 1]);
     else if (k == "--io-uring") o.ioUring = std::atoi(argv[i + 1]) != 0;
+    else if (k == "--recv") {
+      std::string v = argv[i + 1];
+      if (v != "io-uring" && v != "syscall") {
+        std::fprintf(stderr, "send_floor: --recv must be io-uring or syscall, not %s\n",
+                     v.c_str());
+        std::exit(2);
+      }
+      o.recvBatches = v == "io-uring";
+    }
     else {
       std::fprintf(stderr, "send_floor: unknown option %s\n", argv[i]);
       std::exit(2);
@@ -128,6 +143,39 @@ int runReader(const Options& o, uint16_t port, int readyPipe) {
   latencies.reserve(expected);
   arrivals.reserve(expected);
   std::vector<std::string> partial(fds.size());
+  // What one receive on socket i brought: whole records are counted, a
+  // partial one waits for the rest.
+  auto onReceived = [&](size_t i, const char* data, ssize_t got,
+                        const bench::Received& when) {
+    if (got <= 0) return;
+    std::string& p = partial[i];
+    p.append(data, static_cast<size_t>(got));
+    size_t whole = p.size() / kRecord;
+    for (size_t r = 0; r < whole; ++r) {
+      int64_t sent;
+      std::memcpy(&sent, p.data() + r * kRecord, sizeof sent);
+      latencies.push_back(when.read_ns - sent);
+      if (when.arrived_ns != 0) arrivals.push_back(when.arrived_ns - sent);
+    }
+    p.erase(0, whole * kRecord);
+  };
+  // Receive as the load generator does (see bench/batch_receiver.h), in
+  // batches of the same size.
+  std::unique_ptr<bench::BatchReceiver> batch;
+  if (o.recvBatches) {
+    std::string error;
+    batch = bench::BatchReceiver::create(256, 4096, &error);
+    if (!batch) {
+      std::fprintf(stderr, "send_floor: --recv io-uring: %s\n", error.c_str());
+      return 1;
+    }
+  }
+  auto receiveBatch = [&] {
+    batch->receiveAll([&](void* tag, const char* data, ssize_t got,
+                          const bench::Received& when) {
+      onReceived(reinterpret_cast<uintptr_t>(tag), data, got, when);
+    });
+  };
   std::vector<epoll_event> events(1024);
   char buf[4096];
   while (latencies.size() < expected) {
@@ -135,20 +183,16 @@ int runReader(const Options& o, uint16_t port, int readyPipe) {
     if (n == 0) break;  // the sender is gone
     for (int e = 0; e < n; ++e) {
       uint32_t i = events[e].data.u32;
+      if (batch) {
+        if (batch->full()) receiveBatch();
+        batch->add(fds[i], reinterpret_cast<void*>(uintptr_t{i}));
+        continue;
+      }
       bench::Received when;
       ssize_t got = bench::recvStamped(fds[i], buf, sizeof buf, &when);
-      if (got <= 0) continue;
-      std::string& p = partial[i];
-      p.append(buf, static_cast<size_t>(got));
-      size_t whole = p.size() / kRecord;
-      for (size_t r = 0; r < whole; ++r) {
-        int64_t sent;
-        std::memcpy(&sent, p.data() + r * kRecord, sizeof sent);
-        latencies.push_back(when.read_ns - sent);
-        if (when.arrived_ns != 0) arrivals.push_back(when.arrived_ns - sent);
-      }
-      p.erase(0, whole * kRecord);
+      onReceived(i, buf, got, when);
     }
+    if (batch) receiveBatch();
   }
   std::sort(latencies.begin(), latencies.end());
   std::sort(arrivals.begin(), arrivals.end());
@@ -157,9 +201,10 @@ int runReader(const Options& o, uint16_t port, int readyPipe) {
     size_t k = std::min(v.size() - 1, size_t(q * v.size()));
     return v[k] / 1e6;
   };
-  std::printf("floor reader: delivered %zu/%zu, latency p50 %.1f ms, p90 %.1f ms, "
+  std::printf("floor reader (%s): delivered %zu/%zu, latency p50 %.1f ms, p90 %.1f ms, "
               "p99 %.1f ms, max %.1f ms; arrival (%zu stamped) p50 %.1f ms, "
               "p99 %.1f ms, max %.1f ms; reader CPU %.2f s\n",
+              o.recvBatches ? "--recv io-uring" : "--recv syscall",
               latencies.size(), expected, pct(latencies, 0.5),
               pct(latencies, 0.9), pct(latencies, 0.99), pct(latencies, 1.0),
               arrivals.size(), pct(arrivals, 0.5), pct(arrivals, 0.99), pct(arrivals, 1.0),

@@ -28,6 +28,8 @@ class SseSubscriber : public Connection,
 
   void start();
   void onEvent(uint32_t events) override;
+  int receiveFd(uint32_t events) const override;
+  void onReceived(const char* data, ssize_t n, const Received& when) override;
   void onRetry() override;
 
   // Slow subscribers only: reads whatever the server left for it, for up to

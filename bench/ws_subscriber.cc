@@ -79,6 +79,10 @@ void WsSubscriber::sendRequest() {
   run_->rewatch(fd_, this, EPOLLIN | EPOLLRDHUP);
 }
 
+namespace {
+constexpr uint32_t kReadable = EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR;
+}  // namespace
+
 void WsSubscriber::onEvent(uint32_t events) {
   if (state_ == State::kConnecting) {
     if ((events & (EPOLLERR | EPOLLHUP)) || socketError(fd_) != 0) {
@@ -88,15 +92,23 @@ void WsSubscriber::onEvent(uint32_t events) {
     sendRequest();
     return;
   }
+  // Pongs waiting for room go first, then the receive, as before batching.
   if (fd_ >= 0 && (events & EPOLLOUT)) flush();
-  if (fd_ >= 0 && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
-    onReadable();
-  }
+  if (fd_ >= 0 && (events & kReadable)) run_->receiveNow(this, fd_);
 }
 
-void WsSubscriber::onReadable() {
-  ssize_t n = recvStamped(fd_, run_->readBuffer(), run_->readBufferSize(),
-                          &received_);
+int WsSubscriber::receiveFd(uint32_t events) const {
+  if (state_ == State::kConnecting || (events & EPOLLOUT) ||
+      !(events & kReadable)) {
+    return -1;
+  }
+  return fd_;
+}
+
+void WsSubscriber::onReceived(const char* data, ssize_t n,
+                              const Received& when) {
+  if (fd_ < 0) return;
+  received_ = when;
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
   if (n <= 0) {
     // EOF or error.
@@ -107,7 +119,6 @@ void WsSubscriber::onReadable() {
     }
     return;
   }
-  const char* data = run_->readBuffer();
   size_t len = static_cast<size_t>(n);
   if (state_ == State::kAwaitHandshake) {
     size_t used = 0;

@@ -30,6 +30,8 @@ class WsSubscriber : public Connection, private WsFrameListener {
 
   void start();
   void onEvent(uint32_t events) override;
+  int receiveFd(uint32_t events) const override;
+  void onReceived(const char* data, ssize_t n, const Received& when) override;
   void onRetry() override;
 
   int channel() const { return channel_; }
@@ -43,7 +45,6 @@ class WsSubscriber : public Connection, private WsFrameListener {
   void onText(const char* data, size_t len);
 
   void sendRequest();
-  void onReadable();
   // Queues a control frame for the server and writes what the socket takes.
   void sendFrame(WsOpcode opcode, const char* payload, size_t len);
   void flush();

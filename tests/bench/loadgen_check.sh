@@ -5,19 +5,25 @@
 # lost its SO_TIMESTAMPNS stamps, mixed up its clocks or miscounted would
 # make every Performance figure in the README wrong without anyone noticing.
 #
-#   loadgen_check.sh RTDEMO LOADGEN SEND_FLOOR
+#   loadgen_check.sh RTDEMO LOADGEN SEND_FLOOR WITHOUT_IO_URING
 #
 # Small loads on a fresh rtdemo (memory backend) in each mode: SSE, WebSocket
-# and long polling. For each, the RESULT line must show:
+# and long polling, receiving in io_uring batches (the default), and SSE and
+# long polling again with one recvmsg() per socket (bench/batch_receiver.h).
+# For each, the RESULT line must show:
+#   - the receive path asked for;
 #   - every expected message delivered, none missing, duplicated or misrouted;
 #   - a receive timestamp on every delivery, none outside [publish, read];
 #   - arrival percentiles no later than the matching read percentiles, since
 #     a segment is in the socket before anyone reads it.
+# Where io_uring is forbidden (WITHOUT_IO_URING runs a command so), --recv
+# auto must say so and still count everything; --recv io-uring must refuse.
 set -euo pipefail
 
 RTDEMO=$(realpath "$1")
 LOADGEN=$(realpath "$2")
 FLOOR=$(realpath "$3")
+WITHOUT_IO_URING=$(realpath "$4")
 
 WORK=$(mktemp -d /tmp/rtdemo-loadgen-check.XXXXXX)
 SERVER_PID=
@@ -60,6 +66,12 @@ start_rtdemo() {
   fail "rtdemo did not start"
 }
 
+stop_rtdemo() {
+  kill -TERM "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=
+}
+
 # field LINE KEY: the value of KEY=value in a RESULT line.
 field() {
   local v
@@ -71,23 +83,31 @@ field() {
 # le A B: A <= B for decimals.
 le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 <= b + 0) }'; }
 
+# check_mode MODE RECV [WRAPPER] -- LOADGEN_ARGS...: one run, checked.
+# RECV is the receive path the RESULT line must name (io_uring or recvmsg).
 check_mode() {
-  local mode=$1
+  local mode=$1 recv=$2
+  shift 2
+  local wrapper=()
+  while [ "$1" != -- ]; do wrapper+=("$1"); shift; done
   shift
   start_rtdemo
-  local out=$WORK/$mode.log
-  if ! timeout -k 5 120 "$LOADGEN" --server rtdemo --port "$PORT" \
-      --server-pid "$SERVER_PID" --label "$mode" --mode "$mode" "$@" >"$out" 2>&1; then
+  local out=$WORK/$mode-$recv.log
+  if ! timeout -k 5 120 ${wrapper[@]+"${wrapper[@]}"} "$LOADGEN" --server rtdemo \
+      --port "$PORT" --server-pid "$SERVER_PID" --label "$mode" --mode "$mode" \
+      "$@" >"$out" 2>&1; then
     cat "$out" >&2
     fail "$mode: loadgen exited non-zero"
   fi
-  kill -TERM "$SERVER_PID" 2>/dev/null || true
-  wait "$SERVER_PID" 2>/dev/null || true
-  SERVER_PID=
+  LAST_OUT=$out
+  stop_rtdemo
   local r
   r=$(grep '^RESULT' "$out" | tail -1)
   [ -n "$r" ] || { cat "$out" >&2; fail "$mode: no RESULT line"; }
   local expected delivered stamped
+  [ "$(field "$r" recv)" = "$recv" ] ||
+    fail "$mode: received with $(field "$r" recv), not $recv"
+  mode="$mode ($recv)"
   expected=$(field "$r" expected)
   delivered=$(field "$r" delivered)
   stamped=$(field "$r" stamped)
@@ -106,19 +126,45 @@ check_mode() {
     "arrival p99 $(field "$r" arr_p99_ms) ms <= read p99 $(field "$r" lat_p99_ms) ms"
 }
 
-check_mode sse --subs 200 --channels 2 --messages 40 --rate 40
-check_mode ws --subs 200 --channels 2 --messages 40 --rate 40
-check_mode poll --subs 200 --channels 2 --messages 20 --rate 10
+SSE=(--subs 200 --channels 2 --messages 40 --rate 40)
+WS=(--subs 200 --channels 2 --messages 40 --rate 40)
+POLL=(--subs 200 --channels 2 --messages 20 --rate 10)
+check_mode sse io_uring -- "${SSE[@]}" --recv io-uring
+check_mode ws io_uring -- "${WS[@]}" --recv io-uring
+check_mode poll io_uring -- "${POLL[@]}" --recv io-uring
+check_mode sse recvmsg -- "${SSE[@]}" --recv syscall
+check_mode poll recvmsg -- "${POLL[@]}" --recv syscall
 
-# The floor: every record read, and both percentiles printed.
-floor_out=$("$FLOOR" --subs 200 --messages 40 --rate 40 --senders 2) ||
-  { echo "$floor_out" >&2; fail "send_floor exited non-zero"; }
-grep -q 'floor reader: delivered 8000/8000,' <<<"$floor_out" ||
-  { echo "$floor_out" >&2; fail "send_floor did not read every record"; }
-grep -q 'arrival (8000 stamped)' <<<"$floor_out" ||
-  { echo "$floor_out" >&2; fail "send_floor: not every record had a receive timestamp"; }
-fp99=$(sed -n 's/.*latency p50 [0-9.]* ms, p90 [0-9.]* ms, p99 \([0-9.]*\) ms.*/\1/p' <<<"$floor_out")
-fa99=$(sed -n 's/.*arrival ([0-9]* stamped) p50 [0-9.]* ms, p99 \([0-9.]*\) ms.*/\1/p' <<<"$floor_out")
-[ -n "$fp99" ] && [ -n "$fa99" ] || { echo "$floor_out" >&2; fail "send_floor printed no percentiles"; }
-le "$fa99" "$fp99" || fail "send_floor: arrival p99 $fa99 ms after read p99 $fp99 ms"
-echo "ok: send_floor read 8000/8000, arrival p99 $fa99 ms <= read p99 $fp99 ms"
+# io_uring forbidden: auto falls back and says so once; io-uring refuses.
+check_mode sse recvmsg "$WITHOUT_IO_URING" -- "${SSE[@]}" --recv auto
+notice='io_uring unavailable (io_uring_queue_init: Operation not permitted); receiving with one recvmsg() per socket'
+[ "$(grep -cF "$notice" "$LAST_OUT")" = 1 ] ||
+  { cat "$LAST_OUT" >&2; fail "--recv auto without io_uring: no single fallback notice"; }
+echo "ok: --recv auto without io_uring falls back and says so"
+start_rtdemo
+set +e
+refused=$("$WITHOUT_IO_URING" "$LOADGEN" --server rtdemo --port "$PORT" "${SSE[@]}" \
+  --recv io-uring 2>&1)
+code=$?
+set -e
+stop_rtdemo
+[ "$code" != 0 ] || fail "--recv io-uring without io_uring exited 0"
+grep -qF 'loadgen: --recv io-uring: io_uring_queue_init: Operation not permitted' <<<"$refused" ||
+  { echo "$refused" >&2; fail "--recv io-uring without io_uring did not say why it refused"; }
+grep -q '^RESULT' <<<"$refused" && fail "--recv io-uring without io_uring ran anyway"
+echo "ok: --recv io-uring without io_uring refuses (exit $code) and says why"
+
+# The floor, receiving both ways: every record read, both percentiles printed.
+for recv in io-uring syscall; do
+  floor_out=$("$FLOOR" --subs 200 --messages 40 --rate 40 --senders 2 --recv $recv) ||
+    { echo "$floor_out" >&2; fail "send_floor --recv $recv exited non-zero"; }
+  grep -qF "floor reader (--recv $recv): delivered 8000/8000," <<<"$floor_out" ||
+    { echo "$floor_out" >&2; fail "send_floor --recv $recv did not read every record"; }
+  grep -q 'arrival (8000 stamped)' <<<"$floor_out" ||
+    { echo "$floor_out" >&2; fail "send_floor --recv $recv: not every record had a receive timestamp"; }
+  fp99=$(sed -n 's/.*latency p50 [0-9.]* ms, p90 [0-9.]* ms, p99 \([0-9.]*\) ms.*/\1/p' <<<"$floor_out")
+  fa99=$(sed -n 's/.*arrival ([0-9]* stamped) p50 [0-9.]* ms, p99 \([0-9.]*\) ms.*/\1/p' <<<"$floor_out")
+  [ -n "$fp99" ] && [ -n "$fa99" ] || { echo "$floor_out" >&2; fail "send_floor printed no percentiles"; }
+  le "$fa99" "$fp99" || fail "send_floor --recv $recv: arrival p99 $fa99 ms after read p99 $fp99 ms"
+  echo "ok: send_floor --recv $recv read 8000/8000, arrival p99 $fa99 ms <= read p99 $fp99 ms"
+done
