@@ -131,8 +131,9 @@ void LoadRun::pollOnce(int timeout_ms) {
   int n = epoll_wait(epfd_, events, kMaxEvents, timeout_ms);
   // Connections that only receive are queued; the rest (connecting,
   // flushing, publishers) are handled at once. An epoll round reports each
-  // fd once, and a handler only ever closes its own fd, so no queued
-  // receive can land on a socket that was closed or reused meanwhile.
+  // connection once, and only a connection's own handler closes its fd, so
+  // a queued receive is always made on the socket it was queued for: that
+  // handler runs only after the receive, with its outcome.
   for (int i = 0; i < n; ++i) {
     auto* c = static_cast<Connection*>(events[i].data.ptr);
     int fd = c->receiveFd(events[i].events);
