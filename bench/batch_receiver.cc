@@ -12,7 +12,12 @@ namespace bench {
 
 std::unique_ptr<BatchReceiver> BatchReceiver::create(unsigned slots,
                                                      size_t slot_bytes,
+                                                     bool use_io_uring,
                                                      std::string* error) {
+  if (!use_io_uring) {
+    return std::unique_ptr<BatchReceiver>(
+        new BatchReceiver(nullptr, slots, slot_bytes));
+  }
   auto* ring = new io_uring;
   int r = io_uring_queue_init(slots, ring, 0);
   if (r < 0) {
@@ -32,13 +37,19 @@ BatchReceiver::BatchReceiver(io_uring* ring, unsigned slots, size_t slot_bytes)
       results_(slots, 0) {}
 
 BatchReceiver::~BatchReceiver() {
+  if (ring_ == nullptr) return;
   io_uring_queue_exit(ring_);
   delete ring_;
 }
 
 void BatchReceiver::add(int fd, void* tag) {
   Slot& s = slots_[queued_];
+  s.fd = fd;
   s.tag = tag;
+  if (ring_ == nullptr) {
+    ++queued_;
+    return;
+  }
   prepareStampedMsg(buffers_.data() + queued_ * slot_bytes_, slot_bytes_,
                     s.control, &s.iov, &s.msg);
   // The ring has as many entries as there are slots and every

@@ -34,11 +34,6 @@ namespace bench {
 namespace {
 
 constexpr int kMaxEvents = 1024;
-// Receives submitted together. Up to kMaxEvents sockets are ready at once,
-// but the first of a batch is handed over only when the whole batch is
-// done: 256 keeps that wait under a millisecond while the system-call cost
-// is already spread thin (1,024 measured the same p99 and a worse p50).
-constexpr unsigned kBatchSlots = 256;
 // Per batched receive. Larger reads are rare (the slow subscriber drains
 // with its own recv()); a socket with more waiting stays readable and is
 // received from again in the next round.
@@ -133,9 +128,9 @@ void LoadRun::receiveNow(Connection* c, int fd) {
 }
 
 bool LoadRun::setUpReceiving() {
-  if (options_.recv == RecvMode::kSyscall) return true;
   std::string error;
-  batch_ = BatchReceiver::create(kBatchSlots, kBatchSlotBytes, &error);
+  batch_ = BatchReceiver::create(BatchReceiver::kSlots, kBatchSlotBytes,
+                                 options_.recv != RecvMode::kSyscall, &error);
   if (batch_) return true;
   if (options_.recv == RecvMode::kIoUring) {
     std::fprintf(stderr, "loadgen: --recv io-uring: %s\n", error.c_str());
@@ -145,6 +140,8 @@ bool LoadRun::setUpReceiving() {
                "loadgen: io_uring unavailable (%s); receiving with one "
                "recvmsg() per socket\n",
                error.c_str());
+  batch_ = BatchReceiver::create(BatchReceiver::kSlots, kBatchSlotBytes,
+                                 false, &error);
   return true;
 }
 
@@ -166,14 +163,12 @@ void LoadRun::pollOnce(int timeout_ms) {
     int fd = c->receiveFd(events[i].events);
     if (fd < 0) {
       c->onEvent(events[i].events);
-    } else if (batch_) {
-      if (batch_->full()) receiveBatch();
-      batch_->add(fd, c);
-    } else {
-      receiveNow(c, fd);
+      continue;
     }
+    if (batch_->full()) receiveBatch();
+    batch_->add(fd, c);
   }
-  if (batch_) receiveBatch();
+  receiveBatch();
   runTimers();
 }
 
@@ -580,7 +575,8 @@ void LoadRun::report(double connect_s, long rss_before, long rss_idle,
   std::printf("  CPU while publishing and draining: server %.2f s, loadgen "
               "%.2f s (receiving with %s)\n",
               server_cpu_s, self_cpu_s,
-              batch_ ? "io_uring batches" : "one recvmsg() per socket");
+              batch_->usesIoUring() ? "io_uring batches"
+                                    : "one recvmsg() per socket");
   if (!o.timeline_path.empty()) {
     std::printf("  per-message timeline in %s; worst message median %.1f ms\n",
                 o.timeline_path.c_str(), worst_p50_ms);
@@ -641,7 +637,7 @@ void LoadRun::report(double connect_s, long rss_before, long rss_idle,
       arrival_.percentileMs(99), arrival_.maxMs(),
       static_cast<unsigned long long>(c.stamped),
       static_cast<unsigned long long>(c.stamps_outside),
-      batch_ ? "io_uring" : "recvmsg");
+      batch_->usesIoUring() ? "io_uring" : "recvmsg");
   std::fflush(stdout);
 }
 

@@ -142,8 +142,9 @@ class LoadRun {
   const Options options_;
   sockaddr_in dst_{};
   int epfd_ = -1;
-  // Receives of one epoll round, submitted together; null when receiving
-  // with one recvmsg() per socket (--recv syscall, or io_uring unavailable).
+  // Receives of one epoll round, made together: through io_uring, or with
+  // one recvmsg() each (--recv syscall, or io_uring unavailable). Set by
+  // run() before the first poll.
   std::unique_ptr<BatchReceiver> batch_;
 
   Phase phase_ = Phase::kConnect;

@@ -9,7 +9,9 @@
 #include <cstdlib>
 #include <ctime>
 #include <cstring>
+#include <initializer_list>
 #include <sstream>
+#include <utility>
 
 namespace bench {
 namespace {
@@ -54,6 +56,20 @@ bool parseInt(const char* s, long lo, long hi, long* out) {
   return true;
 }
 
+// Sets *out to the value named v among choices; false if none is.
+template <typename Enum>
+bool parseChoice(const char* v,
+                 std::initializer_list<std::pair<const char*, Enum>> choices,
+                 Enum* out) {
+  for (const auto& [choice_name, value] : choices) {
+    if (std::strcmp(v, choice_name) == 0) {
+      *out = value;
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 const char* serverName(ServerKind kind) {
@@ -93,33 +109,15 @@ bool parseOptions(int argc, char** argv, Options* o, int* exit_code) {
       if (ok) *field = static_cast<int>(n);
     };
     if (name == "--server") {
-      if (std::strcmp(v, "rtdemo") == 0) {
-        o->server = ServerKind::kRtdemo;
-      } else if (std::strcmp(v, "nchan") == 0) {
-        o->server = ServerKind::kNchan;
-      } else {
-        ok = false;
-      }
+      ok = parseChoice(v, {{"rtdemo", ServerKind::kRtdemo},
+                           {"nchan", ServerKind::kNchan}}, &o->server);
     } else if (name == "--mode") {
-      if (std::strcmp(v, "sse") == 0) {
-        o->mode = Mode::kSse;
-      } else if (std::strcmp(v, "poll") == 0) {
-        o->mode = Mode::kPoll;
-      } else if (std::strcmp(v, "ws") == 0) {
-        o->mode = Mode::kWs;
-      } else {
-        ok = false;
-      }
+      ok = parseChoice(v, {{"sse", Mode::kSse}, {"poll", Mode::kPoll},
+                           {"ws", Mode::kWs}}, &o->mode);
     } else if (name == "--recv") {
-      if (std::strcmp(v, "auto") == 0) {
-        o->recv = RecvMode::kAuto;
-      } else if (std::strcmp(v, "io-uring") == 0) {
-        o->recv = RecvMode::kIoUring;
-      } else if (std::strcmp(v, "syscall") == 0) {
-        o->recv = RecvMode::kSyscall;
-      } else {
-        ok = false;
-      }
+      ok = parseChoice(v, {{"auto", RecvMode::kAuto},
+                           {"io-uring", RecvMode::kIoUring},
+                           {"syscall", RecvMode::kSyscall}}, &o->recv);
     } else if (name == "--host") {
       o->host = v;
     } else if (name == "--port") {

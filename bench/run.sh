@@ -6,8 +6,8 @@
 # same baseline and a crash in one scenario does not spoil the next.
 #
 #   bench/run.sh --quick          smoke run (small N, ~2 min)
-#   bench/run.sh --full           one full run (~7 min); the README quotes
-#                                 --full --repeat 3 (~20 min)
+#   bench/run.sh --full           one full run (~6 min); the README quotes
+#                                 --full --repeat 3 (~16 min)
 # Options:
 #   --backend memory|sqlite|redis rtdemo backend (memory); for redis, start
 #                                 redis-server first

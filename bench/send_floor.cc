@@ -161,14 +161,12 @@ int runReader(const Options& o, uint16_t port, int readyPipe) {
   };
   // Receive as the load generator does (see bench/batch_receiver.h), in
   // batches of the same size.
-  std::unique_ptr<bench::BatchReceiver> batch;
-  if (o.recvBatches) {
-    std::string error;
-    batch = bench::BatchReceiver::create(256, 4096, &error);
-    if (!batch) {
-      std::fprintf(stderr, "send_floor: --recv io-uring: %s\n", error.c_str());
-      return 1;
-    }
+  std::string error;
+  std::unique_ptr<bench::BatchReceiver> batch = bench::BatchReceiver::create(
+      bench::BatchReceiver::kSlots, 4096, o.recvBatches, &error);
+  if (!batch) {
+    std::fprintf(stderr, "send_floor: --recv io-uring: %s\n", error.c_str());
+    return 1;
   }
   auto receiveBatch = [&] {
     batch->receiveAll([&](void* tag, const char* data, ssize_t got,
@@ -177,22 +175,15 @@ int runReader(const Options& o, uint16_t port, int readyPipe) {
     });
   };
   std::vector<epoll_event> events(1024);
-  char buf[4096];
   while (latencies.size() < expected) {
     int n = ::epoll_wait(ep, events.data(), static_cast<int>(events.size()), 10000);
     if (n == 0) break;  // the sender is gone
     for (int e = 0; e < n; ++e) {
       uint32_t i = events[e].data.u32;
-      if (batch) {
-        if (batch->full()) receiveBatch();
-        batch->add(fds[i], reinterpret_cast<void*>(uintptr_t{i}));
-        continue;
-      }
-      bench::Received when;
-      ssize_t got = bench::recvStamped(fds[i], buf, sizeof buf, &when);
-      onReceived(i, buf, got, when);
+      if (batch->full()) receiveBatch();
+      batch->add(fds[i], reinterpret_cast<void*>(uintptr_t{i}));
     }
-    if (batch) receiveBatch();
+    receiveBatch();
   }
   std::sort(latencies.begin(), latencies.end());
   std::sort(arrivals.begin(), arrivals.end());
