@@ -358,6 +358,18 @@ uint64_t LoadRun::expected() const {
   return total;
 }
 
+uint64_t LoadRun::plannedDeliveries() const {
+  // Message k goes to channel k mod C.
+  const uint64_t n = static_cast<uint64_t>(options_.messages);
+  const uint64_t c_count = channels_.size();
+  uint64_t total = 0;
+  for (uint64_t c = 0; c < c_count; ++c) {
+    uint64_t on_c = n / c_count + (c < n % c_count ? 1 : 0);
+    total += on_c * static_cast<uint64_t>(channels_[c].subscribed);
+  }
+  return total;
+}
+
 bool LoadRun::allDelivered() const {
   return answered_ == published_count_ &&
          published_count_ == options_.messages &&
@@ -455,6 +467,13 @@ int LoadRun::run() {
          std::any_of(publishers_.begin(), publishers_.end(),
                      [](const auto& p) { return !p->ready(); })) {
     pollOnce(10);
+  }
+  const uint64_t planned = plannedDeliveries();
+  latency_.reserve(planned);
+  arrival_.reserve(planned);
+  if (!o.timeline_path.empty()) {
+    reservePrefaulted(&samples_, planned);
+    reservePrefaulted(&arrival_samples_, planned);
   }
   publish_start_ns_ = nowNs();
   const double server_cpu0 = readCpuSeconds(o.server_pids);

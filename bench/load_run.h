@@ -131,6 +131,9 @@ class LoadRun {
   void publishDue();
   int publishTimeoutMs();
   uint64_t expected() const;
+  // What expected() will be if every publish succeeds: deliveries to size
+  // the sample vectors for before publishing starts.
+  uint64_t plannedDeliveries() const;
   bool allDelivered() const;
   void drainSlowSubscribers();
   void countGaps(int channel, const DeliveryTracker& tracker);
