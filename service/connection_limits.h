@@ -3,19 +3,15 @@
 // the stream limits, and listed per channel for GET /presence.
 //
 // A connection is registered by the pool thread that accepts it, just before
-// its socket goes to the hub. The hub does not (yet) tell anyone when it
-// closes a connection, so registrations are not removed eagerly; instead each
-// entry remembers its socket's descriptor and the socket's identity (device
-// and inode, unique while the socket exists), and an entry whose descriptor
-// no longer names that socket is dropped the next time it matters: when an
-// address reaches its limit, when the total does, when a channel's presence
-// is read, and every few thousand registrations. fstat() on a descriptor
-// number is safe whatever another thread has done with it, so no hub state
-// is touched. The result is exact whenever it decides something (a refusal,
-// a presence list) and costs nothing on the common path.
-//
-// When the hub grows a close notification, release() is the call to make,
-// and the pruning becomes a safety net.
+// its socket goes to the hub, and released when the hub lets it go (closed
+// or handed back; HubOptions::onRelease calls release()). As a safety net for
+// a registration that never reaches the hub, each entry also remembers its
+// socket's descriptor and the socket's identity (device and inode, unique
+// while the socket exists), and an entry whose descriptor no longer names
+// that socket is dropped the next time it matters: when an address reaches
+// its limit, when the total does, when a channel's presence is read, and
+// every few thousand registrations. fstat() on a descriptor number is safe
+// whatever another thread has done with it, so no hub state is touched.
 //
 // Thread safety: every method may be called from any thread.
 #pragma once
