@@ -1,6 +1,6 @@
 // ConnectionLimits: the subscriber connections that are open now (SSE
-// streams and held long polls), counted per client address and in total for
-// the stream limits, and listed per channel for GET /presence.
+// streams, held long polls and WebSockets), counted per client address and in
+// total for the stream limits, and listed per channel for GET /presence.
 //
 // A connection is registered by the pool thread that accepts it, just before
 // its socket goes to the hub, and released when the hub lets it go (closed
@@ -11,7 +11,8 @@
 // that socket is dropped the next time it matters: when an address reaches
 // its limit, when the total does, when a channel's presence is read, and
 // every few thousand registrations. fstat() on a descriptor number is safe
-// whatever another thread has done with it, so no hub state is touched.
+// whatever another thread has done with it, so no hub state is touched. The
+// result is exact whenever it decides something (a refusal, a presence list).
 //
 // Thread safety: every method may be called from any thread.
 #pragma once
@@ -32,7 +33,7 @@ struct Subscriber {
   std::string session;
   std::string address;  // client address (client_address.h)
   std::string channel;
-  std::string transport;  // "sse", "poll" (and "ws" later)
+  std::string transport;  // "sse", "poll" or "ws"
 };
 
 struct LimitDecision {
