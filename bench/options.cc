@@ -42,7 +42,6 @@ const char kUsage[] =
     "  --recv auto|io-uring|syscall  receive the sockets of one epoll round\n"
     "                           in one io_uring submission, or one recvmsg()\n"
     "                           each (auto: io_uring if the kernel allows)\n"
-
     "  --server-pid PID[,PID]   processes whose VmRSS is summed\n"
     "  --channel-prefix S       channel name prefix (bench-<pid>-<time>)\n"
     "  --label TEXT             echoed in the RESULT line\n"

@@ -126,24 +126,24 @@ check_mode() {
     "arrival p99 $(field "$r" arr_p99_ms) ms <= read p99 $(field "$r" lat_p99_ms) ms"
 }
 
-SSE=(--subs 200 --channels 2 --messages 40 --rate 40)
-WS=(--subs 200 --channels 2 --messages 40 --rate 40)
+# SSE and WebSocket streams take the same load.
+STREAMS=(--subs 200 --channels 2 --messages 40 --rate 40)
 POLL=(--subs 200 --channels 2 --messages 20 --rate 10)
-check_mode sse io_uring -- "${SSE[@]}" --recv io-uring
-check_mode ws io_uring -- "${WS[@]}" --recv io-uring
+check_mode sse io_uring -- "${STREAMS[@]}" --recv io-uring
+check_mode ws io_uring -- "${STREAMS[@]}" --recv io-uring
 check_mode poll io_uring -- "${POLL[@]}" --recv io-uring
-check_mode sse recvmsg -- "${SSE[@]}" --recv syscall
+check_mode sse recvmsg -- "${STREAMS[@]}" --recv syscall
 check_mode poll recvmsg -- "${POLL[@]}" --recv syscall
 
 # io_uring forbidden: auto falls back and says so once; io-uring refuses.
-check_mode sse recvmsg "$WITHOUT_IO_URING" -- "${SSE[@]}" --recv auto
+check_mode sse recvmsg "$WITHOUT_IO_URING" -- "${STREAMS[@]}" --recv auto
 notice='io_uring unavailable (io_uring_queue_init: Operation not permitted); receiving with one recvmsg() per socket'
 [ "$(grep -cF "$notice" "$LAST_OUT")" = 1 ] ||
   { cat "$LAST_OUT" >&2; fail "--recv auto without io_uring: no single fallback notice"; }
 echo "ok: --recv auto without io_uring falls back and says so"
 start_rtdemo
 set +e
-refused=$("$WITHOUT_IO_URING" "$LOADGEN" --server rtdemo --port "$PORT" "${SSE[@]}" \
+refused=$("$WITHOUT_IO_URING" "$LOADGEN" --server rtdemo --port "$PORT" "${STREAMS[@]}" \
   --recv io-uring 2>&1)
 code=$?
 set -e

@@ -4,10 +4,7 @@
 // (libseccomp); rtdemo, started from here, inherits it. "auto" must say so
 // in one log line and still deliver everything with one send() per socket;
 // "on" must refuse to start, naming the reason.
-#include <errno.h>
 #include <gtest/gtest.h>
-#include <seccomp.h>
-#include <sys/prctl.h>
 
 #include <memory>
 #include <string>
@@ -15,28 +12,26 @@
 
 #include "tests/integration/http_client.h"
 #include "tests/integration/server_process.h"
+#include "tests/support/forbid_io_uring.h"
 
 namespace rtdemo {
 namespace {
 
 using namespace std::chrono_literals;
 
-// Makes io_uring_setup() fail with EPERM in this process and its children.
-// A seccomp filter cannot be removed, which is fine: every test here wants it.
-void forbidIoUring() {
+// Installs the filter on this test process once; rtdemo, started from
+// here, inherits it. It cannot be removed, which is fine: every test here
+// wants it.
+void forbidIoUringHere() {
   static bool done = false;
   if (done) return;
-  ASSERT_EQ(::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
-  scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-  ASSERT_NE(ctx, nullptr);
-  ASSERT_EQ(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(io_uring_setup), 0), 0);
-  ASSERT_EQ(seccomp_load(ctx), 0);
-  seccomp_release(ctx);
+  std::string error;
+  ASSERT_TRUE(forbidIoUring(&error)) << error;
   done = true;
 }
 
 TEST(IoUringForbidden, OnRefusesToStartAndSaysWhy) {
-  forbidIoUring();
+  forbidIoUringHere();
   ServerProcess::Exit exit = ServerProcess::runToExit(
       {"--backend", "memory", "--port", std::to_string(ServerProcess::freePort()), "-D",
        "rtdemo.hub.io-uring=on"});
@@ -48,7 +43,7 @@ TEST(IoUringForbidden, OnRefusesToStartAndSaysWhy) {
 }
 
 TEST(IoUringForbidden, AutoFallsBackToSendAndDeliversEverything) {
-  forbidIoUring();
+  forbidIoUringHere();
   ServerProcess server({"--backend", "memory", "-D", "rtdemo.hub.io-uring=auto"});
   ASSERT_TRUE(server.ready());
   const int port = server.port();
