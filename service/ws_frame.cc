@@ -71,13 +71,20 @@ bool Decoder::feed(const char* data, size_t n, std::vector<Message>* out,
     const bool control = opcode & 0x8;
     if (control && (!fin || len > 125))
       return fail(kCloseProtocolError, "bad control frame", closeCode, reason);
-    if (!control && len + fragments_.size() > max_)
+    // A client picks `len`, up to 2^64-1: never add to it. fragments_ never
+    // exceeds max_, so the subtraction cannot wrap either. A 64-bit length
+    // with its top bit set (which RFC 6455 5.2 forbids) is over any limit a
+    // size_t can hold, and so refused here like any other too-big message.
+    if (!control && (len > max_ || len > max_ - fragments_.size()))
       return fail(kCloseTooBig, "message too large", closeCode, reason);
-    if (avail < header + 4 + len) break;
+    // From here len <= 125 or len <= max_: it fits a size_t, and so does
+    // header + 4 + len.
+    if (avail - header < 4 || avail - header - 4 < len) break;
     const unsigned char* mask = p + header;
-    std::string payload(reinterpret_cast<const char*>(p + header + 4), len);
-    for (size_t i = 0; i < payload.size(); ++i) payload[i] ^= static_cast<char>(mask[i % 4]);
-    pos += header + 4 + len;
+    const size_t size = static_cast<size_t>(len);
+    std::string payload(reinterpret_cast<const char*>(p + header + 4), size);
+    for (size_t i = 0; i < size; ++i) payload[i] ^= static_cast<char>(mask[i % 4]);
+    pos += header + 4 + size;
 
     switch (opcode) {
       case kText:

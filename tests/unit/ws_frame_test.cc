@@ -15,7 +15,7 @@ std::string clientFrame(uint8_t firstByte, const std::string& payload, bool mask
 }
 
 struct Fed {
-  bool ok;
+  bool ok = true;
   std::vector<ws::Message> messages;
   uint16_t code = 0;
 };
@@ -96,6 +96,39 @@ TEST(WsFrame, OversizedLengthIsRefusedBeforeThePayloadArrives) {
   Fed r = feed(header, 1000);
   EXPECT_FALSE(r.ok);
   EXPECT_EQ(r.code, ws::kCloseTooBig);
+}
+
+// Issue 18, item 1: the continuation's 64-bit length 2^64-1 used to wrap the
+// size checks, and the payload copy then threw std::length_error, which took
+// the whole server down. It must be a plain 1009 (RFC 6455 7.4.1), whatever
+// the chunking, and with nothing thrown.
+TEST(WsFrame, LengthNear2To64IsTooBigAndNeverWraps) {
+  const std::string unfinished("\x01\x81\x00\x00\x00\x00\x41", 7);
+  const std::string huge("\x80\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF\x00\x00\x00\x00", 14);
+  for (size_t chunk : {size_t(0), size_t(1), size_t(5)}) {
+    Fed r;
+    ASSERT_NO_THROW(r = feed(unfinished + huge, 1000, chunk));
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.code, ws::kCloseTooBig);
+    EXPECT_TRUE(r.messages.empty());
+  }
+  // Every length that the sum used to wrap: the largest ones, and those just
+  // past what is already buffered in fragments.
+  for (uint64_t len : {~uint64_t(0), ~uint64_t(0) - 1, ~uint64_t(0) - 999, uint64_t(1) << 63,
+                       (uint64_t(1) << 63) - 1, uint64_t(1000), uint64_t(1001)}) {
+    std::string frame("\x80\xFF", 2);
+    for (int s = 56; s >= 0; s -= 8) frame.push_back(static_cast<char>((len >> s) & 0xFF));
+    frame.append(4, '\0');
+    Fed r;
+    ASSERT_NO_THROW(r = feed(unfinished + frame, 1000));
+    EXPECT_FALSE(r.ok) << len;
+    EXPECT_EQ(r.code, ws::kCloseTooBig) << len;
+  }
+  // Up to the limit exactly is still a message.
+  Fed r = feed(unfinished + clientFrame(0x80, std::string(999, 'b')), 1000);
+  ASSERT_TRUE(r.ok);
+  ASSERT_EQ(r.messages.size(), 1u);
+  EXPECT_EQ(r.messages[0].payload, "A" + std::string(999, 'b'));
 }
 
 TEST(WsProtocol, ParsesCommands) {
