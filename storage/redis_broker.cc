@@ -51,6 +51,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include <atomic>
 #include <optional>
 
 #include "Poco/Logger.h"
@@ -177,7 +178,7 @@ class RedisBroker : public Broker {
     std::string epoch;
     Status s = loadEpoch(&*conn, prefix_, &epoch);
     if (s.ok()) {
-      epoch_.set(epoch);
+      noteEpoch(&*conn, epoch);
     } else {
       Poco::Logger::get("rtdemo.redis")
           .warning("redis at %s is unreachable at start (%s); starting anyway: POST /send "
@@ -209,7 +210,7 @@ class RedisBroker : public Broker {
     auto sid = StreamId::parse(replyString(reply->element[0]));
     std::string epoch = replyString(reply->element[1]);
     if (!sid || !isValidEpoch(epoch)) return Status::Corruption("redis publish: bad id or epoch");
-    epoch_.set(epoch);
+    noteEpoch(&*conn, epoch);
     *out = makeMessage(channel, MessageId{epoch, sid->ms, sid->seq}, event, data,
                        static_cast<int64_t>(sid->ms));
     return Status::OK();
@@ -334,7 +335,7 @@ class RedisBroker : public Broker {
       std::string epoch;
       s = loadEpoch(conn, prefix_, &epoch);
       if (!s.ok()) return s;
-      epoch_.set(epoch);
+      noteEpoch(conn, epoch);
     }
     return s;
   }
@@ -350,7 +351,7 @@ class RedisBroker : public Broker {
       return Status::Corruption("redis history read: unexpected reply");
     out->epoch = replyString(r->element[0]);
     if (!isValidEpoch(out->epoch)) return Status::Corruption("redis history read: bad epoch");
-    epoch_.set(out->epoch);
+    noteEpoch(conn, out->epoch);
     std::string last = replyString(r->element[1]);
     if (!last.empty()) out->last = StreamId::parse(last);
     out->maxDeleted = StreamId::parse(replyString(r->element[2])).value_or(StreamId{});
@@ -361,12 +362,24 @@ class RedisBroker : public Broker {
     return Status::OK();
   }
 
+  // Records the epoch a command saw; the first path of this instance to see
+  // a new one wakes every reader still blocked on the old one.
+  void noteEpoch(RedisConnection* conn, const std::string& epoch) {
+    announceEpochChange(conn, prefix_, epoch_.set(epoch), epoch);
+  }
+
   void wakeReader() {
+    // Ids from a counter, not "*": a stream recreated after a flush in the
+    // same millisecond (or under a clock stepped back) would otherwise get
+    // an id at or below the reader's cursor, and the reader would not wake.
+    // Two wakes racing may arrive out of order; the lower one then fails,
+    // harmlessly, because the higher one already woke the reader.
+    const std::string id = "0-" + std::to_string(++wakeSeq_);
     auto conn = pool_.acquire();
     std::vector<RedisReplyPtr> replies;
     // If this fails Redis is away, and the reader is not blocked in it: it
     // will see the new channel when it reconnects.
-    conn->pipeline({{"XADD", wakeKey_, "MAXLEN", "1", "*", "w", "1"},
+    conn->pipeline({{"XADD", wakeKey_, "MAXLEN", "1", id, "w", "1"},
                     {"EXPIRE", wakeKey_, kWakeTtlSeconds}},
                    &replies);
   }
@@ -379,6 +392,7 @@ class RedisBroker : public Broker {
   const std::string publishSha_;
   const std::string readSha_;
 
+  std::atomic<uint64_t> wakeSeq_{0};
   RedisPool pool_;  // thread-safe
   EpochCell epoch_;  // thread-safe
   LiveRegistry live_;  // thread-safe; its hook calls reader_

@@ -134,17 +134,20 @@ bool RedisLiveReader::connect(RedisConnection* conn) {
     }
     return false;
   }
-  adoptEpoch(epoch);
+  adoptEpoch(conn, epoch);
   downSinceLogMs_ = 0;
   connected_ = true;
   logger().information("redis: live reader connected to %s", conn->address());
   return true;
 }
 
-void RedisLiveReader::adoptEpoch(const std::string& epoch) {
+void RedisLiveReader::adoptEpoch(RedisConnection* conn, const std::string& epoch) {
   epoch_->set(epoch);
   if (epoch == seenEpoch_) return;
+  // Wake the other instances' readers still blocked on the old epoch (rule 6).
+  announceEpochChange(conn, prefix_, seenEpoch_, epoch);
   seenEpoch_ = epoch;
+  nextCursor_ = "0-0";
   std::lock_guard<std::mutex> lock(mu_);
   for (auto it = channels_.begin(); it != channels_.end();) {
     ChannelState& st = it->second;
@@ -159,7 +162,6 @@ void RedisLiveReader::adoptEpoch(const std::string& epoch) {
       ++it;
     }
   }
-  wakeCursor_ = "0-0";
 }
 
 void RedisLiveReader::resolveUnknownCursors(RedisConnection* conn) {
@@ -206,16 +208,27 @@ bool RedisLiveReader::readOnce(RedisConnection* conn) {
       if (st.active && !st.awaitingStart && st.cursor) reading.emplace_back(channel, *st.cursor);
     }
   }
+  const std::string nextKey = nextEpochKey(prefix_, seenEpoch_);
   std::vector<std::string> argv = {"XREAD", "COUNT", kReadCount, "BLOCK",
-                                   std::to_string(kBlockMs), "STREAMS", wakeKey_};
+                                   std::to_string(kBlockMs), "STREAMS", wakeKey_, nextKey};
   for (const auto& r : reading) argv.push_back(channelPrefix_ + r.first);
   argv.push_back(wakeCursor_);
+  argv.push_back(nextCursor_);
   for (const auto& r : reading) argv.push_back(r.second.toString());
 
-  // The epoch rides along in the same round trip (rule 6).
+  // The epoch rides along in the same round trip, and *after* the XREAD: Redis
+  // runs it once the XREAD has its answer, so it tells whether the entries
+  // read belong to the epoch our cursors were taken in (rule 6).
   std::vector<RedisReplyPtr> replies;
-  Status s = conn->pipeline({{"GET", epochKey(prefix_)}, argv}, &replies);
-  if (s.ok()) s = redisStatus(nullptr, replies[1].get(), "redis XREAD");
+  Status s = conn->pipeline({argv, {"GET", epochKey(prefix_)}}, &replies);
+  if (s.ok()) s = redisStatus(nullptr, replies[0].get(), "redis XREAD");
+  std::string epoch;
+  if (s.ok()) {
+    epoch = replyString(replies[1].get());
+    // Missing: Redis was flushed and nobody has published since. The cursors
+    // may already be stale, so make the new epoch now (as connect() does).
+    if (!isValidEpoch(epoch)) s = loadEpoch(conn, prefix_, &epoch);
+  }
   if (!s.ok()) {
     if (stop_) return false;
     if (conn->connected()) conn->drop(true);
@@ -226,31 +239,31 @@ bool RedisLiveReader::readOnce(RedisConnection* conn) {
     }
     return false;
   }
-  std::string epoch = replyString(replies[0].get());
-  if (isValidEpoch(epoch)) adoptEpoch(epoch);  // missing: the next publish makes one
-  const redisReply* reply = replies[1].get();
+  // Before the batches: cursors of an old epoch restart from 0-0, and the
+  // cursor check below then discards what was read from them.
+  adoptEpoch(conn, epoch);
+  const redisReply* reply = replies[0].get();
   if (reply->type != REDIS_REPLY_ARRAY) return true;  // BLOCK timed out: nil
 
   std::unordered_map<std::string, StreamId> snapshot(reading.begin(), reading.end());
   std::vector<std::vector<MessagePtr>> batches;
-  const std::string fallbackEpoch = epoch_->get();
   for (size_t i = 0; i < reply->elements; ++i) {
     const redisReply* stream = reply->element[i];
     if (stream->type != REDIS_REPLY_ARRAY || stream->elements != 2) continue;
     std::string key = replyString(stream->element[0]);
     const redisReply* entries = stream->element[1];
     if (entries->type != REDIS_REPLY_ARRAY || entries->elements == 0) continue;
-    if (key == wakeKey_) {
+    if (key == wakeKey_ || key == nextKey) {
       const redisReply* last = entries->element[entries->elements - 1];
       if (last->type == REDIS_REPLY_ARRAY && last->elements == 2)
-        wakeCursor_ = replyString(last->element[0]);
+        (key == wakeKey_ ? wakeCursor_ : nextCursor_) = replyString(last->element[0]);
       continue;
     }
     if (key.compare(0, channelPrefix_.size(), channelPrefix_) != 0) continue;
     std::string channel = key.substr(channelPrefix_.size());
     std::vector<MessagePtr> batch;
     for (size_t j = 0; j < entries->elements; ++j) {
-      MessagePtr m = messageFromEntry(channel, entries->element[j], fallbackEpoch);
+      MessagePtr m = messageFromEntry(channel, entries->element[j], epoch);
       if (m) batch.push_back(std::move(m));
     }
     if (batch.empty()) continue;

@@ -29,14 +29,36 @@
 //      and re-added during the read.
 //   5. When the connection breaks, cursors are kept; after reconnecting the
 //      reader resumes from them, so every message Redis kept is delivered.
-//   6. Each cursor remembers the epoch of the entry it points at. The reader
-//      reads the epoch key with every XREAD (same round trip) and on every
-//      reconnect; when it changed (Redis flushed or replaced), a cursor of the
-//      old epoch means nothing in the new streams and restarts from 0-0,
-//      while a cursor that already moved into the new epoch is kept, so no
-//      message is delivered twice. Without this, a new stream whose first ids
-//      are not above the old cursor (a replaced Redis, or a flush within the
-//      same millisecond as the last publish) would be skipped.
+//   6. Each cursor remembers the epoch of the entry it points at. After a
+//      flush, a channel's new stream starts again at the clock, so its first
+//      ids can be at or below a cursor of the old epoch: a publish in the same
+//      millisecond as the last one before the flush, or any publish after a
+//      clock step back. XREAD from the old cursor then skips those entries,
+//      and, when nothing newer follows, does not even wake. (This was a real
+//      loss, and it made FlushedRedisIsANewEpochForEveryInstance fail about
+//      half the time: the first message after FLUSHALL often shares the
+//      millisecond of the last one before it.) So:
+//        - the epoch key is read in the same round trip as the XREAD but
+//          *after* it (GET pipelined behind XREAD runs when the XREAD has
+//          its answer), and before any batch is delivered: if it changed,
+//          a cursor of the old epoch restarts from 0-0, a cursor already in
+//          the new epoch is kept (no message twice), and every batch read
+//          from a cursor that was reset is discarded by rule 4. A missing
+//          epoch key (flushed, nobody published yet) is created right there,
+//          as on connect. Every message read therefore either belongs to
+//          the epoch its cursor was taken in, or is thrown away and read
+//          again from the new stream's start: none is skipped;
+//        - the reader also blocks on P next:<epoch it believes in> from 0-0,
+//          a key that cannot exist while that epoch is current. Whoever
+//          first sees a new epoch (the publisher that recreates it, any read
+//          path, another reader) XADDs to it, which wakes every reader still
+//          blocked on stale cursors at once. The one case it cannot cover is
+//          an instance that never saw the old epoch creating the new one
+//          while no instance that saw it touches Redis: blocked readers then
+//          learn the new epoch when their BLOCK times out (kBlockMs), late
+//          but with nothing lost.
+//      The same check runs on every reconnect, so a replaced Redis (whose
+//      streams may hold any ids) is handled the same way.
 //   7. setActive(channel, false) when its last subscriber leaves: the cursor
 //      is kept, inactive, so that a quick re-subscribe does not miss anything.
 //
@@ -45,6 +67,9 @@
 // subscribe() XADDs to it after offerStart(). Because the reader tracks that
 // stream's cursor like any other, a wake written before the reader blocks is
 // seen by the next XREAD, which a CLIENT UNBLOCK or pub/sub wake-up would miss.
+// Wake ids come from a per-instance counter ("0-<n>"), not the clock, so the
+// stream recreated after a flush never starts at or below the reader's cursor
+// (with "*" it would in the same millisecond, and the wake would be lost).
 //
 // Threading: setActive() and offerStart() are thread-safe and do no I/O; the
 // reader thread owns its connection. The destructor stops and joins it.
@@ -100,7 +125,7 @@ class RedisLiveReader {
   bool connect(RedisConnection* conn);
   void resolveUnknownCursors(RedisConnection* conn);
   bool readOnce(RedisConnection* conn);
-  void adoptEpoch(const std::string& epoch);
+  void adoptEpoch(RedisConnection* conn, const std::string& epoch);
   void waitBackoff(const RedisConnection& conn);
 
   // Constant after construction.
@@ -125,6 +150,7 @@ class RedisLiveReader {
 
   // Reader thread only.
   std::string wakeCursor_ = "0-0";
+  std::string nextCursor_ = "0-0";  // in P next:<seenEpoch_>
   std::string seenEpoch_;
   int64_t downSinceLogMs_ = 0;
 };

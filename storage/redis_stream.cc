@@ -64,11 +64,11 @@ std::string EpochCell::get() const {
   return epoch_;
 }
 
-void EpochCell::set(const std::string& epoch) {
+std::string EpochCell::set(const std::string& epoch) {
   std::string before;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (epoch_ == epoch) return;
+    if (epoch_ == epoch) return epoch;
     before = epoch_;
     epoch_ = epoch;
   }
@@ -80,6 +80,7 @@ void EpochCell::set(const std::string& epoch) {
                 "replaced); clients resuming from older ids get a reset",
                 before, epoch);
   }
+  return before;
 }
 
 Status loadEpoch(RedisConnection* conn, const std::string& prefix, std::string* epoch) {
@@ -97,6 +98,15 @@ Status loadEpoch(RedisConnection* conn, const std::string& prefix, std::string* 
                               "', which is not an rtdemo epoch");
   }
   return Status::OK();
+}
+
+void announceEpochChange(RedisConnection* conn, const std::string& prefix,
+                         const std::string& before, const std::string& now) {
+  if (before.empty() || now.empty() || before == now) return;
+  const std::string key = nextEpochKey(prefix, before);
+  std::vector<RedisReplyPtr> replies;
+  conn->pipeline({{"XADD", key, "MAXLEN", "1", "*", "e", now}, {"EXPIRE", key, "86400"}},
+                 &replies);
 }
 
 }  // namespace rtdemo

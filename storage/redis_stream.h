@@ -9,7 +9,14 @@
 //                    the entry id "<ms>-<n>" is the message id and ms its
 //                    store time;
 //   P wake:<token>   a per-instance stream whose only job is to wake that
-//                    instance's blocked live reader (see redis_live_reader.h).
+//                    instance's blocked live reader (see redis_live_reader.h);
+//                    its ids are "0-<n>" from a counter of that instance, not
+//                    the clock, so a recreated stream (after a flush) never
+//                    restarts below the reader's cursor;
+//   P next:<epoch>   written once epoch <epoch> has been replaced: every live
+//                    reader that still believes in <epoch> blocks on it from
+//                    0-0, so whoever first sees the new epoch wakes them all
+//                    (expires after a day).
 // Channel names are validated by the service ([A-Za-z0-9._:-]), so they can
 // be used in key names as they are.
 //
@@ -52,6 +59,9 @@ inline std::string channelKey(const std::string& prefix, const std::string& chan
 inline std::string wakeKey(const std::string& prefix, const std::string& token) {
   return prefix + "wake:" + token;
 }
+inline std::string nextEpochKey(const std::string& prefix, const std::string& epoch) {
+  return prefix + "next:" + epoch;
+}
 
 // Turns one stream entry ([id, [field, value, ...]]) into a Message. The
 // epoch stored in the entry wins over `fallbackEpoch`, so that every instance
@@ -67,8 +77,9 @@ class EpochCell {
  public:
   // "" until Redis has been reached once.
   std::string get() const;
-  // Records the epoch seen in Redis and logs a change.
-  void set(const std::string& epoch);
+  // Records the epoch seen in Redis and logs a change. Returns the epoch it
+  // held before ("" for none).
+  std::string set(const std::string& epoch);
 
  private:
   mutable std::mutex mu_;
@@ -79,5 +90,12 @@ class EpochCell {
 // (SET NX: when several instances find it missing at once, one token wins and
 // all of them read that one).
 Status loadEpoch(RedisConnection* conn, const std::string& prefix, std::string* epoch);
+
+// Tells every live reader still blocked on `before` that the epoch moved to
+// `now` (XADD P next:<before>), when both are set and differ. Whoever first
+// notices a change calls it; later callers add a harmless duplicate. Best
+// effort: a reader that misses it still sees the change with its next read.
+void announceEpochChange(RedisConnection* conn, const std::string& prefix,
+                         const std::string& before, const std::string& now);
 
 }  // namespace rtdemo

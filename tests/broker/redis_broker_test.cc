@@ -203,6 +203,60 @@ TEST(RedisBroker, FlushedRedisIsANewEpochForEveryInstance) {
   EXPECT_EQ(MessageId::parse(mustPublish(b.get(), "c", "b"))->epoch, a->epoch());
 }
 
+TEST(RedisBroker, NewEpochWithIdsNotAboveTheOldCursorIsDeliveredFromItsStart) {
+  // After a flush, a channel's new stream starts at the clock: a publish in
+  // the same millisecond as the last one before the flush (or after a clock
+  // step back) gets an id at or below B's cursor. B must still deliver the
+  // new epoch from its first entry, not from the old cursor onwards.
+  RedisServer server;
+  ASSERT_TRUE(server.running());
+  std::string prefix = uniquePrefix("samems");
+  auto a = openOn(server.port(), prefix);
+  auto b = openOn(server.port(), prefix);
+  Collector onB;
+  auto sub = b->subscribe("c", onB.callback());
+  std::string before = mustPublish(a.get(), "c", "before");
+  ASSERT_TRUE(onB.waitFor(1));
+  ASSERT_EQ(server.command({"FLUSHALL"}), "OK");
+  // Another publisher in the same millisecond: the new epoch, and an entry
+  // whose stream id equals the old cursor's.
+  auto old = MessageId::parse(before);
+  ASSERT_TRUE(old);
+  std::string epoch = newEpoch();
+  std::string sameMs = std::to_string(old->major) + "-" + std::to_string(old->minor);
+  ASSERT_EQ(server.command({"SET", prefix + "epoch", epoch}), "OK");
+  ASSERT_EQ(server.command({"XADD", prefix + "ch:c", sameMs, "p", epoch, "e", "", "d", "same"}),
+            sameMs);
+  std::string after = mustPublish(a.get(), "c", "after");
+  ASSERT_TRUE(onB.waitFor(3));
+  auto got = onB.messages();
+  EXPECT_EQ(got[1]->idText, (MessageId{epoch, old->major, old->minor}.toString()));
+  EXPECT_EQ(got[1]->data, "same");
+  EXPECT_EQ(got[2]->idText, after);
+  EXPECT_EQ(got.size(), 3u);
+}
+
+TEST(RedisBroker, SubscribeAfterAFlushIsWokenAndDelivered) {
+  // B's wake stream goes with the flush; its next wake must still wake B's
+  // reader, whatever ids the recreated stream starts at.
+  RedisServer server;
+  ASSERT_TRUE(server.running());
+  std::string prefix = uniquePrefix("flushwake");
+  auto a = openOn(server.port(), prefix);
+  auto b = openOn(server.port(), prefix);
+  Collector first;
+  auto sub1 = b->subscribe("c", first.callback());
+  mustPublish(a.get(), "c", "x");
+  ASSERT_TRUE(first.waitFor(1));
+  ASSERT_EQ(server.command({"FLUSHALL"}), "OK");
+  Collector second;
+  auto sub2 = b->subscribe("d", second.callback());
+  std::string id = mustPublish(a.get(), "d", "y");
+  ASSERT_TRUE(second.waitFor(1));
+  EXPECT_EQ(second.messages()[0]->idText, id);
+  EXPECT_EQ(MessageId::parse(id)->epoch, b->epoch());
+}
+
 TEST(RedisBroker, SubscribersNeverMissAMessagePublishedAfterSubscribe) {
   // Subscriptions come and go on a channel under constant publishing, so the
   // channel is dropped and re-added many times: each subscription must see,
