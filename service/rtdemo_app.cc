@@ -4,7 +4,10 @@
 #include <limits.h>
 #include <stdlib.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <thread>
 
@@ -55,6 +58,22 @@ void setUpLogging(const std::string& level) {
 
 bool hasIndex(const std::string& dir) {
   return Poco::File(Poco::Path(dir).append("index.html")).exists();
+}
+
+// Writes `port` and a newline to `path` for whoever started rtdemo on port 0.
+// Through a temporary file and rename(), so a reader polling for the file
+// never sees it empty or half written.
+bool writePortFile(const std::string& path, int port, std::string* error) {
+  std::string tmp = path + ".tmp";
+  FILE* f = std::fopen(tmp.c_str(), "w");
+  bool ok = f != nullptr && std::fprintf(f, "%d\n", port) > 0;
+  ok = f != nullptr && std::fclose(f) == 0 && ok;
+  ok = ok && std::rename(tmp.c_str(), path.c_str()) == 0;
+  if (!ok) {
+    *error = std::strerror(errno);
+    std::remove(tmp.c_str());
+  }
+  return ok;
 }
 
 // Waits for running handlers (a publish that is committing, say) to finish.
@@ -214,6 +233,7 @@ int RtdemoApp::main(const std::vector<std::string>&) {
   if (!hasIndex(ctx->webRoot))
     return fail("rtdemo.web.root " + ctx->webRoot + " holds no index.html", EXIT_CONFIG);
   settings.broker.sqlitePath = resolve(settings.broker.sqlitePath);
+  if (!settings.portFile.empty()) settings.portFile = resolve(settings.portFile);
 
   Status opened;
   ctx->broker = openBroker(settings.broker, &opened);
@@ -232,6 +252,12 @@ int RtdemoApp::main(const std::vector<std::string>&) {
                     ": " + e.displayText(),
                 EXIT_UNAVAILABLE);
   }
+  // The port is known (and accepts) from here on, even when it was 0.
+  const int boundPort = listener.address().port();
+  std::string portFileError;
+  if (!settings.portFile.empty() && !writePortFile(settings.portFile, boundPort, &portFileError))
+    return fail("cannot write rtdemo.port-file " + settings.portFile + ": " + portFileError,
+                EXIT_CANTCREAT);
 
   auto* params = new Poco::Net::HTTPServerParams;
   params->setMaxThreads(settings.httpThreads);
@@ -295,13 +321,12 @@ int RtdemoApp::main(const std::vector<std::string>&) {
   ticker.start();
 
   log.information("rtdemo %s started: backend %s, listening on http://%s:%d, config %s",
-                  std::string(RTDEMO_VERSION), ctx->broker->name(), settings.bind,
-                  static_cast<int>(listener.address().port()),
+                  std::string(RTDEMO_VERSION), ctx->broker->name(), settings.bind, boundPort,
                   configFile_.empty() ? std::string("(none)") : configFile_);
 
   // Only now: systemd starts dependent units and counts the start as done
   // on READY=1, so the port must already accept and the backend be open.
-  systemd.ready("serving on port " + std::to_string(listener.address().port()) +
+  systemd.ready("serving on port " + std::to_string(boundPort) +
                 ", backend " + ctx->broker->name());
   systemd.startWatchdog([ctx](std::string* status) {
     // The same window /healthz uses: loops turn at least once a second.
@@ -326,6 +351,8 @@ int RtdemoApp::main(const std::vector<std::string>&) {
     ctx->hub.reset();
     ctx->broker.reset();
   }
+  // Like a pid file: gone after a clean exit, left behind by a crash.
+  if (!settings.portFile.empty()) std::remove(settings.portFile.c_str());
   log.information("rtdemo stopped");
   return EXIT_OK;
 }

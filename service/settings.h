@@ -18,7 +18,10 @@ namespace rtdemo {
 struct Settings {
   // Listening.
   std::string bind = "127.0.0.1";
-  int port = 5000;
+  int port = 5000;           // 0: a port the OS picks (see portFile)
+  // Where to write the port actually bound, once listening; empty: nowhere.
+  // For whoever starts rtdemo on port 0 (tests, scripts) and must learn it.
+  std::string portFile;
   int httpThreads = 32;      // POCO pool: short requests only
   int httpQueue = 20000;     // accepted connections waiting for a pool thread
   int hubLoops = 2;          // event-loop threads that own streams and polls

@@ -39,6 +39,9 @@ export const TEST_DEFINES = {
 
 // ---- Server ------------------------------------------------------------------
 
+// A port that was free a moment ago, for servers that cannot listen on port
+// 0 and say which port they got (Caddy). rtdemo never needs it: RtdemoServer
+// lets it bind port 0 and reads the port file it writes.
 export async function freePort() {
   const srv = net.createServer();
   await new Promise((resolve, reject) => {
@@ -55,12 +58,15 @@ export function tempDir(prefix) {
 }
 
 // One rtdemo process at a time on a fixed port, so a test can stop it and
-// start it again where the browser tabs expect it.
+// start it again where the browser tabs expect it. The first start lets
+// rtdemo pick the port (port 0, reported through rtdemo.port-file); later
+// starts ask for that same port again.
 export class RtdemoServer {
   constructor({ backend = 'memory', defines = {}, port = null } = {}) {
     this.backend = backend;
     this.defines = { ...TEST_DEFINES, ...defines };
     this.port = port;
+    this.portDir = null;
     this.proc = null;
     this.output = '';
     this.starts = 0;
@@ -72,9 +78,12 @@ export class RtdemoServer {
 
   async start() {
     if (!fs.existsSync(BIN)) throw new Error(`server binary not found: ${BIN} (set RTDEMO_BIN)`);
-    if (this.port == null) this.port = await freePort();
-    const args = ['--port', String(this.port), '--backend', this.backend];
+    if (this.portDir == null) this.portDir = tempDir('port');
+    const portFile = path.join(this.portDir, 'port');
+    fs.rmSync(portFile, { force: true });
+    const args = ['--port', String(this.port ?? 0), '--backend', this.backend];
     for (const [k, v] of Object.entries(this.defines)) args.push('-D', `${k}=${v}`);
+    args.push('-D', `rtdemo.port-file=${portFile}`);
     const proc = spawn(BIN, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = proc;
     this.starts += 1;
@@ -94,10 +103,20 @@ export class RtdemoServer {
       if (proc.exitCode !== null || proc.signalCode !== null) {
         throw new Error(`rtdemo exited while starting (${proc.exitCode ?? proc.signalCode}):\n${this.output}`);
       }
-      if (await canConnect(this.port)) return this;
+      // Written (complete, by rename) once the port accepts connections.
+      const written = fs.existsSync(portFile) ? fs.readFileSync(portFile, 'utf8') : '';
+      if (written.endsWith('\n')) {
+        const bound = Number(written.trim());
+        if (this.port != null && bound !== this.port) {
+          proc.kill('SIGKILL');
+          throw new Error(`rtdemo listens on ${bound}, not on the ${this.port} asked for`);
+        }
+        this.port = bound;
+        return this;
+      }
       if (Date.now() > deadline) {
         proc.kill('SIGKILL');
-        throw new Error(`rtdemo did not accept on port ${this.port} within 20 s:\n${this.output}`);
+        throw new Error(`rtdemo did not write its port file within 20 s:\n${this.output}`);
       }
       await delay(50);
     }
@@ -112,19 +131,10 @@ export class RtdemoServer {
     const timer = setTimeout(() => proc.kill('SIGKILL'), 10000);
     const result = await proc.exited;
     clearTimeout(timer);
+    if (this.portDir != null) fs.rmSync(this.portDir, { recursive: true, force: true });
+    this.portDir = null;
     return result;
   }
-}
-
-function canConnect(port) {
-  return new Promise((resolve) => {
-    const s = net.connect({ port, host: '127.0.0.1' });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }
 
 export function delay(ms) {

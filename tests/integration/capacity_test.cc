@@ -83,10 +83,10 @@ TEST_P(Capacity, ThousandStreamsAndThousandHeldPollsDoNotStarveSend) {
   // queued for the request pool when the message goes out would rightly wait
   // for the next one. So wait until the hub holds every stream and every
   // poll: an accepted socket is not yet a registered subscriber.
-  ASSERT_TRUE(waitUntil([&] { return metric(port, "rtdemo_open_connections{transport=\"sse\"}") == kEach; }, 30s))
-      << metric(port, "rtdemo_open_connections{transport=\"sse\"}") << " streams held";
-  ASSERT_TRUE(waitUntil([&] { return metric(port, "rtdemo_open_connections{transport=\"poll\"}") == kEach; }, 30s))
-      << metric(port, "rtdemo_open_connections{transport=\"poll\"}") << " polls held";
+  ASSERT_TRUE(waitUntil([&] { return openConnections(port, "sse") == kEach; }, 30s))
+      << openConnections(port, "sse") << " streams held";
+  ASSERT_TRUE(waitUntil([&] { return openConnections(port, "poll") == kEach; }, 30s))
+      << openConnections(port, "poll") << " polls held";
 
   auto start = std::chrono::steady_clock::now();
   HttpResponse sent = httpRequest(port, "POST", "/send", "channel=cap&data=through", "application/x-www-form-urlencoded",

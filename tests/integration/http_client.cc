@@ -177,6 +177,10 @@ long long metric(int port, const std::string& sample) {
   return std::atoll(r.body.c_str() + at + sample.size() + 2);
 }
 
+long long openConnections(int port, const std::string& transport) {
+  return metric(port, "rtdemo_open_connections{transport=\"" + transport + "\"}");
+}
+
 bool sendGet(int fd, const std::string& target) {
   return sendAll(fd, "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
 }

@@ -58,6 +58,11 @@ HttpResponse readResponseOn(int fd, std::string* pending,
 // or -1 when there is no such line.
 long long metric(int port, const std::string& sample);
 
+// The rtdemo_open_connections gauge for `transport` ("sse", "poll" for held
+// polls, "websocket"): what tests wait on before they publish to a stream
+// or poll that must already be held.
+long long openConnections(int port, const std::string& transport);
+
 // POST /send as a form; returns the id of a 201, or "" (with a test failure).
 std::string publish(int port, const std::string& channel, const std::string& data,
                     const std::string& event = "");

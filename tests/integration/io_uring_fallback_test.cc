@@ -33,7 +33,7 @@ void forbidIoUringHere() {
 TEST(IoUringForbidden, OnRefusesToStartAndSaysWhy) {
   forbidIoUringHere();
   ServerProcess::Exit exit = ServerProcess::runToExit(
-      {"--backend", "memory", "--port", std::to_string(ServerProcess::freePort()), "-D",
+      {"--backend", "memory", "--port", "0", "-D",
        "rtdemo.hub.io-uring=on"});
   EXPECT_EQ(exit.code, 69) << exit.stderrText;  // EX_UNAVAILABLE
   EXPECT_NE(exit.stderrText.find("rtdemo.hub.io-uring is on but io_uring is unavailable: "
@@ -60,7 +60,7 @@ TEST(IoUringForbidden, AutoFallsBackToSendAndDeliversEverything) {
     subs.push_back(std::make_unique<SseClient>(port, "/events?channel=fallback"));
     ASSERT_EQ(subs.back()->status(), 200);
   }
-  ASSERT_TRUE(waitUntil([&] { return metric(port, "rtdemo_open_connections{transport=\"sse\"}") == 4; }));
+  ASSERT_TRUE(waitUntil([&] { return openConnections(port, "sse") == 4; }));
   std::vector<std::string> ids;
   for (int i = 0; i < 3; ++i) ids.push_back(publish(port, "fallback", "m" + std::to_string(i)));
   for (auto& sub : subs) {

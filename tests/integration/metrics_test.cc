@@ -254,9 +254,9 @@ TEST(MetricsTest, HealthzIsOkWhenTheBackendCanPublish) {
 // Redis on a port where nothing listens: rtdemo starts anyway (it reconnects
 // by itself), and says it cannot publish.
 TEST(MetricsTest, UnavailableBackendIs503WithReasonAndCounted) {
-  int deadPort = ServerProcess::freePort();
+  RefusingPort dead;
   ServerProcess server({"--backend", "redis", "-D",
-                        "rtdemo.redis.port=" + std::to_string(deadPort), "-D",
+                        "rtdemo.redis.port=" + std::to_string(dead.port()), "-D",
                         "rtdemo.redis.timeout.ms=200"});
   ASSERT_TRUE(server.ready());
   const int port = server.port();

@@ -64,7 +64,6 @@ std::vector<std::string> dataOf(const std::string& body) {
 }
 
 long long continued(int port) { return metric(port, "rtdemo_poll_continuations_total"); }
-long long pollsHeld(int port) { return metric(port, "rtdemo_open_connections{transport=\"poll\"}"); }
 
 class PollReuseTest : public ::testing::Test {
  protected:
@@ -81,7 +80,7 @@ class PollReuseTest : public ::testing::Test {
   // Sends a poll and waits until the server holds it.
   void park(PollConnection& conn, const std::string& target, long long heldBefore = 0) {
     ASSERT_TRUE(conn.send(target));
-    ASSERT_TRUE(waitUntil([&] { return pollsHeld(port_) > heldBefore; })) << target;
+    ASSERT_TRUE(waitUntil([&] { return openConnections(port_, "poll") > heldBefore; })) << target;
   }
   std::unique_ptr<ServerProcess> server_;
   int port_ = 0;
@@ -218,7 +217,7 @@ TEST_F(PollReuseTest, HeldAnswersCarryCorsHeadersAndAnotherOriginIsCheckedAgain)
   PollConnection conn(port_);
   const std::string origin = "Origin: https://app.example\r\n";
   ASSERT_TRUE(conn.send("/poll?channel=x&since=" + urlEncode(cursor), origin));
-  ASSERT_TRUE(waitUntil([&] { return pollsHeld(port_) > 0; }));
+  ASSERT_TRUE(waitUntil([&] { return openConnections(port_, "poll") > 0; }));
   std::string id = publish(port_, "x", "hello");
   Answer a = conn.read();
   ASSERT_EQ(a.status, 200);
@@ -226,7 +225,7 @@ TEST_F(PollReuseTest, HeldAnswersCarryCorsHeadersAndAnotherOriginIsCheckedAgain)
       << "a cross-origin page can read an answer the hub wrote";
   // The re-poll from the same origin: answered by the hub, same headers.
   ASSERT_TRUE(conn.send("/poll?channel=x&since=" + urlEncode(id), origin));
-  ASSERT_TRUE(waitUntil([&] { return pollsHeld(port_) > 0; }));
+  ASSERT_TRUE(waitUntil([&] { return openConnections(port_, "poll") > 0; }));
   id = publish(port_, "x", "again");
   a = conn.read();
   EXPECT_EQ(dataOf(a.body), std::vector<std::string>{"again"});
@@ -247,7 +246,7 @@ TEST_F(PollReuseTest, ConnectionCloseOnARePollEndsTheConnectionAfterItsAnswer) {
   std::string id = publish(port_, "cc", "a");
   ASSERT_EQ(conn.read().status, 200);
   ASSERT_TRUE(conn.send("/poll?channel=cc&since=" + urlEncode(id), "Connection: close\r\n"));
-  ASSERT_TRUE(waitUntil([&] { return pollsHeld(port_) > 0; }));
+  ASSERT_TRUE(waitUntil([&] { return openConnections(port_, "poll") > 0; }));
   publish(port_, "cc", "b");
   Answer a = conn.read();
   EXPECT_EQ(dataOf(a.body), std::vector<std::string>{"b"});

@@ -24,11 +24,30 @@ extern char** environ;
 namespace rtdemo {
 namespace {
 
-std::string tempPath(const char* stem) {
-  char tmpl[] = "/tmp/rtdemo-test-XXXXXX";
-  int fd = ::mkstemp(tmpl);
+// A new empty file /tmp/rtdemo-test-XXXXXX-<stem>, which the caller removes.
+std::string tempPath(const std::string& stem) {
+  std::string tmpl = "/tmp/rtdemo-test-XXXXXX-" + stem;
+  int fd = ::mkstemps(tmpl.data(), static_cast<int>(stem.size()) + 1);
   if (fd >= 0) ::close(fd);
-  return std::string(tmpl) + "-" + stem;
+  return tmpl;
+}
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The port in a complete port file ("N\n"), or 0 while there is none.
+int readPortFile(const std::string& path) {
+  std::string text = readFile(path);
+  if (text.empty() || text.back() != '\n') return 0;
+  try {
+    return std::stoi(text);
+  } catch (const std::exception&) {
+    return 0;
+  }
 }
 
 int waitExit(pid_t pid, std::chrono::milliseconds limit) {
@@ -40,26 +59,24 @@ int waitExit(pid_t pid, std::chrono::milliseconds limit) {
   return -1;
 }
 
-std::string readFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 }  // namespace
 
-int ServerProcess::freePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+RefusingPort::RefusingPort() {
+  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
   socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
+  if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    ADD_FAILURE() << "cannot reserve a loopback port";
+    return;
+  }
+  port_ = ntohs(addr.sin_port);
+}
+
+RefusingPort::~RefusingPort() {
+  if (fd_ >= 0) ::close(fd_);
 }
 
 pid_t ServerProcess::spawn(const std::vector<std::string>& args, const std::string& errPath) {
@@ -87,15 +104,17 @@ pid_t ServerProcess::spawn(const std::vector<std::string>& args, const std::stri
 }
 
 ServerProcess::ServerProcess(std::vector<std::string> args, int port) {
-  port_ = port != 0 ? port : freePort();
   errPath_ = tempPath("stderr");
+  portPath_ = tempPath("port");  // empty until rtdemo renames its own over it
   // A test that spells the port itself (--port=N) keeps its spelling.
   bool spelled = false;
   for (const std::string& a : args) spelled = spelled || a.rfind("--port=", 0) == 0;
   if (!spelled) {
     args.push_back("--port");
-    args.push_back(std::to_string(port_));
+    args.push_back(std::to_string(port));
   }
+  args.push_back("-D");
+  args.push_back("rtdemo.port-file=" + portPath_);
   pid_ = spawn(args, errPath_);
   if (pid_ < 0) {
     ADD_FAILURE() << "cannot start " << RTDEMO_BIN;
@@ -103,18 +122,23 @@ ServerProcess::ServerProcess(std::vector<std::string> args, int port) {
   }
   ready_ = waitUntil(
       [&] {
-        if (portAccepts(port_)) return true;
+        if ((port_ = readPortFile(portPath_)) != 0) return true;
         int status;
         return ::waitpid(pid_, &status, WNOHANG) == pid_ && (pid_ = -1, true);
       },
       std::chrono::seconds(20));
-  ready_ = ready_ && pid_ > 0;
+  ready_ = ready_ && pid_ > 0 && port_ != 0;
+  if (ready_ && port != 0 && port_ != port) {
+    ADD_FAILURE() << "rtdemo listens on " << port_ << ", not on the " << port << " asked for";
+    ready_ = false;
+  }
   if (!ready_) ADD_FAILURE() << "rtdemo did not start: " << stderrText();
 }
 
 ServerProcess::~ServerProcess() {
   if (pid_ > 0) stop(SIGKILL, std::chrono::seconds(5));
   ::unlink(errPath_.c_str());
+  ::unlink(portPath_.c_str());
 }
 
 int ServerProcess::stop(int signal, std::chrono::milliseconds limit) {

@@ -5,6 +5,12 @@
 // the rtdemo target). Every server starts with the demo ticker off and the
 // repository's etc/rtdemo.properties, plus the test's own arguments; its
 // stderr goes to a temporary file the test can read.
+//
+// Ports: rtdemo binds port 0 itself and writes the port it got to the file
+// named by rtdemo.port-file, which the fixture reads. Nothing probes for a
+// free port and hands it over, which would race with every other test
+// process on the machine (ctest -j, other checkouts). A test that restarts
+// a server where its clients expect it passes the first run's port() on.
 #pragma once
 
 #include <sys/types.h>
@@ -17,7 +23,8 @@ namespace rtdemo {
 
 class ServerProcess {
  public:
-  // Starts rtdemo with `args` on `port` (0: a free port) and waits until it
+  // Starts rtdemo with `args` on `port` (0: one the OS picks) and waits
+  // until it has written its port file, which it does once the port
   // accepts connections. Fails the test (ADD_FAILURE) if it exits first.
   explicit ServerProcess(std::vector<std::string> args = {}, int port = 0);
   ~ServerProcess();  // SIGKILL if still running
@@ -39,8 +46,6 @@ class ServerProcess {
   // opens a short-lived epoll descriptor on every poll of a socket.
   int openSockets() const;
 
-  static int freePort();
-
   struct Exit {
     int code = -1;
     std::string stderrText;
@@ -56,6 +61,24 @@ class ServerProcess {
   pid_t pid_ = -1;
   bool ready_ = false;
   std::string errPath_;
+  std::string portPath_;  // rtdemo.port-file
+};
+
+// A loopback port where nothing listens and nothing can while this object
+// lives: a socket holds it bound (without SO_REUSEADDR) and never listens, so
+// connecting is refused at once. For "the backend is unreachable" tests; a
+// port merely probed free could be taken by another test's server meanwhile.
+class RefusingPort {
+ public:
+  RefusingPort();
+  ~RefusingPort();
+  RefusingPort(const RefusingPort&) = delete;
+  RefusingPort& operator=(const RefusingPort&) = delete;
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
 };
 
 // Waits until `pred` is true or `limit` passes; returns the last value.

@@ -50,11 +50,12 @@ struct Notification {
 };
 
 // The service manager's end: a datagram socket and a thread that records
-// every notification. When READY=1 arrives it probes `probePort` at once, so
-// the test knows whether the port accepted at that moment.
+// every notification. When READY=1 arrives it probes the port its STATUS
+// names ("serving on port N") at once, so the test knows whether the port
+// accepted at that moment; the test checks that it is the server's port.
 class NotifySocket {
  public:
-  explicit NotifySocket(int probePort = 0) : probePort_(probePort) {
+  NotifySocket() {
     char dir[] = "/tmp/rtdemo-notify-XXXXXX";
     dir_ = ::mkdtemp(dir);
     path_ = dir_ + "/notify.sock";
@@ -113,13 +114,17 @@ class NotifySocket {
         start = end + 1;
       }
       // Probe before recording, so a test that saw READY also sees the probe.
-      if (note.has("READY=1") && probePort_ != 0) acceptedAtReady_ = portAccepts(probePort_);
+      if (note.has("READY=1")) {
+        const std::string prefix = "serving on port ";
+        std::string status = note.value("STATUS");
+        if (status.rfind(prefix, 0) == 0)
+          acceptedAtReady_ = portAccepts(std::atoi(status.c_str() + prefix.size()));
+      }
       std::lock_guard<std::mutex> lock(mu_);
       received_.push_back(std::move(note));
     }
   }
 
-  const int probePort_;
   std::string dir_;
   std::string path_;
   int fd_ = -1;
@@ -147,15 +152,13 @@ class ScopedEnv {
 };
 
 TEST(SystemdNotifyTest, ReadyAfterListeningWatchdogWhileRunningStoppingOnSigterm) {
-  int port = ServerProcess::freePort();
-  NotifySocket manager(port);
+  NotifySocket manager;
   std::unique_ptr<ServerProcess> server;
   {
     ScopedEnv env;
     env.set("NOTIFY_SOCKET", manager.path());
     env.set("WATCHDOG_USEC", "300000");  // a ping every 150 ms
-    server = std::make_unique<ServerProcess>(std::vector<std::string>{"--backend", "memory"},
-                                             port);
+    server = std::make_unique<ServerProcess>(std::vector<std::string>{"--backend", "memory"});
   }
   ASSERT_TRUE(server->ready());
 
@@ -166,7 +169,8 @@ TEST(SystemdNotifyTest, ReadyAfterListeningWatchdogWhileRunningStoppingOnSigterm
       << "READY=1 arrived before the port accepted connections";
   EXPECT_EQ(manager.count("READY=1"), 1u);
   auto first = manager.received().front();
-  EXPECT_NE(first.value("STATUS").find(std::to_string(port)), std::string::npos)
+  EXPECT_NE(first.value("STATUS").find("serving on port " + std::to_string(server->port())),
+            std::string::npos)
       << first.value("STATUS");
 
   // The watchdog keeps pinging while the service runs and serves.
@@ -188,14 +192,12 @@ TEST(SystemdNotifyTest, ReadyAfterListeningWatchdogWhileRunningStoppingOnSigterm
 }
 
 TEST(SystemdNotifyTest, NoWatchdogPingsWithoutWatchdogUsec) {
-  int port = ServerProcess::freePort();
-  NotifySocket manager(port);
+  NotifySocket manager;
   std::unique_ptr<ServerProcess> server;
   {
     ScopedEnv env;
     env.set("NOTIFY_SOCKET", manager.path());
-    server = std::make_unique<ServerProcess>(std::vector<std::string>{"--backend", "memory"},
-                                             port);
+    server = std::make_unique<ServerProcess>(std::vector<std::string>{"--backend", "memory"});
   }
   ASSERT_TRUE(server->ready());
   ASSERT_TRUE(waitUntil([&] { return manager.indexOf("READY=1") >= 0; }));

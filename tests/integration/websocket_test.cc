@@ -233,12 +233,13 @@ TEST(WebSocketRestart, ResumeAcrossASqliteRestart) {
   char dir[] = "/tmp/rtdemo-ws-XXXXXX";
   ASSERT_NE(::mkdtemp(dir), nullptr);
   std::string db = std::string(dir) + "/ws.db";
-  int port = ServerProcess::freePort();
+  int port = 0;  // the first run's, for the second
   std::string seen;
   std::vector<std::string> missed;
   {
-    ServerProcess first(wsArgs("sqlite", {"-D", "rtdemo.sqlite.path=" + db}), port);
+    ServerProcess first(wsArgs("sqlite", {"-D", "rtdemo.sqlite.path=" + db}));
     ASSERT_TRUE(first.ready());
+    port = first.port();
     WsTestClient ws(port, "/ws?channel=s");
     ASSERT_TRUE(ws.nextOfType("subscribed"));
     seen = publish(port, "s", "seen");
@@ -267,11 +268,12 @@ TEST(WebSocketRestart, ResumeAcrossASqliteRestart) {
 }
 
 TEST(WebSocketRestart, MemoryRestartGivesReset) {
-  int port = ServerProcess::freePort();
+  int port = 0;
   std::string old;
   {
-    ServerProcess first(wsArgs(), port);
+    ServerProcess first(wsArgs());
     ASSERT_TRUE(first.ready());
+    port = first.port();
     old = publish(port, "m", "before");
   }
   ServerProcess second(wsArgs(), port);

@@ -65,11 +65,29 @@ export class CaddyServer {
     return `https://${SITE}:${this.httpsPort}`;
   }
 
-  async start({ waitHealthy = true } = {}) {
-    if (this.httpsPort == null) {
-      this.httpsPort = await freeTcpUdpPort();
-      this.httpPort = await freePort();
+  // Caddy cannot listen on port 0 and say which port it got, so its ports
+  // are probed free here; another process may take one before Caddy binds
+  // it. Then Caddy exits saying so, and it starts again on new ports (only
+  // ports it chose itself: a restart keeps the ones clients expect).
+  async start(options = {}) {
+    const chosen = this.httpsPort == null;
+    for (let attempt = 1; ; attempt += 1) {
+      if (this.httpsPort == null) {
+        this.httpsPort = await freeTcpUdpPort();
+        this.httpPort = await freePort();
+      }
+      try {
+        return await this.startOnce(options);
+      } catch (err) {
+        if (!chosen || attempt >= 5 || !/address already in use/i.test(this.output)) throw err;
+        this.httpsPort = null;
+        this.httpPort = null;
+        this.output = '';
+      }
     }
+  }
+
+  async startOnce({ waitHealthy = true } = {}) {
     const env = {
       ...process.env,
       RTDEMO_SITE: SITE,

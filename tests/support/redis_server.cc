@@ -1,8 +1,11 @@
 // Implementation of RedisServer (see redis_server.h).
 #include "tests/support/redis_server.h"
 
+#include <arpa/inet.h>
 #include <hiredis/hiredis.h>
+#include <netinet/in.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -34,6 +37,23 @@ std::string flatten(const redisReply* r) {
   }
   if (r->type == REDIS_REPLY_ERROR) return "ERROR: " + std::string(r->str, r->len);
   return replyString(r);
+}
+
+// A loopback port that was free a moment ago. redis-server cannot listen on
+// port 0 and say which port it got, so the fixture probes one and hands it
+// over; launch() then makes sure the server answering there is its own.
+int probeFreePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  int port = 0;
+  if (fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0)
+    port = ntohs(addr.sin_port);
+  if (fd >= 0) ::close(fd);
+  return port;
 }
 
 }  // namespace
@@ -73,7 +93,7 @@ RedisServer::RedisServer(std::string appendfsync) : appendfsync_(std::move(appen
   // The port comes from the OS; another process could take it between our
   // probe and redis-server's bind, so try a few.
   for (int attempt = 0; attempt < 5 && pid_ <= 0; ++attempt) {
-    port_ = ServerProcess::freePort();
+    port_ = probeFreePort();
     launch();
   }
   if (pid_ <= 0) ADD_FAILURE() << "redis-server did not start; see " << dir_ << "/redis.log";
@@ -108,11 +128,19 @@ bool RedisServer::launch() {
   }
   pid_ = pid;
   bool exited = false;
+  // Up when the server on the port is this process: if another process
+  // (another test's redis-server) took the port first, it would answer
+  // PING too, while ours fails to bind and exits. Serving once the AOF is
+  // loaded.
+  const std::string mine = "process_id:" + std::to_string(pid_) + "\r\n";
   bool up = waitUntil(
       [&] {
         int status = 0;
         if (::waitpid(pid_, &status, WNOHANG) == pid_) exited = true;
-        return exited || command({"PING"}) == "PONG";
+        if (exited) return true;
+        std::string info = command({"INFO"});  // server and persistence
+        return info.find(mine) != std::string::npos &&
+               info.find("loading:0\r\n") != std::string::npos;
       },
       std::chrono::seconds(20));
   if (exited) {  // the port was taken, say; redis.log tells

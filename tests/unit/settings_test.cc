@@ -25,6 +25,7 @@ TEST(Settings, DefaultsWhenEmpty) {
   EXPECT_EQ(s.broker.historySize, 1000u);
   EXPECT_EQ(s.demoChannel, "demo");
   EXPECT_EQ(s.hubIoUring, "auto");
+  EXPECT_EQ(s.portFile, "");
 }
 
 TEST(Settings, ReadsEveryKind) {
@@ -36,7 +37,8 @@ TEST(Settings, ReadsEveryKind) {
                     {"rtdemo.sqlite.synchronous", "normal"},
                     {"rtdemo.redis.prefix", "x:"},
                     {"rtdemo.send.max-bytes", "10"},
-                    {"rtdemo.hub.io-uring", "off"}},
+                    {"rtdemo.hub.io-uring", "off"},
+                    {"rtdemo.port-file", "run/port"}},
                    &s);
   ASSERT_TRUE(st.ok()) << st.toString();
   EXPECT_EQ(s.port, 5050);
@@ -47,6 +49,7 @@ TEST(Settings, ReadsEveryKind) {
   EXPECT_EQ(s.broker.redisPrefix, "x:");
   EXPECT_EQ(s.sendMaxBytes, 10u);
   EXPECT_EQ(s.hubIoUring, "off");
+  EXPECT_EQ(s.portFile, "run/port");
 }
 
 TEST(Settings, EachBadValueNamesItsKey) {
