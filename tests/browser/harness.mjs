@@ -150,6 +150,38 @@ export async function send(baseUrl, fields) {
   return body.id;
 }
 
+// Polls a condition of the test's own state (not the page's), such as how many
+// sends were acknowledged.
+export async function waitUntil(what, fn, timeout = 20000) {
+  const deadline = Date.now() + timeout;
+  while (!fn()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await delay(20);
+  }
+}
+
+// A steady stream of sends, one at a time, as a publisher would do. It carries
+// on through the outage; a refused send is counted, not retried, because
+// whether it was stored is the server's to say (see serverHistory).
+export function startSender(baseUrl, channel, paceMs = 40) {
+  const s = { acked: [], failures: 0, stopped: false };
+  s.done = (async () => {
+    for (let i = 0; !s.stopped; i += 1) {
+      try {
+        s.acked.push(await send(baseUrl, { channel, data: `msg ${i}` }));
+      } catch {
+        s.failures += 1;
+      }
+      await delay(paceMs);
+    }
+  })();
+  s.stop = async () => {
+    s.stopped = true;
+    await s.done;
+  };
+  return s;
+}
+
 // Everything the server retains on a channel, in its order. An unknown cursor
 // makes the server answer with a reset and the history from the oldest on.
 export async function serverHistory(baseUrl, channel) {
@@ -208,6 +240,19 @@ export async function openTab(context, baseUrl, query = {}) {
 }
 
 const PREFIX = { sse: 'sse', longpoll: 'lp', ws: 'ws' };
+
+// One tab per entry of `transports` on `channel`, each started and shown
+// subscribed (a heartbeat) before this returns. backoff_max_ms keeps the
+// page's reconnects within a test's time.
+export async function openStreamingTabs(context, baseUrl, channel, transports) {
+  const tabs = [];
+  for (let i = 0; i < transports.length; i += 1) {
+    tabs.push(await openTab(context, baseUrl, { channel, backoff_max_ms: '1000' }));
+  }
+  for (let i = 0; i < tabs.length; i += 1) await clickStart(tabs[i], transports[i]);
+  for (let i = 0; i < tabs.length; i += 1) await waitHeartbeats(tabs[i], transports[i]);
+  return tabs;
+}
 
 export async function clickStart(page, transport) {
   // Only the front tab gets prompt input handling, as for a user.

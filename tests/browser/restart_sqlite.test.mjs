@@ -10,8 +10,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import {
-  RtdemoServer, launchBrowser, openTab, clickStart, waitHeartbeats, waitState, status,
-  send, serverHistory, messageIds, logEntries, waitForId, uniqueChannel, tempDir, delay,
+  RtdemoServer, launchBrowser, waitState, status,
+  serverHistory, messageIds, logEntries, waitForId, uniqueChannel, tempDir, waitUntil, startSender,
+  openStreamingTabs,
 } from './harness.mjs';
 
 let browser;
@@ -24,50 +25,8 @@ after(async () => {
   await browser?.close();
 });
 
-// Polls a condition of the test's own state (not the page's), such as how many
-// sends were acknowledged.
-async function waitUntil(what, fn, timeout = 20000) {
-  const deadline = Date.now() + timeout;
-  while (!fn()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(20);
-  }
-}
-
-// A steady stream of sends, one at a time, as a publisher would do. It carries
-// on through the outage; a refused send is counted, not retried, because
-// whether it was stored is the server's to say (see serverHistory).
-function startSender(baseUrl, channel, paceMs = 40) {
-  const s = { acked: [], failures: 0, stopped: false };
-  s.done = (async () => {
-    for (let i = 0; !s.stopped; i += 1) {
-      try {
-        s.acked.push(await send(baseUrl, { channel, data: `msg ${i}` }));
-      } catch {
-        s.failures += 1;
-      }
-      await delay(paceMs);
-    }
-  })();
-  s.stop = async () => {
-    s.stopped = true;
-    await s.done;
-  };
-  return s;
-}
-
 // Two tabs per HTTP transport and one WebSocket tab (issue 8's restart test).
 const TRANSPORTS = ['sse', 'sse', 'longpoll', 'longpoll', 'ws'];
-
-async function openStreamingTabs(context, server, channel) {
-  const tabs = [];
-  for (let i = 0; i < TRANSPORTS.length; i += 1) {
-    tabs.push(await openTab(context, server.url, { channel, backoff_max_ms: '1000' }));
-  }
-  for (let i = 0; i < tabs.length; i += 1) await clickStart(tabs[i], TRANSPORTS[i]);
-  for (let i = 0; i < tabs.length; i += 1) await waitHeartbeats(tabs[i], TRANSPORTS[i]);
-  return tabs;
-}
 
 async function sqliteServer() {
   const db = path.join(tempDir('sqlite'), 'rtdemo.db');
@@ -83,7 +42,7 @@ for (const signal of ['SIGTERM', 'SIGKILL']) {
     const context = await browser.newContext();
     let sender;
     try {
-      const tabs = await openStreamingTabs(context, server, channel);
+      const tabs = await openStreamingTabs(context, server.url, channel, TRANSPORTS);
       sender = startSender(server.url, channel);
       await waitUntil('10 acknowledged sends', () => sender.acked.length >= 10);
 

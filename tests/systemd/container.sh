@@ -214,6 +214,11 @@ container_boot() {
     container_teardown
     return 1
   fi
+  if [[ "$with_dpkg" == 1 ]]; then
+    # The host's /usr/sbin/policy-rc.d (a build-container convention) tells
+    # maintainer scripts not to start services; a Debian host has none.
+    ct rm -f /usr/sbin/policy-rc.d
+  fi
 }
 
 # Stops the container and removes all of it; then checks that nothing is
