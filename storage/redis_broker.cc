@@ -168,7 +168,7 @@ class RedisBroker : public Broker {
     auto conn = pool_.acquire();
     if (conn->connected()) {
       RedisReplyPtr reply;
-      conn->command({"DEL", wakeKey_}, &reply);
+      conn->command({"DEL", wakeKey_}, &reply, Resend::kOnce);
     }
   }
 
@@ -202,8 +202,9 @@ class RedisBroker : public Broker {
                  const std::string& data, MessagePtr* out) override {
     auto conn = pool_.acquire();
     RedisReplyPtr reply;
+    // Never resent: a publish whose connection broke may have been stored.
     Status s = runScript(&*conn, kPublishScript, publishSha_, channel,
-                         {maxLen_, maxAgeMs_, event, data}, &reply);
+                         {maxLen_, maxAgeMs_, event, data}, Resend::kNo, &reply);
     if (!s.ok()) return s;
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2)
       return Status::Corruption("redis publish: unexpected reply");
@@ -281,7 +282,8 @@ class RedisBroker : public Broker {
       auto conn = pool_.acquire();
       RedisReplyPtr reply;
       Status s = conn->command(
-          {"XREVRANGE", channelKey(prefix_, channel), "+", "-", "COUNT", "1"}, &reply);
+          {"XREVRANGE", channelKey(prefix_, channel), "+", "-", "COUNT", "1"}, &reply,
+          Resend::kOnce);
       if (s.ok() && reply->type == REDIS_REPLY_ARRAY) {
         last = StreamId{};
         if (reply->elements == 1) {
@@ -300,7 +302,7 @@ class RedisBroker : public Broker {
   Status health() override {
     auto conn = pool_.acquire();
     RedisReplyPtr reply;
-    return conn->command({"PING"}, &reply);
+    return conn->command({"PING"}, &reply, Resend::kOnce);
   }
 
  private:
@@ -318,18 +320,18 @@ class RedisBroker : public Broker {
   // to EVAL when Redis lost its script cache (a restart). A missing epoch is
   // recreated and the script retried once.
   Status runScript(RedisConnection* conn, const char* script, const std::string& sha,
-                   const std::string& channel, std::vector<std::string> args,
+                   const std::string& channel, std::vector<std::string> args, Resend resend,
                    RedisReplyPtr* reply) {
     Status s;
     for (int attempt = 0; attempt < 2; ++attempt) {
       std::vector<std::string> argv = {"EVALSHA", sha, "2", epochKey(prefix_),
                                        channelKey(prefix_, channel)};
       argv.insert(argv.end(), args.begin(), args.end());
-      s = conn->command(argv, reply);
+      s = conn->command(argv, reply, resend);
       if (isErrorReply(*reply, "NOSCRIPT")) {
         argv[0] = "EVAL";
         argv[1] = script;
-        s = conn->command(argv, reply);
+        s = conn->command(argv, reply, resend);
       }
       if (!isErrorReply(*reply, "NOEPOCH")) return s;
       std::string epoch;
@@ -343,8 +345,10 @@ class RedisBroker : public Broker {
   Status readStream(RedisConnection* conn, const std::string& channel,
                     const std::string& start, size_t limit, StreamRead* out) {
     *out = StreamRead();
+    // Safe to resend: it only reads, and trims what is already due.
     Status s = runScript(conn, kReadScript, readSha_, channel,
-                         {maxLen_, maxAgeMs_, start, std::to_string(limit)}, &out->reply);
+                         {maxLen_, maxAgeMs_, start, std::to_string(limit)}, Resend::kOnce,
+                         &out->reply);
     if (!s.ok()) return s;
     const redisReply* r = out->reply.get();
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 6)
@@ -381,7 +385,7 @@ class RedisBroker : public Broker {
     // will see the new channel when it reconnects.
     conn->pipeline({{"XADD", wakeKey_, "MAXLEN", "1", id, "w", "1"},
                     {"EXPIRE", wakeKey_, kWakeTtlSeconds}},
-                   &replies);
+                   &replies, Resend::kOnce);
   }
 
   // Constant after construction.

@@ -2,6 +2,7 @@
 #include "storage/redis_connection.h"
 
 #include <hiredis/hiredis.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -148,7 +149,7 @@ Status RedisConnection::connect() {
     if (endpoint_.db != 0) login.push_back({"SELECT", std::to_string(endpoint_.db)});
     if (login.empty()) login.push_back({"PING"});
     std::vector<RedisReplyPtr> replies;
-    s = pipeline(login, &replies);
+    s = pipelineOnce(login, &replies);
     pipelineDropped = context_ == nullptr;
     for (size_t i = 0; s.ok() && i < replies.size(); ++i) {
       s = redisStatus(context_, replies[i].get(), where);
@@ -166,11 +167,39 @@ Status RedisConnection::connect() {
   return Status::OK();
 }
 
+Status RedisConnection::ready(bool* reused) {
+  *reused = context_ != nullptr;
+  if (context_ && context_->fd >= 0) {
+    // Every reply has been read, so nothing can be waiting on an idle
+    // connection but the end of the stream (or an error).
+    pollfd p{context_->fd, POLLIN, 0};
+    if (::poll(&p, 1, 0) > 0) {
+      drop(false);
+      *reused = false;
+    }
+  }
+  return ensure();
+}
+
 Status RedisConnection::command(const std::vector<std::string>& argv,
-                                RedisReplyPtr* reply) {
+                                RedisReplyPtr* reply, Resend resend) {
   reply->reset();
-  Status s = ensure();
+  bool reused = false;
+  Status s = ready(&reused);
   if (!s.ok()) return s;
+  s = commandOnce(argv, reply);
+  if (context_ || !reused || resend != Resend::kOnce) return s;
+  // The connection broke under a command that may run twice; one that had
+  // worked before gets one more try on a fresh connection, now (the first
+  // failure after a success has no backoff).
+  s = ensure();
+  if (!s.ok()) return s;
+  return commandOnce(argv, reply);
+}
+
+Status RedisConnection::commandOnce(const std::vector<std::string>& argv,
+                                    RedisReplyPtr* reply) {
+  reply->reset();
   std::vector<const char*> args;
   std::vector<size_t> lens;
   args.reserve(argv.size());
@@ -181,7 +210,7 @@ Status RedisConnection::command(const std::vector<std::string>& argv,
   }
   reply->reset(static_cast<redisReply*>(redisCommandArgv(
       context_, static_cast<int>(args.size()), args.data(), lens.data())));
-  s = redisStatus(context_, reply->get(), "redis " + argv.front());
+  Status s = redisStatus(context_, reply->get(), "redis " + argv.front());
   if (context_->err || !*reply) {
     lastError_ = s.message();
     drop(true);
@@ -190,12 +219,21 @@ Status RedisConnection::command(const std::vector<std::string>& argv,
 }
 
 Status RedisConnection::pipeline(const std::vector<std::vector<std::string>>& commands,
-                                 std::vector<RedisReplyPtr>* replies) {
+                                 std::vector<RedisReplyPtr>* replies, Resend resend) {
   replies->clear();
-  if (!context_) {
-    Status s = ensure();
-    if (!s.ok()) return s;
-  }
+  bool reused = false;
+  Status s = ready(&reused);
+  if (!s.ok()) return s;
+  s = pipelineOnce(commands, replies);
+  if (context_ || !reused || resend != Resend::kOnce) return s;
+  s = ensure();  // as in command()
+  if (!s.ok()) return s;
+  return pipelineOnce(commands, replies);
+}
+
+Status RedisConnection::pipelineOnce(const std::vector<std::vector<std::string>>& commands,
+                                     std::vector<RedisReplyPtr>* replies) {
+  replies->clear();
   for (const auto& argv : commands) {
     std::vector<const char*> args;
     std::vector<size_t> lens;

@@ -6,6 +6,17 @@
 //   - a context that saw an I/O or protocol error is freed at once and a new
 //     one is made on the next use, after an exponential backoff, because a
 //     hiredis context cannot be reused after an error;
+//   - a context that Redis closed while it sat idle (Redis restarted, or its
+//     `timeout` dropped us) is noticed *before* a command is written to it:
+//     an idle connection never has anything to read, so a readable socket
+//     means end-of-file. It is replaced at once, with no backoff and no
+//     failed command. Without this, the first command on every pooled
+//     connection after a Redis restart failed: a 503 for a publish, and a
+//     subscription left without its start id (redis_live_reader.h, rule 3);
+//   - a command that may run twice (Resend::kOnce) and broke on a connection
+//     that had worked before is sent once more on a fresh connection, for
+//     the breaks the idle check cannot see (a peer that vanished without
+//     closing);
 //   - every hiredis failure becomes a Status in one function, redisStatus().
 //
 // Threading: a RedisConnection is NOT thread-safe (nor is the redisContext
@@ -51,6 +62,13 @@ struct RedisEndpoint {
 Status redisStatus(const redisContext* context, const redisReply* reply,
                    const std::string& where);
 
+// Whether a command may be sent a second time, on a fresh connection, when
+// the connection it went out on turns out to be broken. Only for commands
+// that do the same when run twice (reads, SET NX, a wake): a publish whose
+// connection broke mid-flight may already be stored, and must not be stored
+// twice, so it fails (Unavailable) and its client retries.
+enum class Resend { kNo, kOnce };
+
 class RedisConnection {
  public:
   explicit RedisConnection(RedisEndpoint endpoint);
@@ -65,13 +83,14 @@ class RedisConnection {
 
   // One command, one reply. A server error reply is returned as a non-OK
   // Status too, and *reply still holds it. On an I/O error the context is
-  // dropped.
-  Status command(const std::vector<std::string>& argv, RedisReplyPtr* reply);
+  // dropped (and, with Resend::kOnce, the command sent once more).
+  Status command(const std::vector<std::string>& argv, RedisReplyPtr* reply,
+                 Resend resend = Resend::kNo);
 
   // Several commands in one round trip; replies in order. Fails as a whole on
   // an I/O error; server error replies are left for the caller to inspect.
   Status pipeline(const std::vector<std::vector<std::string>>& commands,
-                  std::vector<RedisReplyPtr>* replies);
+                  std::vector<RedisReplyPtr>* replies, Resend resend = Resend::kNo);
 
   // Frees the context; the next ensure() reconnects (after backoff if
   // `failed`).
@@ -94,6 +113,12 @@ class RedisConnection {
 
  private:
   Status connect();
+  // ensure(), after replacing a context that Redis closed while it was idle.
+  // *reused: the context existed before this call.
+  Status ready(bool* reused);
+  Status commandOnce(const std::vector<std::string>& argv, RedisReplyPtr* reply);
+  Status pipelineOnce(const std::vector<std::vector<std::string>>& commands,
+                      std::vector<RedisReplyPtr>* replies);
 
   const RedisEndpoint endpoint_;
 

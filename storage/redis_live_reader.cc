@@ -175,7 +175,7 @@ void RedisLiveReader::resolveUnknownCursors(RedisConnection* conn) {
   for (const std::string& channel : unknown) {
     RedisReplyPtr reply;
     Status s = conn->command({"XREVRANGE", channelKey(prefix_, channel), "+", "-", "COUNT", "1"},
-                             &reply);
+                             &reply, Resend::kOnce);
     if (!s.ok()) {
       if (conn->connected()) conn->drop(true);
       return;

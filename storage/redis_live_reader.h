@@ -22,7 +22,10 @@
 //      could not reach Redis, the reader itself fetches the last id once it is
 //      connected (it then misses what was published between Redis coming back
 //      and that fetch: the one window in this design, and only for a
-//      subscription made while Redis was away).
+//      subscription made while Redis was away). A pooled connection that
+//      Redis closed while it was idle (a restart) does not count as "could
+//      not reach": it is replaced before the XREVRANGE is sent, and the
+//      XREVRANGE is resent once if its connection breaks (redis_connection.h).
 //   4. A cursor only moves forward, and a batch read from cursor C is only
 //      delivered if the cursor is still C when the read returns. That keeps
 //      each channel's callbacks in id order even when the channel was dropped

@@ -86,7 +86,8 @@ std::string EpochCell::set(const std::string& epoch) {
 Status loadEpoch(RedisConnection* conn, const std::string& prefix, std::string* epoch) {
   std::vector<RedisReplyPtr> replies;
   const std::string key = epochKey(prefix);
-  Status s = conn->pipeline({{"SET", key, newEpoch(), "NX"}, {"GET", key}}, &replies);
+  Status s = conn->pipeline({{"SET", key, newEpoch(), "NX"}, {"GET", key}}, &replies,
+                            Resend::kOnce);
   if (!s.ok()) return s;
   for (const auto& r : replies) {
     s = redisStatus(nullptr, r.get(), "redis epoch");
@@ -106,7 +107,7 @@ void announceEpochChange(RedisConnection* conn, const std::string& prefix,
   const std::string key = nextEpochKey(prefix, before);
   std::vector<RedisReplyPtr> replies;
   conn->pipeline({{"XADD", key, "MAXLEN", "1", "*", "e", now}, {"EXPIRE", key, "86400"}},
-                 &replies);
+                 &replies, Resend::kOnce);
 }
 
 }  // namespace rtdemo

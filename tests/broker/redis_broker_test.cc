@@ -340,6 +340,26 @@ TEST(RedisBroker, KeepsLiveDeliveryAcrossARedisRestart) {
   EXPECT_FALSE(h.reset);
 }
 
+TEST(RedisBroker, SubscribeRightAfterARedisRestartMissesNothing) {
+  // After a restart every pooled connection is stale: Redis closed it. The
+  // first command on one must not fail because of that, or subscribe() has
+  // no start id and the reader (still backing off) fetches one only when it
+  // is back, after messages published meanwhile: they would never arrive.
+  RedisServer server("always");
+  ASSERT_TRUE(server.running());
+  auto broker = openOn(server.port(), uniquePrefix("stale"));
+  mustPublish(broker.get(), "c", "before");  // the pool's connection is in use
+  ASSERT_TRUE(server.stop(SIGTERM));
+  ASSERT_TRUE(server.start());
+  Collector live;
+  auto sub = broker->subscribe("c", live.callback());
+  MessagePtr m;
+  // No 503 either: a stale connection is not an unreachable Redis.
+  ASSERT_TRUE(broker->publish("c", "", "first", &m).ok());
+  ASSERT_TRUE(live.waitFor(1, 20s));
+  EXPECT_EQ(live.messages()[0]->idText, m->idText);
+}
+
 TEST(RedisBroker, AcknowledgedMessagesSurviveACrashWithFsyncAlways) {
   RedisServer server("always");
   ASSERT_TRUE(server.running());
