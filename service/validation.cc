@@ -1,6 +1,8 @@
 // Implementation of the shared input rules (see validation.h).
 #include "service/validation.h"
 
+#include <algorithm>
+
 namespace rtdemo {
 namespace {
 
@@ -36,42 +38,91 @@ std::string checkEventName(std::string_view name) {
   return "";
 }
 
-bool isValidUtf8(std::string_view text) {
-  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
-  size_t n = text.size();
-  size_t i = 0;
-  while (i < n) {
-    unsigned char c = s[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t len;
-    uint32_t cp;
-    if ((c & 0xE0) == 0xC0) {
-      len = 2;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      len = 3;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      len = 4;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + len > n) return false;
-    for (size_t k = 1; k < len; ++k) {
-      if ((s[i + k] & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (s[i + k] & 0x3F);
-    }
-    static const uint32_t kMinForLength[] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < kMinForLength[len]) return false;         // overlong
-    if (cp >= 0xD800 && cp <= 0xDFFF) return false;    // surrogate
-    if (cp > 0x10FFFF) return false;
-    i += len;
+namespace {
+
+// The length of the character that starts at s[i], from the table of
+// well-formed sequences in Unicode 15 (Table 3-7): 0 when no valid character
+// starts there, -1 when one does but `n` cuts it off. The second byte's range
+// is what excludes overlong forms, surrogates and code points past U+10FFFF.
+// *prefix is set to the bytes at i that could begin a character (at least 1):
+// what one U+FFFD replaces (Unicode's "maximal subpart" practice).
+int charLengthAt(const unsigned char* s, size_t n, size_t i, size_t* prefix) {
+  *prefix = 1;
+  const unsigned char c = s[i];
+  if (c < 0x80) return 1;
+  int len;
+  unsigned char lo = 0x80, hi = 0xBF;
+  if (c >= 0xC2 && c <= 0xDF) {
+    len = 2;
+  } else if (c == 0xE0) {
+    len = 3;
+    lo = 0xA0;  // below: overlong
+  } else if (c == 0xED) {
+    len = 3;
+    hi = 0x9F;  // above: U+D800-DFFF, surrogates
+  } else if (c >= 0xE1 && c <= 0xEF) {
+    len = 3;
+  } else if (c == 0xF0) {
+    len = 4;
+    lo = 0x90;  // below: overlong
+  } else if (c >= 0xF1 && c <= 0xF3) {
+    len = 4;
+  } else if (c == 0xF4) {
+    len = 4;
+    hi = 0x8F;  // above: past U+10FFFF
+  } else {
+    return 0;  // a continuation byte, C0/C1 (always overlong), F5-FF
   }
-  return true;
+  for (int k = 1; k < len; ++k) {
+    if (i + k >= n) return -1;
+    const unsigned char b = s[i + k];
+    if (k == 1 ? (b < lo || b > hi) : (b & 0xC0) != 0x80) return 0;
+    *prefix = static_cast<size_t>(k) + 1;
+  }
+  return len;
+}
+
+}  // namespace
+
+Utf8Scan scanUtf8(std::string_view text) {
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  size_t i = 0;
+  size_t prefix;
+  while (i < n) {
+    int len = charLengthAt(s, n, i, &prefix);
+    if (len <= 0) return Utf8Scan{len < 0, i};
+    i += static_cast<size_t>(len);
+  }
+  return Utf8Scan{true, n};
+}
+
+bool isValidUtf8(std::string_view text) {
+  Utf8Scan scan = scanUtf8(text);
+  return scan.valid && scan.complete == text.size();
+}
+
+std::string utf8Excerpt(std::string_view text, size_t maxBytes) {
+  static const char kReplacement[] = "\xEF\xBF\xBD";  // U+FFFD
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  std::string out;
+  out.reserve(std::min(n, maxBytes));
+  size_t i = 0;
+  size_t prefix;
+  while (i < n) {
+    int len = charLengthAt(s, n, i, &prefix);
+    if (len > 0) {
+      if (static_cast<size_t>(len) > maxBytes - out.size()) break;
+      out.append(text.data() + i, static_cast<size_t>(len));
+      i += static_cast<size_t>(len);
+    } else {
+      if (3 > maxBytes - out.size()) break;
+      out.append(kReplacement, 3);
+      i += prefix;
+    }
+  }
+  return out;
 }
 
 }  // namespace rtdemo

@@ -22,4 +22,21 @@ std::string checkEventName(std::string_view name);
 // Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
 bool isValidUtf8(std::string_view text);
 
+// How much of `text` is UTF-8, for text that arrives in pieces (WebSocket
+// fragments). `complete` is the length of the longest prefix of whole, valid
+// characters. `valid` is false when the bytes after it can never become a
+// valid character (a stray byte, an overlong form, a surrogate, something
+// above U+10FFFF), true when they are only the start of one, cut off.
+struct Utf8Scan {
+  bool valid;
+  size_t complete;
+};
+Utf8Scan scanUtf8(std::string_view text);
+
+// `text` made fit to send back to a client inside JSON or a close frame:
+// every byte that is not part of a valid character becomes U+FFFD, and the
+// result is cut at a character boundary so it is at most `maxBytes` long.
+// Use it wherever an answer quotes what a client sent.
+std::string utf8Excerpt(std::string_view text, size_t maxBytes = std::string_view::npos);
+
 }  // namespace rtdemo

@@ -30,8 +30,10 @@ std::string encodeClose(uint16_t code, std::string_view reason) {
   std::string payload;
   payload.push_back(static_cast<char>(code >> 8));
   payload.push_back(static_cast<char>(code & 0xFF));
-  // Control frames carry at most 125 bytes.
-  payload.append(reason.substr(0, 123));
+  // Control frames carry at most 125 bytes, and the reason must be UTF-8
+  // (RFC 6455 5.5.1): a byte cut blindly at 123 could split a character,
+  // which a browser takes as a protocol failure of its own (1007).
+  payload.append(utf8Excerpt(reason, 123));
   return encodeFrame(kClose, payload);
 }
 

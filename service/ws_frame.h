@@ -40,7 +40,10 @@ constexpr uint16_t kCloseTooBig = 1009;
 
 // One unmasked, final server frame.
 std::string encodeFrame(Opcode opcode, std::string_view payload);
-// A close frame with a status code and a short reason.
+// A close frame with a status code and a short reason. The reason is cut to
+// the 123 bytes a control frame has room for at a character boundary, and
+// anything in it that is not UTF-8 becomes U+FFFD, so the frame is always
+// one a client accepts (RFC 6455 5.5.1).
 std::string encodeClose(uint16_t code, std::string_view reason);
 
 struct Message {

@@ -51,7 +51,15 @@ bool parseCommand(const std::string& text, size_t maxDataBytes, Command* out,
   if (!stringField(*obj, "ref", &out->ref, error)) return false;
   if (out->ref.size() > 128) {
     out->ref.clear();
-    *error = "ref is longer than 128 characters";
+    *error = "ref is longer than 128 bytes";
+    return false;
+  }
+  // Every answer echoes the ref, so it must be UTF-8 a client can take
+  // back. POCO's parser refuses lone surrogates in \u escapes today; this
+  // keeps that true whatever the parser does.
+  if (!isValidUtf8(out->ref)) {
+    out->ref.clear();
+    *error = "ref is not valid UTF-8";
     return false;
   }
   if (!stringField(*obj, "type", &type, error)) return false;
@@ -90,7 +98,8 @@ bool parseCommand(const std::string& text, size_t maxDataBytes, Command* out,
     *error = "missing field 'type'";
     return false;
   } else {
-    *error = "unknown type '" + type.substr(0, 32) + "'";
+    // Quoted back, so cut at a character boundary, never inside one.
+    *error = "unknown type '" + utf8Excerpt(type, 32) + "'";
     return false;
   }
   if (out->channel.empty()) {
@@ -190,7 +199,10 @@ std::string encodeError(const std::string& error, const std::string& ref, int st
   json.key("status");
   json.number(status);
   json.key("error");
-  json.string(error);
+  // Error texts may quote a client or a backend: never let one put bytes
+  // that are not UTF-8 into a text frame (RFC 6455 8.1 would have the
+  // client fail the connection).
+  json.string(utf8Excerpt(error));
   refField(&json, ref);
   json.endObject();
   return json.take();

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "service/validation.h"
 #include "tests/integration/http_client.h"
 #include "tests/integration/server_process.h"
 #include "tests/support/ws_test_client.h"
@@ -70,6 +71,27 @@ TEST_F(WsConformance, HugeContinuationLengthClosesOnlyThatClientWith1009) {
   ASSERT_TRUE(m) << server_->stderrText();
   EXPECT_EQ(jsonField(*m, "id"), id);
   EXPECT_TRUE(serverRunning()) << server_->stderrText();
+}
+
+// Issue 18: an error that quotes a client's input must not split a UTF-8
+// character. A text frame that is not UTF-8 makes the client fail the
+// connection (RFC 6455 8.1), so one bad command would cost the client its
+// socket. The unknown type is quoted in 32 bytes; 29-32 ASCII bytes before
+// three-byte characters put the cut inside one in three of the cases.
+TEST_F(WsConformance, ErrorFramesQuotingInputAreValidUtf8) {
+  WsTestClient ws(port_, "/ws");
+  ASSERT_EQ(ws.status(), 101);
+  for (size_t ascii = 29; ascii <= 32; ++ascii) {
+    std::string type = std::string(ascii, 't') + "\xE2\x82\xAC\xE2\x82\xAC";
+    ws.sendText("{\"type\":\"" + type + "\",\"channel\":\"a\",\"ref\":\"\xE2\x82\xAC\"}");
+    auto err = ws.nextOfType("error");
+    ASSERT_TRUE(err) << ascii;
+    EXPECT_TRUE(isValidUtf8(*err)) << *err;
+    EXPECT_NE(err->find("unknown type '" + std::string(ascii, 't')), std::string::npos) << *err;
+    EXPECT_NE(err->find("\"ref\":\"\xE2\x82\xAC\""), std::string::npos) << *err;
+  }
+  ws.sendText(R"({"type":"subscribe","channel":"still-open"})");
+  EXPECT_TRUE(ws.nextOfType("subscribed"));
 }
 
 }  // namespace

@@ -4,7 +4,6 @@
 
 #include <gtest/gtest.h>
 
-#include "service/ws_protocol.h"
 #include "tests/support/ws_test_client.h"
 
 namespace rtdemo {
@@ -129,46 +128,6 @@ TEST(WsFrame, LengthNear2To64IsTooBigAndNeverWraps) {
   ASSERT_TRUE(r.ok);
   ASSERT_EQ(r.messages.size(), 1u);
   EXPECT_EQ(r.messages[0].payload, "A" + std::string(999, 'b'));
-}
-
-TEST(WsProtocol, ParsesCommands) {
-  wsproto::Command c;
-  std::string err;
-  ASSERT_TRUE(wsproto::parseCommand(R"({"type":"subscribe","channel":"a","last_id":"e-1","ref":"r1"})", 100, &c, &err)) << err;
-  EXPECT_EQ(c.type, wsproto::Command::Type::kSubscribe);
-  EXPECT_EQ(c.channel, "a");
-  EXPECT_EQ(c.lastId, "e-1");
-  EXPECT_EQ(c.ref, "r1");
-  wsproto::Command p;
-  ASSERT_TRUE(wsproto::parseCommand(R"({"type":"publish","channel":"a","event":"chat","data":"hi\nthere"})", 100, &p, &err));
-  EXPECT_EQ(p.data, "hi\nthere");
-  EXPECT_EQ(p.event, "chat");
-  wsproto::Command u;
-  ASSERT_TRUE(wsproto::parseCommand(R"({"type":"unsubscribe","channel":"a"})", 100, &u, &err));
-  EXPECT_EQ(u.type, wsproto::Command::Type::kUnsubscribe);
-}
-
-TEST(WsProtocol, RefusesBadCommandsWithAReason) {
-  for (const char* bad : {"not json", "[1]", R"({"channel":"a"})", R"({"type":"dance","channel":"a"})",
-                          R"({"type":"subscribe"})", R"({"type":"subscribe","channel":"bad channel"})",
-                          R"({"type":"subscribe","channel":5})", R"({"type":"publish","channel":"a"})",
-                          R"({"type":"publish","channel":"a","data":"x","event":"reset"})",
-                          R"({"type":"publish","channel":"a","data":")" "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789X" R"("})"}) {
-    wsproto::Command c;
-    std::string err;
-    EXPECT_FALSE(wsproto::parseCommand(bad, 100, &c, &err)) << bad;
-    EXPECT_FALSE(err.empty()) << bad;
-  }
-}
-
-TEST(WsProtocol, EncodesServerMessages) {
-  auto m = makeMessage("c", MessageId{"ep", 4, 0}, "ev", "d\"q", 7);
-  EXPECT_EQ(wsproto::encodeMessage(*m),
-            R"({"type":"message","channel":"c","id":"ep-4","event":"ev","data":"d\"q","ts":7})");
-  EXPECT_EQ(wsproto::encodeAck(*m, "r"), R"({"type":"ack","id":"ep-4","channel":"c","ref":"r"})");
-  EXPECT_EQ(wsproto::encodeReset("c", "", "gone"),
-            R"({"type":"reset","channel":"c","oldest":null,"reason":"gone"})");
-  EXPECT_EQ(wsproto::encodeError("bad", ""), R"({"type":"error","status":400,"error":"bad"})");
 }
 
 }  // namespace
