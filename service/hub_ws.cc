@@ -41,11 +41,13 @@ void HubLoop::readWebSocket(Conn* c) {
         case ws::kPing:
           write(c, std::make_shared<const std::string>(ws::encodeFrame(ws::kPong, m.payload)));
           break;
-        case ws::kClose:
-          // The client is leaving: answer its close, then drop the socket.
-          // A one-byte body cannot hold a status code (RFC 6455 5.5.1).
-          wsClose(c, m.payload.size() == 1 ? ws::kCloseProtocolError : ws::kCloseNormal, "");
+        case ws::kClose: {
+          // The client is leaving: answer its close (ws::closeReply checks
+          // the code and reason, RFC 6455 5.5.1), then drop the socket.
+          ws::CloseReply reply = ws::closeReply(m.payload);
+          wsClose(c, reply.code, reply.reason);
           return;
+        }
         default:
           break;  // pongs only prove the peer is alive
       }

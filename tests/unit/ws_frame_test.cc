@@ -130,5 +130,93 @@ TEST(WsFrame, LengthNear2To64IsTooBigAndNeverWraps) {
   EXPECT_EQ(r.messages[0].payload, "A" + std::string(999, 'b'));
 }
 
+// What the first two bytes already decide is refused then, without
+// buffering a payload that can only be refused (RFC 6455 5.2, 5.4, 5.5).
+TEST(WsFrame, RefusesOnTheHeaderAlone) {
+  const std::string big(100000, 'a');
+  EXPECT_EQ(feed(clientFrame(0x82, big).substr(0, 2), 1000).code, ws::kCloseUnsupportedData);
+  EXPECT_EQ(feed(clientFrame(0x83, big).substr(0, 2), 1000).code, ws::kCloseProtocolError);
+  EXPECT_EQ(feed(clientFrame(0x80, big).substr(0, 2), 1000).code, ws::kCloseProtocolError);
+  EXPECT_EQ(feed(clientFrame(0x08, "").substr(0, 2), 1000).code, ws::kCloseProtocolError);
+}
+
+// RFC 6455 8.1 and 5.6: text is UTF-8 as a whole message; a character may
+// be split across fragments, and a bad byte fails the connection when its
+// fragment arrives, before the message is finished.
+TEST(WsFrame, Utf8IsCheckedPerFragmentAndMayBeSplitAcrossThem) {
+  const std::string euro = "\xE2\x82\xAC";
+  Fed r = feed(clientFrame(0x01, "a" + euro.substr(0, 1)) + clientFrame(0x00, euro.substr(1, 1)) +
+               clientFrame(0x80, euro.substr(2)));
+  ASSERT_TRUE(r.ok);
+  ASSERT_EQ(r.messages.size(), 1u);
+  EXPECT_EQ(r.messages[0].payload, "a" + euro);
+
+  Fed early = feed(clientFrame(0x01, "ok \xED\xA0"));  // a surrogate, message unfinished
+  EXPECT_FALSE(early.ok);
+  EXPECT_EQ(early.code, ws::kCloseInvalidPayload);
+  Fed cut = feed(clientFrame(0x01, "ok") + clientFrame(0x80, "\xE2\x82"));  // ends inside one
+  EXPECT_FALSE(cut.ok);
+  EXPECT_EQ(cut.code, ws::kCloseInvalidPayload);
+}
+
+// RFC 6455 5.5.1: after a close frame the peer sends nothing more, and
+// nothing more is read; a broken stream stays broken.
+TEST(WsFrame, NothingIsReadAfterACloseAndAFailureSticks) {
+  ws::Decoder d(1000);
+  std::vector<ws::Message> out;
+  uint16_t code = 0;
+  std::string reason;
+  std::string bytes = clientFrame(0x81, "before") + clientFrame(0x88, "\x03\xE8") +
+                      clientFrame(0x81, "after") + "\xFF\xFF garbage";
+  ASSERT_TRUE(d.feed(bytes.data(), bytes.size(), &out, &code, &reason));
+  ASSERT_TRUE(d.feed(bytes.data(), bytes.size(), &out, &code, &reason));
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].payload, "before");
+  EXPECT_EQ(out[1].opcode, ws::kClose);
+  EXPECT_EQ(d.bufferedBytes(), 0u);
+
+  ws::Decoder broken(1000);
+  std::string bad = clientFrame(0xC1, "x");
+  EXPECT_FALSE(broken.feed(bad.data(), bad.size(), &out, &code, &reason));
+  std::string good = clientFrame(0x81, "fine");
+  code = 0;
+  EXPECT_FALSE(broken.feed(good.data(), good.size(), &out, &code, &reason));
+  EXPECT_EQ(code, ws::kCloseProtocolError);
+}
+
+// What a client can make the decoder hold: one message being reassembled
+// and one unfinished frame, never more than the limit + 139 bytes.
+TEST(WsFrame, BufferedBytesStayBounded) {
+  ws::Decoder d(1000);
+  std::vector<ws::Message> out;
+  uint16_t code = 0;
+  std::string reason;
+  std::string bytes = clientFrame(0x01, std::string(600, 'a')) + clientFrame(0x00, std::string(399, 'b')) +
+                      clientFrame(0x89, std::string(125, 'p'));
+  bytes.pop_back();  // the ping is one byte short
+  for (char ch : bytes) {
+    ASSERT_TRUE(d.feed(&ch, 1, &out, &code, &reason));
+    EXPECT_LT(d.bufferedBytes(), 1000u + 139u);
+  }
+  EXPECT_EQ(d.bufferedBytes(), 999u + 2 + 4 + 124);
+}
+
+// RFC 6455 5.5.1 and 7.4: the answer to a client's close frame.
+TEST(WsFrameClose, ReplyToAClientsClose) {
+  auto body = [](uint16_t code, const std::string& reason = "") {
+    return std::string{static_cast<char>(code >> 8), static_cast<char>(code & 0xFF)} + reason;
+  };
+  EXPECT_EQ(ws::closeReply("").code, 1000);
+  EXPECT_EQ(ws::closeReply("\x03").code, 1002);
+  for (uint16_t code : {1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014,
+                        3000, 3999, 4000, 4999})
+    EXPECT_EQ(ws::closeReply(body(code, "bye")).code, code) << code;
+  for (uint16_t code : {0, 1, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535})
+    EXPECT_EQ(ws::closeReply(body(code)).code, 1002) << code;
+  EXPECT_EQ(ws::closeReply(body(1000, "\xCE\xBA\xE1\xBD\xB9")).code, 1000);
+  EXPECT_EQ(ws::closeReply(body(1000, "\xCE\xBA\xE1\xBD")).code, 1007);
+  EXPECT_EQ(ws::closeReply(body(1000, "\xED\xA0\x80")).code, 1007);
+}
+
 }  // namespace
 }  // namespace rtdemo
