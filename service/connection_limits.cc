@@ -44,7 +44,10 @@ void ConnectionLimits::erase(int fd) {
         if (i->second.empty()) index.erase(i);
       };
   dropFrom(byAddress_, it->second.who.address);
-  dropFrom(byChannel_, it->second.who.channel);
+  if (it->second.idle)
+    idle_--;
+  else
+    dropFrom(byChannel_, it->second.who.channel);
   byFd_.erase(it);
 }
 
@@ -66,39 +69,75 @@ void ConnectionLimits::pruneAll() {
   lastFullPruneMs_ = steadyMs();
 }
 
+bool ConnectionLimits::addressHasRoom(const std::string& address) {
+  if (perAddress_ == 0) return true;
+  auto it = byAddress_.find(address);
+  if (it == byAddress_.end() || it->second.size() < perAddress_) return true;
+  pruneAddress(address);
+  it = byAddress_.find(address);
+  return it == byAddress_.end() || it->second.size() < perAddress_;
+}
+
 LimitDecision ConnectionLimits::open(int fd, const Subscriber& who,
                                      bool exempt) {
-  Entry entry{{}, who};
+  Entry entry{{}, who, false};
   if (!identify(fd, &entry.id)) return {};  // not a socket: nothing to hold
   std::lock_guard<std::mutex> lock(mu_);
   auto existing = byFd_.find(fd);
   bool sameSocket = existing != byFd_.end() && existing->second.id == entry.id;
+  // A kept-alive connection becoming a stream already holds its place for
+  // its address; it is new to the total.
+  bool wasIdle = sameSocket && existing->second.idle;
+  bool sameAddress = sameSocket && existing->second.who.address == who.address;
   // A descriptor number reused after its old connection closed leaves a
   // stale entry behind: drop it, then count the new connection like any.
-  if (existing != byFd_.end()) erase(fd);
-  if (!sameSocket) {
-    if (!exempt && perAddress_ > 0) {
-      auto it = byAddress_.find(who.address);
-      if (it != byAddress_.end() && it->second.size() >= perAddress_) {
-        pruneAddress(who.address);
-        it = byAddress_.find(who.address);
-        if (it != byAddress_.end() && it->second.size() >= perAddress_)
-          return {429, "too many open streams from this address (limit " +
-                           std::to_string(perAddress_) + ")"};
-      }
-    }
-    if (total_ > 0 && byFd_.size() >= total_) {
+  if (existing != byFd_.end() && !sameSocket) erase(fd);
+  bool checkAddress = !sameSocket || (wasIdle && !sameAddress);
+  if (checkAddress && !exempt && !addressHasRoom(who.address))
+    return {429, "too many open streams from this address (limit " +
+                     std::to_string(perAddress_) + ")"};
+  if (!sameSocket || wasIdle) {
+    if (total_ > 0 && byFd_.size() - idle_ >= total_) {
       if (steadyMs() - lastFullPruneMs_ >= kFullPruneGapMs) pruneAll();
-      if (byFd_.size() >= total_)
+      if (byFd_.size() - idle_ >= total_)
         return {503, "the server holds its limit of " + std::to_string(total_) +
                          " open streams"};
     }
     if (++opensSincePrune_ >= kPruneEvery) pruneAll();
   }
+  if (sameSocket) erase(fd);
   byAddress_[who.address].insert(fd);
   byChannel_[who.channel].insert(fd);
   byFd_.emplace(fd, std::move(entry));
   return {};
+}
+
+bool ConnectionLimits::holdIdle(int fd, const std::string& address, bool exempt,
+                                Identity* id) {
+  Identity socket;
+  if (!identify(fd, &socket)) return false;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto existing = byFd_.find(fd);
+  if (existing != byFd_.end()) {
+    if (existing->second.id == socket) {  // counted already
+      *id = socket;
+      return true;
+    }
+    erase(fd);  // a closed socket's number, reused
+  }
+  if (!exempt && !addressHasRoom(address)) return false;
+  if (++opensSincePrune_ >= kPruneEvery) pruneAll();
+  byAddress_[address].insert(fd);
+  byFd_.emplace(fd, Entry{socket, Subscriber{"", address, "", "http"}, true});
+  idle_++;
+  *id = socket;
+  return true;
+}
+
+void ConnectionLimits::releaseIdle(int fd, const Identity& id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = byFd_.find(fd);
+  if (it != byFd_.end() && it->second.idle && it->second.id == id) erase(fd);
 }
 
 void ConnectionLimits::release(int fd) {
@@ -125,7 +164,12 @@ std::vector<Subscriber> ConnectionLimits::present(const std::string& channel) {
 
 size_t ConnectionLimits::tracked() {
   std::lock_guard<std::mutex> lock(mu_);
-  return byFd_.size();
+  return byFd_.size() - idle_;
+}
+
+size_t ConnectionLimits::trackedIdle() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return idle_;
 }
 
 }  // namespace rtdemo

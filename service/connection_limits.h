@@ -2,6 +2,14 @@
 // streams, held long polls and WebSockets), counted per client address and in
 // total for the stream limits, and listed per channel for GET /presence.
 //
+// HTTP connections kept alive between requests count too, per address only:
+// each holds a pool thread while it idles, so one address must not hold more
+// of them than of streams (holdIdle(), called by Security before an answer
+// goes out with keep-alive). They are neither streams nor present anywhere,
+// so the total limit, tracked() and present() leave them out. A kept-alive
+// connection that becomes a stream keeps its place: open() turns its entry
+// into the stream's without counting it again.
+//
 // A connection is registered by the pool thread that accepts it, just before
 // its socket goes to the hub, and released when the hub lets it go (closed
 // or handed back; HubOptions::onRelease calls release()). As a safety net for
@@ -49,20 +57,14 @@ class ConnectionLimits {
   // Registers the connection on socket `fd` unless a limit is reached.
   // `exempt`: the per-address limit does not apply (it still counts).
   // Registering the same socket again (a kept-alive poll connection parking
-  // again) replaces its entry and never refuses.
+  // again) replaces its entry and never refuses; a socket registered by
+  // holdIdle() is checked against the total only.
   LimitDecision open(int fd, const Subscriber& who, bool exempt);
 
   // Forgets the connection on `fd` at once.
   void release(int fd);
 
-  // The subscribers of `channel` whose connections are still open.
-  std::vector<Subscriber> present(const std::string& channel);
-
-  // Open subscriber connections as last counted (may include some closed
-  // since the last prune).
-  size_t tracked();
-
- private:
+  // The identity of an open socket (device and inode), for releaseIdle().
   struct Identity {
     dev_t dev = 0;
     ino_t ino = 0;
@@ -70,9 +72,31 @@ class ConnectionLimits {
       return dev == o.dev && ino == o.ino;
     }
   };
+
+  // Counts the HTTP connection on `fd` against `address` while it is kept
+  // alive. False when the address holds its limit (the connection should
+  // then close after its answer); true, and nothing changes, for a socket
+  // already registered. *id is set whenever it returns true.
+  bool holdIdle(int fd, const std::string& address, bool exempt, Identity* id);
+  // Forgets a holdIdle() registration: only if `fd` still has the entry
+  // holdIdle() made for socket `id` (not a stream's, not a later socket's
+  // that reused the number).
+  void releaseIdle(int fd, const Identity& id);
+
+  // The subscribers of `channel` whose connections are still open.
+  std::vector<Subscriber> present(const std::string& channel);
+
+  // Open subscriber connections as last counted (may include some closed
+  // since the last prune).
+  size_t tracked();
+  // Kept-alive HTTP connections registered by holdIdle() now.
+  size_t trackedIdle();
+
+ private:
   struct Entry {
     Identity id;
     Subscriber who;
+    bool idle = false;  // holdIdle(): no channel, not a stream
   };
 
   static bool identify(int fd, Identity* out);
@@ -80,6 +104,8 @@ class ConnectionLimits {
   void erase(int fd);
   void pruneAddress(const std::string& address);
   void pruneAll();
+  // REQUIRES: mu_ held. False when `address` holds its limit, after a prune.
+  bool addressHasRoom(const std::string& address);
 
   // Constant after construction.
   const size_t perAddress_;
@@ -87,9 +113,10 @@ class ConnectionLimits {
 
   std::mutex mu_;
   // Guarded by mu_.
-  std::unordered_map<int, Entry> byFd_;
+  std::unordered_map<int, Entry> byFd_;  // streams and kept-alive
   std::unordered_map<std::string, std::unordered_set<int>> byAddress_;
   std::unordered_map<std::string, std::unordered_set<int>> byChannel_;
+  size_t idle_ = 0;  // entries of byFd_ that are kept-alive connections
   uint64_t opensSincePrune_ = 0;
   int64_t lastFullPruneMs_ = 0;
 };

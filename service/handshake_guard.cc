@@ -22,9 +22,10 @@ class GuardedConnection : public Poco::Net::TCPServerConnection {
   GuardedConnection(const Poco::Net::StreamSocket& socket,
                     Poco::Net::HTTPServerParams::Ptr params,
                     Poco::Net::HTTPRequestHandlerFactory::Ptr factory,
-                    HandshakeWatchdog* watchdog, int64_t handshakeMs)
+                    HandshakeWatchdog* watchdog, int64_t handshakeMs, Pool pool)
       : TCPServerConnection(socket), params_(params), factory_(factory) {
     state_.watchdog = watchdog;
+    state_.pool = pool;
     state_.handshakeMs = handshakeMs;
     state_.keepAliveMs = params->getKeepAliveTimeout().totalMilliseconds();
   }
@@ -33,7 +34,7 @@ class GuardedConnection : public Poco::Net::TCPServerConnection {
     struct Scope {
       GuardedConnectionState& s;
       explicit Scope(GuardedConnectionState& st, int fd) : s(st) {
-        s.ticket = s.watchdog->add(fd);
+        s.ticket = s.watchdog->add(fd, s.pool);
         if (s.handshakeMs > 0)
           s.watchdog->arm(s.ticket, HandshakeWatchdog::nowMs() + s.handshakeMs);
         tlsConnection = &s;
@@ -43,6 +44,7 @@ class GuardedConnection : public Poco::Net::TCPServerConnection {
       ~Scope() {
         tlsConnection = nullptr;
         s.watchdog->remove(s.ticket);
+        if (s.onEnd) s.onEnd();
       }
     } scope(state_, socket().impl()->sockfd());
     Poco::Net::HTTPServerConnection inner(socket(), params_, factory_);
@@ -59,16 +61,18 @@ class GuardedConnectionFactory : public Poco::Net::TCPServerConnectionFactory {
  public:
   GuardedConnectionFactory(Poco::Net::HTTPServerParams::Ptr params,
                            Poco::Net::HTTPRequestHandlerFactory::Ptr factory,
-                           HandshakeWatchdog* watchdog, int64_t handshakeMs)
+                           HandshakeWatchdog* watchdog, int64_t handshakeMs,
+                           Pool pool)
       : params_(params),
         factory_(factory),
         watchdog_(watchdog),
-        handshakeMs_(handshakeMs) {}
+        handshakeMs_(handshakeMs),
+        pool_(pool) {}
 
   Poco::Net::TCPServerConnection* createConnection(
       const Poco::Net::StreamSocket& socket) override {
     return new GuardedConnection(socket, params_, factory_, watchdog_,
-                                 handshakeMs_);
+                                 handshakeMs_, pool_);
   }
 
  private:
@@ -76,6 +80,21 @@ class GuardedConnectionFactory : public Poco::Net::TCPServerConnectionFactory {
   Poco::Net::HTTPRequestHandlerFactory::Ptr factory_;
   HandshakeWatchdog* watchdog_;
   int64_t handshakeMs_;
+  Pool pool_;
+};
+
+// Runs on the accept thread for every new connection, before it is queued
+// for a pool thread: if none is free, idle kept-alive connections make room.
+class RelieveOnAccept : public Poco::Net::TCPServerConnectionFilter {
+ public:
+  explicit RelieveOnAccept(HandshakeWatchdog* watchdog) : watchdog_(watchdog) {}
+  bool accept(const Poco::Net::StreamSocket&) override {
+    watchdog_->relieve(Pool::kServer);
+    return true;
+  }
+
+ private:
+  HandshakeWatchdog* watchdog_;
 };
 
 // HTTPRequestHandlerFactory::serverStopped is protected and befriends only
@@ -93,6 +112,10 @@ struct StoppedEvent : Poco::Net::HTTPRequestHandlerFactory {
 }  // namespace
 
 GuardedConnectionState* currentConnection() { return tlsConnection; }
+
+const char* poolName(Pool pool) {
+  return pool == Pool::kServer ? "server" : "returned";
+}
 
 HandshakeWatchdog::HandshakeWatchdog(std::atomic<uint64_t>* cutOff)
     : cutOff_(cutOff) {}
@@ -114,48 +137,169 @@ void HandshakeWatchdog::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-uint64_t HandshakeWatchdog::add(int fd) {
+void HandshakeWatchdog::updateMaxIdle(PoolState& p) const {
+  p.maxIdle = p.threads * static_cast<size_t>(idlePercent_) / 100;
+}
+
+void HandshakeWatchdog::setThreads(Pool pool, size_t threads) {
+  std::lock_guard<std::mutex> lock(mu_);
+  PoolState& p = pools_[static_cast<size_t>(pool)];
+  p.threads = threads;
+  updateMaxIdle(p);
+}
+
+void HandshakeWatchdog::setIdlePercent(int percent) {
+  std::lock_guard<std::mutex> lock(mu_);
+  idlePercent_ = percent;
+  for (PoolState& p : pools_) updateMaxIdle(p);
+}
+
+uint64_t HandshakeWatchdog::add(int fd, Pool pool) {
   struct stat st {};
   ::fstat(fd, &st);
   std::lock_guard<std::mutex> lock(mu_);
   uint64_t t = nextTicket_++;
-  watched_.emplace(t, Watched{fd, st.st_dev, st.st_ino, 0});
+  watched_.emplace(t,
+                   Watched{fd, st.st_dev, st.st_ino, pool, State::kReading, 0});
+  pools_[static_cast<size_t>(pool)].connections++;
   return t;
 }
 
-void HandshakeWatchdog::arm(uint64_t ticket, int64_t deadlineMs) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = watched_.find(ticket);
-  if (it != watched_.end()) it->second.deadlineMs = deadlineMs;
+void HandshakeWatchdog::setLocked(Watched& w, State state, int64_t deadlineMs) {
+  PoolState& p = pools_[static_cast<size_t>(w.pool)];
+  if (w.state == State::kIdle) p.idle--;
+  if (state == State::kIdle) p.idle++;
+  w.state = state;
+  w.deadlineMs = deadlineMs;
 }
 
-void HandshakeWatchdog::disarm(uint64_t ticket) { arm(ticket, 0); }
+void HandshakeWatchdog::set(uint64_t ticket, State state, int64_t deadlineMs) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = watched_.find(ticket);
+  if (it != watched_.end()) setLocked(it->second, state, deadlineMs);
+}
+
+void HandshakeWatchdog::arm(uint64_t ticket, int64_t deadlineMs) {
+  set(ticket, State::kReading, deadlineMs);
+}
+
+void HandshakeWatchdog::disarm(uint64_t ticket) {
+  set(ticket, State::kHandling, 0);
+}
+
+bool HandshakeWatchdog::armIdle(uint64_t ticket, int64_t deadlineMs) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = watched_.find(ticket);
+  if (it == watched_.end()) return false;
+  Watched& w = it->second;
+  if (w.state != State::kIdle && !mayIdleLocked(w.pool)) {
+    setLocked(w, State::kHandling, 0);
+    return false;
+  }
+  setLocked(w, State::kIdle, deadlineMs);
+  return true;
+}
 
 void HandshakeWatchdog::remove(uint64_t ticket) {
   std::lock_guard<std::mutex> lock(mu_);
-  watched_.erase(ticket);
+  auto it = watched_.find(ticket);
+  if (it == watched_.end()) return;
+  setLocked(it->second, State::kHandling, 0);
+  pools_[static_cast<size_t>(it->second.pool)].connections--;
+  watched_.erase(it);
+}
+
+bool HandshakeWatchdog::stillOurs(const Watched& w) {
+  // POCO closes the socket when its session ends, a moment before the
+  // connection removes its ticket; a cut falling in that moment must not
+  // hit a new connection that reused the descriptor number.
+  struct stat st {};
+  return ::fstat(w.fd, &st) == 0 && st.st_dev == w.dev && st.st_ino == w.ino;
+}
+
+bool HandshakeWatchdog::busyLocked(Pool pool) const {
+  const PoolState& p = pools_[static_cast<size_t>(pool)];
+  return p.threads > 0 && p.connections >= p.threads;
+}
+
+bool HandshakeWatchdog::mayIdleLocked(Pool pool) const {
+  const PoolState& p = pools_[static_cast<size_t>(pool)];
+  return p.threads == 0 || (!busyLocked(pool) && p.idle < p.maxIdle);
+}
+
+bool HandshakeWatchdog::busy(Pool pool) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return busyLocked(pool);
+}
+
+bool HandshakeWatchdog::mayIdle(Pool pool) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return mayIdleLocked(pool);
+}
+
+size_t HandshakeWatchdog::relieveLocked(Pool pool) {
+  if (!busyLocked(pool) || pools_[static_cast<size_t>(pool)].idle == 0)
+    return 0;
+  size_t closed = 0;
+  for (auto& [ticket, w] : watched_) {
+    if (w.pool != pool || w.state != State::kIdle) continue;
+    // Once: the connection's thread takes it from here.
+    setLocked(w, State::kHandling, 0);
+    if (!stillOurs(w)) continue;
+    // The read side only: POCO, waiting for the next request, sees a clean
+    // end of stream; a request it has just begun to read still gets its
+    // answer out.
+    ::shutdown(w.fd, SHUT_RD);
+    closed++;
+  }
+  pools_[static_cast<size_t>(pool)].idleClosed += closed;
+  return closed;
+}
+
+size_t HandshakeWatchdog::relieve(Pool pool) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return relieveLocked(pool);
+}
+
+HandshakeWatchdog::PoolStats HandshakeWatchdog::stats(Pool pool) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const PoolState& p = pools_[static_cast<size_t>(pool)];
+  PoolStats out;
+  out.threads = p.threads;
+  out.connections = p.connections;
+  out.idle = p.idle;
+  out.idleClosed = p.idleClosed;
+  return out;
 }
 
 void HandshakeWatchdog::run() {
   std::unique_lock<std::mutex> lock(mu_);
   while (!stopping_) {
     // A scan every 250 ms: deadlines are seconds long, and one pass over
-    // the connections the pool serves (a few hundred at most) is cheap.
+    // the connections the pools run (a few dozen) is cheap.
     cv_.wait_for(lock, std::chrono::milliseconds(250));
     int64_t now = nowMs();
     for (auto& [ticket, w] : watched_) {
       if (w.deadlineMs == 0 || w.deadlineMs > now) continue;
-      w.deadlineMs = 0;  // once: the connection's thread takes it from here
-      // POCO closes the socket when its session ends, a moment before the
-      // connection removes its ticket; a deadline falling in that moment
-      // must not hit a new connection that reused the descriptor number.
-      struct stat st {};
-      if (::fstat(w.fd, &st) != 0 || st.st_dev != w.dev || st.st_ino != w.ino)
-        continue;
+      // Once: the connection's thread takes it from here.
+      setLocked(w, State::kHandling, 0);
+      if (!stillOurs(w)) continue;
       ::shutdown(w.fd, SHUT_RDWR);
       if (cutOff_) cutOff_->fetch_add(1, std::memory_order_relaxed);
     }
+    // Connections are relieved as they arrive; this catches a pool that
+    // became busy while its idle connections were already idle.
+    for (size_t p = 0; p < kPools; ++p) relieveLocked(static_cast<Pool>(p));
   }
+}
+
+Poco::Net::TCPServerConnectionFactory::Ptr newGuardedConnectionFactory(
+    Poco::Net::HTTPServerParams::Ptr params,
+    Poco::Net::HTTPRequestHandlerFactory::Ptr factory,
+    HandshakeWatchdog* watchdog, int handshakeSeconds, Pool pool) {
+  watchdog->setThreads(pool, static_cast<size_t>(params->getMaxThreads()));
+  return new GuardedConnectionFactory(params, factory, watchdog,
+                                      int64_t{handshakeSeconds} * 1000, pool);
 }
 
 GuardedHttpServer::GuardedHttpServer(
@@ -164,10 +308,12 @@ GuardedHttpServer::GuardedHttpServer(
     Poco::Net::HTTPServerParams::Ptr params, HandshakeWatchdog* watchdog,
     int handshakeSeconds)
     : Poco::Net::TCPServer(
-          new GuardedConnectionFactory(params, factory, watchdog,
-                                       int64_t{handshakeSeconds} * 1000),
+          newGuardedConnectionFactory(params, factory, watchdog,
+                                      handshakeSeconds, Pool::kServer),
           pool, socket, params),
-      factory_(factory) {}
+      factory_(factory) {
+  setConnectionFilter(new RelieveOnAccept(watchdog));
+}
 
 GuardedHttpServer::~GuardedHttpServer() = default;
 

@@ -13,7 +13,8 @@
 //   head parsed, no body       -> disarmed (a stream or a poll may detach)
 //   head parsed, with a body   -> armed again: body within the limit
 //   body read (publish parsed) -> disarmed
-//   answer sent, keep-alive    -> armed: idle time + head within the limit
+//   answer sent, keep-alive    -> idle: idle time + head within the limit,
+//                                 or sooner if the pool is busy (below)
 // A connection past its deadline gets shutdown(): POCO's blocked recv()
 // returns and the connection ends normally, on its own thread. The watchdog
 // never shuts down a descriptor that has changed hands: disarming happens
@@ -26,6 +27,22 @@
 // (connection_returner.h) are run by POCO's own connection class and are not
 // guarded.
 //
+// Kept-alive connections and the pool. POCO holds a pool thread for a
+// connection's whole keep-alive life, so idle kept-alive connections could
+// take every thread and leave new connections queued behind them (1,000
+// idle connections kept a publish waiting for minutes). The watchdog counts
+// the connections each pool runs (the server's and the returner's, each
+// capped at rtdemo.http.threads) and which of them idle between requests:
+//   - At most a share of a pool's threads (rtdemo.limits.keep-alive.
+//     idle-percent) may hold idle connections; armIdle() refuses past it,
+//     and Security answers with Connection: close when mayIdle() is false.
+//   - While every thread of a pool holds a connection (busy()), relieve()
+//     closes the idle ones: for every connection accepted or handed back,
+//     and on each scan, so a queued connection gets a thread at once.
+// An idle connection is closed by shutting down its read side: POCO's wait
+// for the next request ends as a clean end of stream, and an answer already
+// on its way still goes out.
+//
 // Thread safety: HandshakeWatchdog methods may be called from any thread.
 #pragma once
 
@@ -34,6 +51,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -43,9 +61,16 @@
 #include "Poco/Net/HTTPServerParams.h"
 #include "Poco/Net/ServerSocket.h"
 #include "Poco/Net/TCPServer.h"
+#include "Poco/Net/TCPServerConnectionFactory.h"
 #include "Poco/ThreadPool.h"
 
 namespace rtdemo {
+
+// The thread pools whose connections are watched: the HTTP server's, and
+// the hand-back dispatcher's (connection_returner.h).
+enum class Pool { kServer = 0, kReturned = 1 };
+constexpr size_t kPools = 2;
+const char* poolName(Pool pool);  // "server", "returned": the metric label
 
 class HandshakeWatchdog {
  public:
@@ -56,16 +81,73 @@ class HandshakeWatchdog {
   void start();
   void stop();
 
-  // Returns a ticket for the connection on `fd`; not armed yet.
-  uint64_t add(int fd);
-  void arm(uint64_t ticket, int64_t deadlineMs);  // steady clock
+  // The threads `pool` may run at once (0, the default: never busy, and
+  // idle connections are not capped).
+  void setThreads(Pool pool, size_t threads);
+  // The share of each pool's threads that idle connections may hold, in
+  // percent (default 50).
+  void setIdlePercent(int percent);
+
+  // Returns a ticket for the connection on `fd`, run by a thread of
+  // `pool`; not armed yet.
+  uint64_t add(int fd, Pool pool);
+  // Reading a request head or body: cut at `deadlineMs` (steady clock).
+  void arm(uint64_t ticket, int64_t deadlineMs);
+  // Handling a request: no deadline.
   void disarm(uint64_t ticket);
+  // Answered and kept alive, waiting for the next request: cut at
+  // `deadlineMs` (0: none), or earlier by relieve(). Returns false, and
+  // only disarms, when the pool is busy or holds its share of idle
+  // connections: the connection should close instead.
+  bool armIdle(uint64_t ticket, int64_t deadlineMs);
   void remove(uint64_t ticket);
+
+  // True while every thread of `pool` holds a connection.
+  bool busy(Pool pool);
+  // Whether a connection of `pool` answered now could idle afterwards (a
+  // hint: armIdle() decides).
+  bool mayIdle(Pool pool);
+  // If `pool` is busy, closes its idle kept-alive connections; returns how
+  // many.
+  size_t relieve(Pool pool);
+
+  struct PoolStats {
+    size_t threads = 0;       // as set by setThreads()
+    size_t connections = 0;   // connections its threads run now
+    size_t idle = 0;          // of which kept alive between requests
+    uint64_t idleClosed = 0;  // idle ones closed by relieve(), ever
+  };
+  PoolStats stats(Pool pool);
 
   static int64_t nowMs();
 
  private:
+  enum class State { kReading, kHandling, kIdle };
+  struct Watched {
+    int fd;
+    dev_t dev;  // the socket's identity when added (see stillOurs())
+    ino_t ino;
+    Pool pool;
+    State state;
+    int64_t deadlineMs;  // 0: none
+  };
+  struct PoolState {
+    size_t threads = 0;
+    size_t maxIdle = 0;  // threads x idle percent
+    size_t connections = 0;
+    size_t idle = 0;  // connections in State::kIdle
+    uint64_t idleClosed = 0;
+  };
+
   void run();
+  static bool stillOurs(const Watched& w);
+  // REQUIRES: mu_ held.
+  void setLocked(Watched& w, State state, int64_t deadlineMs);
+  void set(uint64_t ticket, State state, int64_t deadlineMs);
+  bool busyLocked(Pool pool) const;
+  bool mayIdleLocked(Pool pool) const;
+  size_t relieveLocked(Pool pool);
+  void updateMaxIdle(PoolState& p) const;
 
   std::atomic<uint64_t>* const cutOff_;
   std::thread thread_;
@@ -73,13 +155,9 @@ class HandshakeWatchdog {
   std::mutex mu_;
   std::condition_variable cv_;
   // Guarded by mu_.
-  struct Watched {
-    int fd;
-    dev_t dev;  // the socket's identity when added (see run())
-    ino_t ino;
-    int64_t deadlineMs;  // 0: disarmed
-  };
   std::map<uint64_t, Watched> watched_;
+  PoolState pools_[kPools];
+  int idlePercent_ = 50;
   uint64_t nextTicket_ = 1;
   bool stopping_ = false;
 };
@@ -87,19 +165,33 @@ class HandshakeWatchdog {
 // What handlers on a guarded connection's thread can see of it.
 struct GuardedConnectionState {
   HandshakeWatchdog* watchdog = nullptr;
+  Pool pool = Pool::kServer;
   uint64_t ticket = 0;
   int64_t handshakeMs = 0;  // 0: no deadlines
   int64_t keepAliveMs = 0;  // idle time allowed between requests
   std::string sessionId;    // assigned on first use
+  // Called once when the connection ends, on its thread, after POCO has
+  // closed the socket (Security forgets the connection's count with it).
+  std::function<void()> onEnd;
 };
 
 // The state of the guarded connection this thread is serving, or nullptr.
 GuardedConnectionState* currentConnection();
 
+// Makes a GuardedConnection for each socket, run as `pool` (the server's
+// factory, and the returner's). `watchdog` must outlive the factory;
+// handshakeSeconds 0 turns deadlines off (connections still get session
+// ids). Sets the watchdog's thread count for `pool` from `params`.
+Poco::Net::TCPServerConnectionFactory::Ptr newGuardedConnectionFactory(
+    Poco::Net::HTTPServerParams::Ptr params,
+    Poco::Net::HTTPRequestHandlerFactory::Ptr factory,
+    HandshakeWatchdog* watchdog, int handshakeSeconds, Pool pool);
+
 class GuardedHttpServer : public Poco::Net::TCPServer {
  public:
   // `watchdog` must outlive the server. handshakeSeconds 0 turns deadlines
-  // off (connections still get session ids).
+  // off (connections still get session ids). Each accepted connection lets
+  // the watchdog relieve a busy pool first.
   GuardedHttpServer(Poco::Net::HTTPRequestHandlerFactory::Ptr factory,
                     Poco::ThreadPool& pool,
                     const Poco::Net::ServerSocket& socket,

@@ -39,7 +39,9 @@ Security::Security(SecuritySettings settings, TrustedProxies trustedProxies)
                           settings_.jwtLeewaySeconds)),
       sendRate_(settings_.sendRatePerIp, settings_.sendBurstPerIp),
       connections_(settings_.streamsPerIp, settings_.streamsTotal),
-      watchdog_(&counters_.slowHandshakes) {}
+      watchdog_(&counters_.slowHandshakes) {
+  watchdog_.setIdlePercent(settings_.keepAliveIdlePercent);
+}
 
 Security::~Security() { stop(); }
 
@@ -103,10 +105,11 @@ void Security::refuse(Poco::Net::HTTPServerResponse& response,
 bool Security::admitRequest(Poco::Net::HTTPServerRequest& request,
                             Poco::Net::HTTPServerResponse& response) {
   GuardedConnectionState* conn = currentConnection();
-  if (conn && conn->handshakeMs > 0) {
+  if (conn) {
     // A body still has to arrive: keep a deadline on it. Without one the
-    // handler may detach the socket, so the watchdog must let go now.
-    if (hasBody(request))
+    // handler may detach the socket, so the watchdog must let go now (and
+    // the connection is no longer idle either way).
+    if (conn->handshakeMs > 0 && hasBody(request))
       watchdog_.arm(conn->ticket,
                     HandshakeWatchdog::nowMs() + conn->handshakeMs);
     else
@@ -136,10 +139,42 @@ bool Security::admitRequest(Poco::Net::HTTPServerRequest& request,
                     " bytes (rtdemo.limits.header.bytes)"};
     }
   }
-  if (v.ok()) return true;
+  if (v.ok()) {
+    if (conn && response.getKeepAlive())
+      decideKeepAlive(request, response, conn);
+    return true;
+  }
   refuse(response, v, request.getMethod() + " request", sessionFor(request),
          clientAddressOf(request));
   return false;
+}
+
+void Security::decideKeepAlive(Poco::Net::HTTPServerRequest& request,
+                               Poco::Net::HTTPServerResponse& response,
+                               GuardedConnectionState* conn) {
+  // Every thread of the pool holds a connection (this one included), or
+  // idle connections hold their share of them: an idle connection now could
+  // keep a queued one waiting.
+  if (!watchdog_.mayIdle(conn->pool)) {
+    counters_.keepAliveDeclinedBusy++;
+    response.setKeepAlive(false);
+    return;
+  }
+  if (conn->onEnd) return;  // counted since an earlier request
+  int fd = static_cast<Poco::Net::HTTPServerRequestImpl&>(request)
+               .socket()
+               .impl()
+               ->sockfd();
+  std::string address = clientAddressOf(request);
+  ConnectionLimits::Identity id;
+  if (!connections_.holdIdle(fd, address, exempt(address), &id)) {
+    counters_.keepAliveDeclinedPerIp++;
+    response.setKeepAlive(false);
+    return;
+  }
+  // Forgotten when the connection ends (after POCO closed the socket,
+  // hence the identity), unless openStream() has made it a stream's.
+  conn->onEnd = [this, fd, id] { connections_.releaseIdle(fd, id); };
 }
 
 void Security::finishRequest(Poco::Net::HTTPServerRequest& request,
@@ -152,9 +187,17 @@ void Security::finishRequest(Poco::Net::HTTPServerRequest& request,
                        .socket()
                        .impl()
                        ->initialized();
-  if (conn && conn->handshakeMs > 0 && response.getKeepAlive() && !detached)
-    watchdog_.arm(conn->ticket, HandshakeWatchdog::nowMs() + conn->keepAliveMs +
-                                    conn->handshakeMs);
+  if (!conn || !response.getKeepAlive() || detached) return;
+  int64_t deadline =
+      conn->handshakeMs > 0
+          ? HandshakeWatchdog::nowMs() + conn->keepAliveMs + conn->handshakeMs
+          : 0;
+  // The pool filled up while this request ran: close rather than idle (the
+  // answer is out; POCO closes the connection after it).
+  if (!watchdog_.armIdle(conn->ticket, deadline)) {
+    counters_.keepAliveDeclinedBusy++;
+    response.setKeepAlive(false);
+  }
 }
 
 // ---- tokens ----------------------------------------------------------------
@@ -337,6 +380,9 @@ bool Security::openStream(Poco::Net::HTTPServerRequest& request,
   Verdict v =
       admitStream(fd, {auth.session, auth.address, channel, auth.transport});
   if (v.ok()) {
+    // Its kept-alive entry is the stream's now, released by the hub.
+    if (GuardedConnectionState* conn = currentConnection())
+      conn->onEnd = nullptr;
     if (logger().debug())
       logger().debug("session %s: %s on channel %s from %s", auth.session,
                      auth.transport, channel, auth.address);
@@ -389,6 +435,44 @@ std::string securityMetrics(Security& security) {
       "# TYPE rtdemo_slow_handshakes_total counter\n";
   line("rtdemo_slow_handshakes_total", c.slowHandshakes);
   out +=
+      "# HELP rtdemo_keepalive_declined_total Answers that closed their "
+      "connection (Connection: close) instead of keeping it alive: the pool "
+      "had no thread to spare for an idle connection (every thread held, or "
+      "rtdemo.limits.keep-alive.idle-percent of them idle already), or the "
+      "client address held its connection limit.\n"
+      "# TYPE rtdemo_keepalive_declined_total counter\n";
+  line("rtdemo_keepalive_declined_total{reason=\"pool_busy\"}",
+       c.keepAliveDeclinedBusy);
+  line("rtdemo_keepalive_declined_total{reason=\"per_ip\"}",
+       c.keepAliveDeclinedPerIp);
+  HandshakeWatchdog::PoolStats pools[kPools];
+  for (size_t p = 0; p < kPools; ++p)
+    pools[p] = security.watchdog().stats(static_cast<Pool>(p));
+  auto perPool = [&](const char* name, const char* type, const char* help,
+                     auto field) {
+    out += std::string("# HELP ") + name + ' ' + help + "\n# TYPE " + name +
+           ' ' + type + '\n';
+    for (size_t p = 0; p < kPools; ++p)
+      out += std::string(name) + "{pool=\"" + poolName(static_cast<Pool>(p)) +
+             "\"} " + std::to_string(field(pools[p])) + '\n';
+  };
+  using Stats = HandshakeWatchdog::PoolStats;
+  perPool("rtdemo_idle_connections_closed_total", "counter",
+          "Kept-alive connections closed while idle because every thread "
+          "of their pool was held.",
+          [](const Stats& s) { return s.idleClosed; });
+  perPool("rtdemo_pool_connections", "gauge",
+          "HTTP connections holding a pool thread now (the server's pool, "
+          "and the one for connections the hub hands back).",
+          [](const Stats& s) { return s.connections; });
+  perPool("rtdemo_pool_idle_connections", "gauge",
+          "Of those, connections kept alive and waiting for their next "
+          "request.",
+          [](const Stats& s) { return s.idle; });
+  perPool("rtdemo_pool_threads", "gauge",
+          "Threads each pool may run at once (rtdemo.http.threads).",
+          [](const Stats& s) { return s.threads; });
+  out +=
       "# HELP rtdemo_sessions_total Requests that reached a publish or "
       "subscribe handler, "
       "by transport; each answer names its session in X-Session-Id.\n"
@@ -404,6 +488,12 @@ std::string securityMetrics(Security& security) {
       "# TYPE rtdemo_tracked_streams gauge\n";
   out += "rtdemo_tracked_streams " +
          std::to_string(security.connections().tracked()) + '\n';
+  out +=
+      "# HELP rtdemo_tracked_keepalive HTTP connections kept alive between "
+      "requests, counted against the per-address connection limit.\n"
+      "# TYPE rtdemo_tracked_keepalive gauge\n";
+  out += "rtdemo_tracked_keepalive " +
+         std::to_string(security.connections().trackedIdle()) + '\n';
   return out;
 }
 

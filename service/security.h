@@ -4,7 +4,10 @@
 //
 // Where each check happens, in request order:
 //   every request      admitRequest(): request line (414) and headers (431);
-//                      the handshake deadline (handshake_guard.h)
+//                      the handshake deadline (handshake_guard.h); whether
+//                      the connection may stay alive after the answer (not
+//                      while the pool is busy, nor past the address's
+//                      connection limit: Connection: close instead)
 //   POST /send         beginSend(): session id, CORS headers, rate per
 //                      address (429), token (401), CSRF for cookies (403);
 //                      then, once the body is parsed, authorizeSend():
@@ -61,7 +64,10 @@ struct SecurityCounters {
   std::atomic<uint64_t> requestLineTooLong{0};  // 414
   std::atomic<uint64_t> headersTooLarge{0};     // 431
   std::atomic<uint64_t> slowHandshakes{0};  // cut off by the handshake deadline
-  std::atomic<uint64_t> sessionsSse{0};     // sessions seen, by transport
+  // Answers that closed the connection instead of keeping it alive.
+  std::atomic<uint64_t> keepAliveDeclinedBusy{0};   // every pool thread held
+  std::atomic<uint64_t> keepAliveDeclinedPerIp{0};  // address at its limit
+  std::atomic<uint64_t> sessionsSse{0};  // sessions seen, by transport
   std::atomic<uint64_t> sessionsPoll{0};
   std::atomic<uint64_t> sessionsSend{0};
   std::atomic<uint64_t> sessionsWs{0};
@@ -172,6 +178,11 @@ class Security {
               const std::string& what, const std::string& session,
               const std::string& address);
   Verdict checkToken(const Credentials& credentials, TokenCheck* out);
+  // Before the answer: turns keep-alive off when the connection may not
+  // idle on its pool thread afterwards.
+  void decideKeepAlive(Poco::Net::HTTPServerRequest& request,
+                       Poco::Net::HTTPServerResponse& response,
+                       GuardedConnectionState* conn);
 
   // Constant after construction.
   const SecuritySettings settings_;

@@ -178,6 +178,8 @@ Status loadSecuritySettings(const Poco::Util::AbstractConfiguration& c,
                      &s.retryAfterSeconds));
   RTDEMO_TRY(readInt(c, "rtdemo.limits.handshake.seconds", 0, 3600,
                      &s.handshakeSeconds));
+  RTDEMO_TRY(readInt(c, "rtdemo.limits.keep-alive.idle-percent", 0, 100,
+                     &s.keepAliveIdlePercent));
   s.limitsExemptText = readText(c, "rtdemo.limits.exempt", s.limitsExemptText);
   if (!TrustedProxies::parse(s.limitsExemptText, &s.limitsExempt).ok())
     return bad("rtdemo.limits.exempt", s.limitsExemptText,

@@ -8,6 +8,7 @@
 #include "Poco/AutoPtr.h"
 #include "Poco/Util/MapConfiguration.h"
 #include "service/connection_limits.h"
+#include "service/handshake_guard.h"
 #include "service/rate_limiter.h"
 #include "service/security_settings.h"
 
@@ -106,6 +107,90 @@ TEST(ConnectionLimits, TotalLimitAndPresence) {
   EXPECT_EQ(present[0].transport, "poll");
 }
 
+TEST(ConnectionLimits, KeptAliveConnectionsCountPerAddressOnly) {
+  ConnectionLimits limits(2, 1);
+  SocketPair a, b, c;
+  ConnectionLimits::Identity ida, idb, idc;
+  EXPECT_TRUE(limits.holdIdle(a.fd[0], "1.1.1.1", false, &ida));
+  EXPECT_TRUE(limits.holdIdle(a.fd[0], "1.1.1.1", false, &ida));  // again
+  EXPECT_TRUE(limits.holdIdle(b.fd[0], "1.1.1.1", false, &idb));
+  EXPECT_FALSE(limits.holdIdle(c.fd[0], "1.1.1.1", false, &idc));
+  EXPECT_TRUE(limits.holdIdle(c.fd[0], "1.1.1.1", true, &idc));  // exempt
+  EXPECT_EQ(limits.trackedIdle(), 3u);
+  // Not streams: the total (1) still has room, and nobody is present.
+  EXPECT_EQ(limits.tracked(), 0u);
+  EXPECT_EQ(limits.present("").size(), 0u);
+  SocketPair d;
+  EXPECT_EQ(limits.open(d.fd[0], who("1.1.1.1"), false).status, 429);
+  EXPECT_EQ(limits.open(d.fd[0], who("2.2.2.2"), false).status, 0);
+  EXPECT_EQ(limits.tracked(), 1u);
+  limits.releaseIdle(c.fd[0], idc);
+  limits.releaseIdle(b.fd[0], idb);
+  EXPECT_EQ(limits.trackedIdle(), 1u);
+  // A release for a socket that is not the registered one changes nothing.
+  limits.releaseIdle(a.fd[0], idb);
+  limits.releaseIdle(d.fd[0], idb);
+  EXPECT_EQ(limits.trackedIdle(), 1u);
+  EXPECT_EQ(limits.tracked(), 1u);
+}
+
+TEST(ConnectionLimits, AKeptAliveConnectionBecomingAStreamKeepsItsPlace) {
+  ConnectionLimits limits(2, 2);
+  SocketPair a, b, c;
+  ConnectionLimits::Identity ida, idb;
+  ASSERT_TRUE(limits.holdIdle(a.fd[0], "1.1.1.1", false, &ida));
+  ASSERT_TRUE(limits.holdIdle(b.fd[0], "1.1.1.1", false, &idb));
+  // At its per-address limit, the address's own kept-alive connection may
+  // still become a stream: it is counted already.
+  EXPECT_EQ(limits.open(a.fd[0], who("1.1.1.1", "room"), false).status, 0);
+  EXPECT_EQ(limits.trackedIdle(), 1u);
+  EXPECT_EQ(limits.tracked(), 1u);
+  EXPECT_EQ(limits.present("room").size(), 1u);
+  // The stream's entry is the hub's to release, not the connection's.
+  limits.releaseIdle(a.fd[0], ida);
+  EXPECT_EQ(limits.tracked(), 1u);
+  // New to the total, though.
+  ASSERT_EQ(limits.open(c.fd[0], who("2.2.2.2", "room"), false).status, 0);
+  EXPECT_EQ(limits.open(b.fd[0], who("1.1.1.1", "room"), false).status, 503);
+  EXPECT_EQ(limits.trackedIdle(), 1u);  // refused: still kept alive
+}
+
+TEST(HandshakeWatchdog, IdleConnectionsHoldTheirShareAndGoWhenThePoolIsFull) {
+  HandshakeWatchdog w(nullptr);  // no thread: relieve() is called here
+  w.setThreads(Pool::kServer, 4);
+  w.setIdlePercent(50);  // two idle connections at most
+  SocketPair a, b, c, d, other;
+  uint64_t ta = w.add(a.fd[0], Pool::kServer);
+  uint64_t tb = w.add(b.fd[0], Pool::kServer);
+  uint64_t tc = w.add(c.fd[0], Pool::kServer);
+  w.add(other.fd[0], Pool::kReturned);  // another pool: not counted here
+  EXPECT_TRUE(w.mayIdle(Pool::kServer));
+  EXPECT_TRUE(w.armIdle(ta, 0));
+  EXPECT_TRUE(w.armIdle(tb, 0));
+  EXPECT_FALSE(w.mayIdle(Pool::kServer));
+  EXPECT_FALSE(w.armIdle(tc, 0));  // its share is taken
+  EXPECT_FALSE(w.busy(Pool::kServer));
+  EXPECT_EQ(w.relieve(Pool::kServer), 0u);  // a thread is still free
+  uint64_t td = w.add(d.fd[0], Pool::kServer);
+  EXPECT_TRUE(w.busy(Pool::kServer));
+  EXPECT_EQ(w.relieve(Pool::kServer), 2u);
+  // The idle ones' read side is shut (POCO sees the end of the stream);
+  // they can still send. The busy ones are untouched.
+  char byte;
+  EXPECT_EQ(::recv(a.fd[0], &byte, 1, MSG_DONTWAIT), 0);
+  EXPECT_EQ(::send(a.fd[0], "x", 1, MSG_NOSIGNAL), 1);
+  EXPECT_EQ(::recv(c.fd[0], &byte, 1, MSG_DONTWAIT), -1);
+  HandshakeWatchdog::PoolStats st = w.stats(Pool::kServer);
+  EXPECT_EQ(st.connections, 4u);
+  EXPECT_EQ(st.idle, 0u);
+  EXPECT_EQ(st.idleClosed, 2u);
+  EXPECT_EQ(w.relieve(Pool::kServer), 0u);  // each is closed once
+  w.remove(ta);
+  w.remove(td);
+  EXPECT_FALSE(w.busy(Pool::kServer));
+  EXPECT_EQ(w.stats(Pool::kReturned).connections, 1u);
+}
+
 Status load(std::initializer_list<std::pair<const char*, const char*>> kv,
             SecuritySettings* out) {
   Poco::AutoPtr<Poco::Util::MapConfiguration> config(
@@ -122,6 +207,7 @@ TEST(SecuritySettings, DefaultsProtectWithoutGettingInTheWay) {
   EXPECT_FALSE(s.presence);
   EXPECT_TRUE(s.corsOrigins.empty());
   EXPECT_EQ(s.streamsPerIp, 1000u);
+  EXPECT_EQ(s.keepAliveIdlePercent, 50);
   Poco::Net::IPAddress loop("127.0.0.9"), v6("::1"), out("192.0.2.1");
   EXPECT_TRUE(s.limitsExempt.contains(loop));
   EXPECT_TRUE(s.limitsExempt.contains(v6));
@@ -146,6 +232,10 @@ TEST(SecuritySettings, RefusesUnsafeCombinations) {
       load({{"rtdemo.cors.origins", "https://a.example/path"}}, &s).ok());
   EXPECT_FALSE(load({{"rtdemo.limits.channel.max-length", "65"}}, &s).ok());
   EXPECT_FALSE(load({{"rtdemo.limits.exempt", "localhost"}}, &s).ok());
+  EXPECT_FALSE(
+      load({{"rtdemo.limits.keep-alive.idle-percent", "101"}}, &s).ok());
+  EXPECT_FALSE(
+      load({{"rtdemo.limits.keep-alive.idle-percent", "half"}}, &s).ok());
   EXPECT_TRUE(load({{"rtdemo.cors.origins", "*"}}, &s).ok());
   EXPECT_TRUE(
       load({{"rtdemo.cors.origins", "https://a.example, http://b.example:8080"},
