@@ -1,18 +1,21 @@
 // Implementation of ConnectionReturner (see connection_returner.h): a second
-// POCO dispatcher that shares the HTTP server's handler factory and pool.
+// POCO dispatcher that shares the HTTP server's handler factory and pool,
+// and runs guarded connections like the server's.
 #include "service/connection_returner.h"
 
-#include "Poco/Net/HTTPServerConnectionFactory.h"
 #include "Poco/Net/TCPServerDispatcher.h"
 
 namespace rtdemo {
 
 ConnectionReturner::ConnectionReturner(
     Poco::Net::HTTPRequestHandlerFactory::Ptr factory, Poco::ThreadPool& pool,
-    Poco::Net::HTTPServerParams::Ptr params)
-    : dispatcher_(new Poco::Net::TCPServerDispatcher(
-          new Poco::Net::HTTPServerConnectionFactory(params, factory), pool,
-          params)) {}
+    Poco::Net::HTTPServerParams::Ptr params, HandshakeWatchdog* watchdog,
+    int handshakeSeconds)
+    : watchdog_(watchdog),
+      dispatcher_(new Poco::Net::TCPServerDispatcher(
+          newGuardedConnectionFactory(params, factory, watchdog,
+                                      handshakeSeconds, Pool::kReturned),
+          pool, params)) {}
 
 ConnectionReturner::~ConnectionReturner() {
   stop();
@@ -20,6 +23,7 @@ ConnectionReturner::~ConnectionReturner() {
 }
 
 void ConnectionReturner::handBack(const Poco::Net::StreamSocket& socket) {
+  watchdog_->relieve(Pool::kReturned);
   dispatcher_->enqueue(socket);
 }
 

@@ -8,6 +8,13 @@
 // parses and routes that request like any other (and a poll that parks again
 // comes straight back to the hub).
 //
+// Each connection handed back is run by a GuardedConnection
+// (handshake_guard.h) as Pool::kReturned: its request head must arrive
+// within rtdemo.limits.handshake.seconds of the hand-back, a body within the
+// same time, and it idles between requests under the same rules as the
+// server's own connections. Without that, a client drip-feeding its next
+// head had only POCO's 15 s per read and could hold a thread for ever.
+//
 // Thread-safe: handBack() may be called from any hub loop.
 #pragma once
 
@@ -15,6 +22,7 @@
 #include "Poco/Net/HTTPServerParams.h"
 #include "Poco/Net/StreamSocket.h"
 #include "Poco/ThreadPool.h"
+#include "service/handshake_guard.h"
 
 namespace Poco {
 namespace Net {
@@ -27,21 +35,26 @@ namespace rtdemo {
 class ConnectionReturner {
  public:
   // `pool` must outlive the returner; it may be the HTTPServer's own pool.
+  // `watchdog` must outlive it too; handshakeSeconds as for
+  // GuardedHttpServer.
   ConnectionReturner(Poco::Net::HTTPRequestHandlerFactory::Ptr factory,
                      Poco::ThreadPool& pool,
-                     Poco::Net::HTTPServerParams::Ptr params);
+                     Poco::Net::HTTPServerParams::Ptr params,
+                     HandshakeWatchdog* watchdog, int handshakeSeconds);
   ~ConnectionReturner();
 
   ConnectionReturner(const ConnectionReturner&) = delete;
   ConnectionReturner& operator=(const ConnectionReturner&) = delete;
 
-  // Queues the connection for a pool thread. REQUIRES: blocking mode.
+  // Queues the connection for a pool thread (relieving the pool of idle
+  // connections first if every thread is held). REQUIRES: blocking mode.
   void handBack(const Poco::Net::StreamSocket& socket);
 
   // Drops queued connections and lets its threads finish.
   void stop();
 
  private:
+  HandshakeWatchdog* const watchdog_;
   Poco::Net::TCPServerDispatcher* dispatcher_;  // reference-counted by POCO
 };
 

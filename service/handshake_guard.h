@@ -24,8 +24,8 @@
 // connection removes its ticket).
 //
 // Connections that the hub hands back after a kept-alive poll
-// (connection_returner.h) are run by POCO's own connection class and are not
-// guarded.
+// (connection_returner.h) are run by the same GuardedConnection, from the
+// returner's own dispatcher: the same deadlines, counted from the hand-back.
 //
 // Kept-alive connections and the pool. POCO holds a pool thread for a
 // connection's whole keep-alive life, so idle kept-alive connections could

@@ -276,7 +276,11 @@ int RtdemoApp::main(const std::vector<std::string>&) {
   // One pool for the server's own dispatcher and for the connections the hub
   // hands back, each capped at rtdemo.http.threads.
   Poco::ThreadPool pool(2, 2 * settings.httpThreads + 2);
-  ConnectionReturner returner(factory, pool, sharedParams);
+  // Before the returner: its connections are guarded by the same watchdog.
+  ctx->security = std::make_unique<Security>(settings.security, settings.trustedProxies);
+  ctx->security->start();
+  ConnectionReturner returner(factory, pool, sharedParams, &ctx->security->watchdog(),
+                              settings.security.handshakeSeconds);
 
   HubOptions hubOptions;
   hubOptions.loops = settings.hubLoops;
@@ -305,8 +309,6 @@ int RtdemoApp::main(const std::vector<std::string>&) {
        limits.headerMaxBytes});
   hubOptions.nextPollLimits.maxHeaders = limits.headerMaxCount;
   hubOptions.handBack = [&returner](const Poco::Net::StreamSocket& s) { returner.handBack(s); };
-  ctx->security = std::make_unique<Security>(settings.security, settings.trustedProxies);
-  ctx->security->start();
   Security* security = ctx->security.get();
   hubOptions.onRelease = [security](int fd) { security->connections().release(fd); };
   ctx->hub = std::make_unique<Hub>(ctx->broker.get(), hubOptions);

@@ -68,8 +68,9 @@ std::string Security::clientAddressOf(
 
 std::string Security::sessionFor(const Poco::Net::HTTPServerRequest&) {
   // One id per connection: a guarded connection keeps it across keep-alive
-  // requests; a connection POCO runs itself (handed back by the hub) gets
-  // one per request.
+  // requests. A connection the hub hands back is run anew by the returner,
+  // and starts a new session. (Off a guarded connection, as in tests that
+  // run handlers directly, each request gets one.)
   GuardedConnectionState* conn = currentConnection();
   if (!conn) return newSessionId();
   if (conn->sessionId.empty()) conn->sessionId = newSessionId();

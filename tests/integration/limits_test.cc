@@ -215,5 +215,38 @@ TEST(Limits, SlowAndIdleHandshakesAreCutOff) {
   EXPECT_FALSE(stream.closed());
 }
 
+TEST(Limits, DripFedHeadOnAHandedBackConnectionIsCutOff) {
+  ServerProcess server(limitArgs({"rtdemo.limits.handshake.seconds=1"}));
+  ASSERT_TRUE(server.ready());
+  int port = server.port();
+  std::string cursor = cursorOf(port, "c");
+  RawConnection conn(port);
+  // A long poll that the hub answers at its timeout and keeps alive.
+  ASSERT_TRUE(conn.send(getRequest(
+      port, "/poll?channel=c&timeout=1&since=" + urlEncode(cursor))));
+  ASSERT_TRUE(conn.readUntil("\"last_id\""));
+  ASSERT_TRUE(conn.readUntil("}"));
+  ASSERT_EQ(conn.status(), 200);
+  const size_t answered = conn.received().size();
+  const long long cutBefore = metric(port, "rtdemo_slow_handshakes_total");
+  // The next request arrives a byte at a time: the hub hands the
+  // connection back to the HTTP server at the first byte, which must then
+  // have the head within the handshake deadline, not 15 s per byte.
+  const std::string next = getRequest(port, "/healthz");
+  auto start = std::chrono::steady_clock::now();
+  bool closed = false;
+  for (char byte : next) {
+    if (!conn.send(std::string(1, byte))) break;
+    if ((closed = conn.waitForClose(300ms))) break;
+  }
+  if (!closed) closed = conn.waitForClose(1s);
+  EXPECT_TRUE(closed) << "the whole head was drip-fed over "
+                      << next.size() * 300 << " ms";
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+  EXPECT_EQ(conn.received().find("HTTP/1.1", answered), std::string::npos)
+      << conn.received().substr(answered);
+  EXPECT_GT(metric(port, "rtdemo_slow_handshakes_total"), cutBefore);
+}
+
 }  // namespace
 }  // namespace rtdemo
