@@ -161,6 +161,15 @@ std::string clientAddress(const Poco::Net::IPAddress& peer,
   return format(client);
 }
 
+std::string limitUnit(const std::string& address) {
+  unsigned char bytes[16];
+  if (address.find(':') == std::string::npos ||
+      ::inet_pton(AF_INET6, address.c_str(), bytes) != 1)
+    return address;
+  std::memset(bytes + 8, 0, 8);
+  return Poco::Net::IPAddress(bytes, 16).toString() + "/64";
+}
+
 std::string clientAddress(const Poco::Net::HTTPServerRequest& request,
                           const TrustedProxies& trusted) {
   std::string forwardedFor;

@@ -11,9 +11,9 @@
 // trusted proxy. A client that forges the header can only add entries to the
 // left of the address its proxy appended, and those are never reached.
 //
-// Used for log lines now, and for per-IP limits when they come. The result is
-// always an address rtdemo formatted itself, never text copied from the
-// header, so it is safe to log.
+// Used for log lines, and for the per-address limits through limitUnit(). The
+// result is always an address rtdemo formatted itself, never text copied from
+// the header, so it is safe to log.
 //
 // Thread safety: TrustedProxies is immutable after parse(); const methods may
 // be called from any number of threads.
@@ -76,5 +76,14 @@ std::string clientAddress(const Poco::Net::IPAddress& peer,
 // it carries.
 std::string clientAddress(const Poco::Net::HTTPServerRequest& request,
                           const TrustedProxies& trusted);
+
+// The unit that per-address limits count (streams and kept-alive
+// connections per address, the publish rate): the address itself for IPv4,
+// and its /64 for IPv6, written "2001:db8:1:2::/64". A host or a home
+// network is routinely given a whole /64 and may use any address in it, so
+// counting per /128 would let one client multiply every limit by 2^64.
+// `address` is what clientAddress() returned; anything that is not an
+// address is returned unchanged.
+std::string limitUnit(const std::string& address);
 
 }  // namespace rtdemo

@@ -168,7 +168,7 @@ void Security::decideKeepAlive(Poco::Net::HTTPServerRequest& request,
                ->sockfd();
   std::string address = clientAddressOf(request);
   ConnectionLimits::Identity id;
-  if (!connections_.holdIdle(fd, address, exempt(address), &id)) {
+  if (!connections_.holdIdle(fd, limitUnit(address), exempt(address), &id)) {
     counters_.keepAliveDeclinedPerIp++;
     response.setKeepAlive(false);
     return;
@@ -260,7 +260,9 @@ Verdict Security::checkSubscribe(const Credentials& credentials,
 }
 
 Verdict Security::admitStream(int fd, const Subscriber& who) {
-  LimitDecision d = connections_.open(fd, who, exempt(who.address));
+  Subscriber counted = who;
+  counted.address = limitUnit(who.address);  // an IPv6 client is its /64
+  LimitDecision d = connections_.open(fd, counted, exempt(who.address));
   if (d.status == 0) return {};
   (d.status == 429 ? counters_.streamsPerAddress : counters_.streamsTotal)++;
   return {d.status, d.error, settings_.retryAfterSeconds};
@@ -268,7 +270,7 @@ Verdict Security::admitStream(int fd, const Subscriber& who) {
 
 Verdict Security::admitPublish(const std::string& address) {
   if (exempt(address)) return {};
-  int wait = sendRate_.take(address, HandshakeWatchdog::nowMs());
+  int wait = sendRate_.take(limitUnit(address), HandshakeWatchdog::nowMs());
   if (wait == 0) return {};
   counters_.sendRateLimited++;
   return {429, "too many publishes from this address; retry later", wait};

@@ -163,7 +163,8 @@ class Security {
   // beginSend() (429 with retryAfterSeconds; counted).
   Verdict admitPublish(const std::string& address);
 
-  // The client address used for per-address limits.
+  // The client address (client_address.h). Per-address limits count it by
+  // limitUnit(): an IPv6 client by its /64.
   std::string clientAddressOf(
       const Poco::Net::HTTPServerRequest& request) const;
   // This connection's session id (stable over keep-alive requests).

@@ -10,6 +10,7 @@
 #include "service/connection_limits.h"
 #include "service/handshake_guard.h"
 #include "service/rate_limiter.h"
+#include "service/security.h"
 #include "service/security_settings.h"
 
 namespace rtdemo {
@@ -189,6 +190,27 @@ TEST(HandshakeWatchdog, IdleConnectionsHoldTheirShareAndGoWhenThePoolIsFull) {
   w.remove(td);
   EXPECT_FALSE(w.busy(Pool::kServer));
   EXPECT_EQ(w.stats(Pool::kReturned).connections, 1u);
+}
+
+TEST(Security, OneIPv6Slash64IsOneAddressForEveryLimit) {
+  SecuritySettings settings;
+  settings.sendRatePerIp = 1;
+  settings.sendBurstPerIp = 1;
+  settings.streamsPerIp = 1;
+  settings.limitsExempt = TrustedProxies();  // loopback is not at stake here
+  Security security(settings, TrustedProxies());
+  // The publish rate.
+  EXPECT_TRUE(security.admitPublish("2001:db8:0:1::1").ok());
+  EXPECT_EQ(security.admitPublish("2001:db8:0:1:abcd::2").status, 429);
+  EXPECT_TRUE(security.admitPublish("2001:db8:0:2::1").ok());  // next /64
+  EXPECT_TRUE(security.admitPublish("192.0.2.1").ok());
+  EXPECT_TRUE(security.admitPublish("192.0.2.2").ok());  // IPv4: per address
+  // Open streams.
+  SocketPair a, b, c;
+  EXPECT_TRUE(security.admitStream(a.fd[0], who("2001:db8:0:1::1")).ok());
+  EXPECT_EQ(security.admitStream(b.fd[0], who("2001:db8:0:1::ffff")).status,
+            429);
+  EXPECT_TRUE(security.admitStream(c.fd[0], who("2001:db8:0:2::1")).ok());
 }
 
 Status load(std::initializer_list<std::pair<const char*, const char*>> kv,

@@ -132,5 +132,18 @@ TEST(TrustedProxies, BadEntriesAreRefusedByName) {
   }
 }
 
+TEST(LimitUnit, IPv4IsTheAddressIPv6IsItsSlash64) {
+  EXPECT_EQ(limitUnit("203.0.113.7"), "203.0.113.7");
+  EXPECT_EQ(limitUnit("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::/64");
+  EXPECT_EQ(limitUnit("2001:db8:1:2::1"), limitUnit("2001:db8:1:2:ffff:ffff:ffff:ffff"));
+  EXPECT_NE(limitUnit("2001:db8:1:2::1"), limitUnit("2001:db8:1:3::1"));
+  EXPECT_EQ(limitUnit("::1"), "::/64");
+  // What clientAddress() writes for a dual-stack IPv4 client is IPv4.
+  EXPECT_EQ(limitUnit(clientAddress(ip("::ffff:198.51.100.9"), "", TrustedProxies())),
+            "198.51.100.9");
+  // Not an address (clientAddress() never returns one): left as it is.
+  EXPECT_EQ(limitUnit("unknown"), "unknown");
+}
+
 }  // namespace
 }  // namespace rtdemo
