@@ -7,8 +7,9 @@
 // hub spreads connections over a few event loops (hub_loop.h), subscribes to
 // the Broker once per channel, encodes each live message once per transport
 // (live_event.h), and fans it out. Broker calls that a loop needs (history
-// for a WebSocket subscribe, a WebSocket publish) run on a small worker pool
-// so that no loop ever waits for storage.
+// pages, a WebSocket publish) run on a small worker pool, and the Broker
+// subscriptions behind the feeds are made and dropped on a feed thread of
+// their own, so that no loop ever waits for storage.
 //
 // Threading: add* are called from pool threads; live messages arrive on
 // backend threads; everything about a connection happens on its loop's
@@ -17,6 +18,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -69,44 +71,68 @@ class Hub {
 
   const HubStats& stats() const { return stats_; }
 
-  // For loops: one reference to the Broker subscription of `channel` per
-  // subscription a connection holds.
-  void acquireFeed(const std::string& channel);
+  // For loops and handlers: one reference to the Broker subscription of
+  // `channel` per subscription a connection holds. Neither call does I/O:
+  // the Broker's subscribe() and the unsubscribe run on the feed thread, in
+  // the order the calls were made. `ready` runs once the Broker
+  // subscription exists, at once on the caller's thread if it already does,
+  // else on the feed thread; it must not block.
+  void acquireFeed(const std::string& channel, std::function<void()> ready);
   void releaseFeed(const std::string& channel);
 
-  // For loops: read the history of a WebSocket subscription off the loop and
-  // post it back as a ReplayCmd; store a WebSocket publish and post back its
-  // ack or error as a WsAnswerCmd.
-  void replayLater(HubLoop* loop, uint64_t connId, const std::string& channel,
-                   const std::string& cursor);
-  void publishLater(HubLoop* loop, uint64_t connId, wsproto::Command command);
+  // One page of history to read for a subscription (hub_loop.h, step 2).
+  struct PageRequest {
+    uint64_t connId = 0;
+    std::string channel;
+    uint64_t generation = 0;
+    bool first = false;
+    std::string cursor;       // read after this id; "" with resolveNow: "now"
+    bool resolveNow = false;  // a live-only subscribe: take "now" first
+    size_t limit = 0;         // messages to ask the Broker for
+    size_t budgetBytes = 0;   // and what the page may hold (history_page.h)
+  };
+  // For loops: reads a page on a worker and posts it back as a ReplayCmd.
+  // `client`: the client asked for it (a re-poll); false when the workers'
+  // queue is full, and nothing is read. A replay's next page is never refused.
+  bool readPageLater(HubLoop* loop, PageRequest request, bool client);
+  // For loops: a WebSocket subscribe registered on `loop`. Acquires the feed,
+  // then reads the first page (after "now" without a cursor). False when
+  // the workers' queue is full; nothing was acquired then.
+  bool subscribeLater(HubLoop* loop, PageRequest request);
+  // For loops: stores a WebSocket publish and posts back its ack or error as
+  // a WsAnswerCmd. False when the workers' queue is full.
+  bool publishLater(HubLoop* loop, uint64_t connId, wsproto::Command command);
 
  private:
+  // A Broker subscription shared by every subscription to its channel. The
+  // feed thread alone touches `subscription`; the rest is guarded by feedsMu_.
   struct Feed {
     std::unique_ptr<Subscription> subscription;
     size_t users = 0;
+    bool ready = false;
+    std::vector<std::function<void()>> waiters;  // run once ready
   };
 
   void onLive(const MessagePtr& message);
   HubLoop* pickLoop();
-  // Posts `conn` (with its one subscription) to a loop, then its history.
+  // Posts `conn` (with its one subscription) to a loop, then its first page.
   void attach(std::unique_ptr<Conn> conn, const std::string& cursor);
-  // Reads everything after `cursor`, in pages.
-  ReplayCmd readHistory(uint64_t connId, const std::string& channel,
-                        const std::string& cursor);
+  // Reads one page (any thread but a loop's).
+  ReplayCmd readPage(const PageRequest& request);
 
   Broker* const broker_;
   const HubOptions options_;
   HubStats stats_;
   std::vector<std::unique_ptr<HubLoop>> loops_;
   WorkerPool workers_{2};
+  WorkerPool feedThread_{1};
   std::atomic<uint64_t> nextConnId_{1};
   std::atomic<size_t> nextLoop_{0};
   std::atomic<bool> started_{false};
 
   std::mutex feedsMu_;
   // Guarded by feedsMu_.
-  std::unordered_map<std::string, Feed> feeds_;
+  std::unordered_map<std::string, std::shared_ptr<Feed>> feeds_;
 };
 
 }  // namespace rtdemo

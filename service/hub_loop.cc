@@ -1,5 +1,6 @@
-// Implementation of HubLoop (see hub_loop.h for the life of a subscription).
-// The WebSocket-specific parts are in hub_ws.cc.
+// Implementation of HubLoop (see hub_loop.h for the life of a subscription):
+// the loop itself, fan-out, writing and closing. History replay is in
+// hub_replay.cc, long polls in hub_poll.cc, WebSockets in hub_ws.cc.
 #include "service/hub_loop.h"
 
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <exception>
 #include <system_error>
 
 #include "Poco/Logger.h"
@@ -101,6 +103,32 @@ void HubLoop::post(HubCommand command) {
   }
 }
 
+template <typename F>
+void HubLoop::guarded(uint64_t connId, const char* what, F&& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    failConn(connId, what, e.what());
+  } catch (...) {
+    failConn(connId, what, "unknown exception");
+  }
+}
+
+void HubLoop::failConn(uint64_t connId, const char* what, const char* why) {
+  stats_->connErrors.fetch_add(1, std::memory_order_relaxed);
+  Poco::Logger::get("rtdemo").error(
+      "hub: closing connection %s after an error in %s: %s", std::to_string(connId),
+      std::string(what), std::string(why));
+  auto it = conns_.find(connId);
+  if (it == conns_.end()) return;
+  try {
+    close(it->second.get());
+  } catch (...) {
+    // Even closing failed: at least stop serving it.
+    forget(connId);
+  }
+}
+
 void HubLoop::run() {
   constexpr int kMaxEvents = 256;
   epoll_event events[kMaxEvents];
@@ -114,25 +142,49 @@ void HubLoop::run() {
     int timeout = static_cast<int>(std::max<int64_t>(0, std::min<int64_t>(wake - now, 1000)));
     int n = ::epoll_wait(epollFd_, events, kMaxEvents, timeout);
     lastTurnMs_ = steadyMs();
-    for (int i = 0; i < n; ++i) {
-      if (events[i].data.u64 == kWakeToken) {
-        uint64_t count;
-        ssize_t r = ::read(wakeFd_, &count, sizeof count);
-        (void)r;
-        drainInbox();
-      } else {
-        handleIo(events[i].data.u64, events[i].events);
+    try {
+      for (int i = 0; i < n; ++i) {
+        if (events[i].data.u64 == kWakeToken) {
+          uint64_t count;
+          ssize_t r = ::read(wakeFd_, &count, sizeof count);
+          (void)r;
+          drainInbox();
+        } else {
+          const uint64_t id = events[i].data.u64;
+          const uint32_t ev = events[i].events;
+          guarded(id, "its socket", [&] { handleIo(id, ev); });
+        }
       }
+      now = steadyMs();
+      if (now >= nextHeartbeatMs_) {
+        sendHeartbeats(nowMs());
+        nextHeartbeatMs_ = now + options_.heartbeatSeconds * 1000;
+      }
+      expirePolls(now);
+    } catch (const std::exception& e) {
+      // Not one connection's: every per-connection step is guarded. Log it
+      // and turn again rather than take every client down.
+      stats_->connErrors.fetch_add(1, std::memory_order_relaxed);
+      Poco::Logger::get("rtdemo").error("hub: error in a loop turn: %s", std::string(e.what()));
+      fanningOut_ = false;
+      flushing_ = false;
+      graveyard_.clear();
     }
-    now = steadyMs();
-    if (now >= nextHeartbeatMs_) {
-      sendHeartbeats(nowMs());
-      nextHeartbeatMs_ = now + options_.heartbeatSeconds * 1000;
-    }
-    expirePolls(now);
   }
   shutdownAll();
 }
+
+namespace {
+
+// The connection a command is about, for the error path; 0 for none.
+uint64_t connOf(const HubCommand& cmd) {
+  if (auto* a = std::get_if<AttachCmd>(&cmd)) return a->conn ? a->conn->id : 0;
+  if (auto* r = std::get_if<ReplayCmd>(&cmd)) return r->connId;
+  if (auto* w = std::get_if<WsAnswerCmd>(&cmd)) return w->connId;
+  return 0;
+}
+
+}  // namespace
 
 void HubLoop::drainInbox() {
   std::vector<HubCommand> batch;
@@ -145,12 +197,15 @@ void HubLoop::drainInbox() {
       stopping_ = true;
       continue;
     }
-    std::visit(
-        [this](auto& c) {
-          using T = std::decay_t<decltype(c)>;
-          if constexpr (!std::is_same_v<T, StopCmd>) handle(c);
-        },
-        cmd);
+    // A fan-out guards each of its connections itself.
+    guarded(connOf(cmd), "a command", [&] {
+      std::visit(
+          [this](auto& c) {
+            using T = std::decay_t<decltype(c)>;
+            if constexpr (!std::is_same_v<T, StopCmd>) handle(c);
+          },
+          cmd);
+    });
   }
 }
 
@@ -217,95 +272,42 @@ void HubLoop::handle(AttachCmd& cmd) {
   conns_.emplace(c->id, std::move(cmd.conn));
 }
 
-void HubLoop::handle(ReplayCmd& cmd) {
-  auto it = conns_.find(cmd.connId);
-  if (it == conns_.end()) return;  // the client left while we read history
-  Conn* c = it->second.get();
-  Sub* s = c->find(cmd.channel);
-  if (!s || !s->replaying) return;  // unsubscribed meanwhile
-  if (!cmd.error.empty()) {
-    switch (c->kind) {
-      case Conn::Kind::kPoll:
-        c->keepAlive = false;
-        answerPoll(c, 503, "Service Unavailable",
-                   share("{\"error\":\"history unavailable: " + cmd.error + "\"}"));
-        break;
-      case Conn::Kind::kStream:
-        close(c);  // the browser reconnects with its Last-Event-ID
-        break;
-      case Conn::Kind::kWebSocket:
-        wsSend(c, wsproto::encodeError("history unavailable: " + cmd.error, "", 503));
-        unlink(s);
-        hub_->releaseFeed(s->channel);
-        c->subs.erase(std::find_if(c->subs.begin(), c->subs.end(),
-                                   [s](const std::unique_ptr<Sub>& p) { return p.get() == s; }));
-        break;
-    }
-    return;
-  }
-  HistoryRead& h = cmd.history;
-  s->lastSent = MessageId::parse(cmd.cursor);
-  if (h.reset) {
-    stats_->resets.fetch_add(1, std::memory_order_relaxed);
-    s->lastSent.reset();
-  }
-  stats_->replayed.fetch_add(h.messages.size(), std::memory_order_relaxed);
-  std::vector<LiveEventPtr> pending;
-  pending.swap(s->pendingLive);
-  s->pendingBytes = 0;
-
-  if (c->kind == Conn::Kind::kPoll) {
-    replayPoll(c, s, cmd, std::move(pending));
-    return;
-  }
-  if (c->kind == Conn::Kind::kWebSocket) {
-    // Only now: "subscribed" promises every message after it, and the live
-    // cursor of a subscribe without last_id was taken by the worker.
-    wsSend(c, wsproto::encodeSubscribed(s->channel, s->ref));
-    if (conns_.count(cmd.connId) == 0) return;
-  }
-  if (h.reset) {
-    SharedBytes notice =
-        c->kind == Conn::Kind::kWebSocket
-            ? share(ws::encodeFrame(ws::kText, wsproto::encodeReset(s->channel, h.oldest, h.resetReason)))
-            : share(sse::encodeReset(cmd.epochStart, h.oldest, h.resetReason));
-    if (!write(c, notice)) return;
-  }
-  // Still replaying until the history is written; pending live events wait.
-  s->pendingLive = std::move(pending);
-  for (auto& ev : s->pendingLive) s->pendingBytes += ev->sse()->size();
-  s->backlog = std::move(h.messages);
-  s->backlogNext = 0;
-  pumpBacklog(s);
+void HubLoop::dropSub(Conn* c, Sub* s) {
+  unlink(s);
+  const std::string channel = s->channel;
+  c->subs.erase(std::find_if(c->subs.begin(), c->subs.end(),
+                             [s](const std::unique_ptr<Sub>& p) { return p.get() == s; }));
+  hub_->releaseFeed(channel);
 }
 
-bool HubLoop::pumpBacklog(Sub* s) {
-  Conn* c = s->conn;
-  const uint64_t id = c->id;
-  while (s->backlogNext < s->backlog.size()) {
-    if (c->out.bytes() > options_.maxBufferBytes / 2) {
-      setWantWrite(c, true);  // EPOLLOUT brings us back here
-      return true;
-    }
-    const MessagePtr& m = s->backlog[s->backlogNext++];
-    s->lastSent = m->id;
-    stats_->delivered.fetch_add(1, std::memory_order_relaxed);
-    if (!write(c, encodeFor(*c, *m))) return false;
+SharedBytes HubLoop::resetNotice(const Conn& c, const Sub& s, const std::string& epochStart,
+                                 const std::string& oldest, const std::string& reason) const {
+  if (c.kind == Conn::Kind::kWebSocket)
+    return share(ws::encodeFrame(ws::kText, wsproto::encodeReset(s.channel, oldest, reason)));
+  return share(sse::encodeReset(epochStart, oldest, reason));
+}
+
+bool HubLoop::sendLive(Conn* c, Sub* s, const LiveEventPtr& ev, bool batched) {
+  const Message& m = *ev->message();
+  if (s->lastSent && s->lastSent->epoch != m.id.epoch) {
+    // The history this client was reading is gone (a flushed Redis): say so
+    // before the new epoch's first message, as a resuming client is told.
+    // The live reader starts a new epoch from its first message, so that is
+    // the oldest one the client can still get.
+    stats_->resets.fetch_add(1, std::memory_order_relaxed);
+    s->lastSent.reset();
+    if (!write(c, resetNotice(*c, *s, MessageId::start(m.id.epoch).toString(), m.idText,
+                              "id from another history epoch")))
+      return false;
   }
-  s->backlog.clear();
-  s->backlog.shrink_to_fit();
-  s->backlogNext = 0;
-  std::vector<LiveEventPtr> pending;
-  pending.swap(s->pendingLive);
-  s->pendingBytes = 0;
-  s->replaying = false;
-  for (const LiveEventPtr& ev : pending) {
-    if (!isNew(*s, *ev->message())) continue;
-    s->lastSent = ev->message()->id;
+  if (!isNew(*s, m)) return true;
+  s->lastSent = m.id;
+  if (!batched) {
     stats_->delivered.fetch_add(1, std::memory_order_relaxed);
-    if (!write(c, liveBytesFor(*c, *ev))) return false;
+    return write(c, liveBytesFor(*c, *ev));
   }
-  return conns_.count(id) > 0;
+  writeBatched(c, liveBytesFor(*c, *ev));
+  return true;
 }
 
 void HubLoop::handle(LiveCmd& cmd) {
@@ -321,20 +323,17 @@ void HubLoop::handle(LiveCmd& cmd) {
   for (Sub* s : targets) {
     if (s->slot == SIZE_MAX) continue;
     Conn* c = s->conn;
-    if (s->replaying) {
-      s->pendingLive.push_back(cmd.event);
-      s->pendingBytes += cmd.event->sse()->size();
-      if (s->pendingBytes > options_.maxBufferBytes) cutOffSlow(c);
-      continue;
-    }
-    if (c->kind == Conn::Kind::kPoll) {
-      livePoll(c, s, cmd.event);
-      continue;
-    }
-    if (!isNew(*s, m)) continue;
-    s->lastSent = m.id;
-    ++delivered;
-    writeBatched(c, liveBytesFor(*c, *cmd.event));
+    guarded(c->id, "a fan-out", [&] {
+      if (s->replaying) {
+        queueWhileReplaying(s, cmd.event);
+      } else if (c->kind == Conn::Kind::kPoll) {
+        livePoll(c, s, cmd.event);
+      } else {
+        const bool fresh = isNew(*s, m);
+        sendLive(c, s, cmd.event, true);
+        if (fresh) ++delivered;
+      }
+    });
   }
   flushBatch();
   fanningOut_ = false;
@@ -409,11 +408,13 @@ void HubLoop::flushBatch() {
     const Batched& b = batched_[tag];
     Conn* c = b.conn;
     c->inBatch = false;
-    OutBuffer::Result r = c->out.settle(b.owned ? b.owned : *b.bytes, result);
-    if (b.pollAnswer)
-      afterPollWrite(c, r);
-    else
-      afterWrite(c, r);
+    guarded(c->id, "a batched send", [&] {
+      OutBuffer::Result r = c->out.settle(b.owned ? b.owned : *b.bytes, result);
+      if (b.pollAnswer)
+        afterPollWrite(c, r);
+      else
+        afterWrite(c, r);
+    });
   });
   flushing_ = false;
   batched_.clear();
@@ -459,9 +460,13 @@ void HubLoop::afterFlush(Conn* c) {
       close(c);
     return;
   }
-  for (auto& s : c->subs) {
-    if (s->replaying && !s->backlog.empty()) {
-      if (!pumpBacklog(s.get())) return;
+  // A replay waits for the socket to drain before its next page. Indexes,
+  // not iterators: pumping may end a subscription's replay but never adds
+  // or removes one.
+  for (size_t i = 0; i < c->subs.size(); ++i) {
+    Sub* s = c->subs[i].get();
+    if (s->replaying && !s->pageInFlight && c->kind != Conn::Kind::kPoll) {
+      if (!pumpHistory(s)) return;
     }
   }
 }
@@ -526,13 +531,15 @@ void HubLoop::sendHeartbeats(int64_t nowWall) {
     if (it == conns_.end()) continue;
     Conn* c = it->second.get();
     stats_->heartbeats.fetch_add(1, std::memory_order_relaxed);
-    if (c->kind == Conn::Kind::kWebSocket) {
-      wsHeartbeat(c, wsBeat, wsPing, now);
-      continue;
-    }
-    // A stream still replaying gets no heartbeat: history is flowing.
-    if (!c->subs.empty() && c->subs[0]->replaying) continue;
-    writeBatched(c, sseBeat);
+    guarded(id, "a heartbeat", [&] {
+      if (c->kind == Conn::Kind::kWebSocket) {
+        wsHeartbeat(c, wsBeat, wsPing, now);
+        return;
+      }
+      // A stream still replaying gets no heartbeat: history is flowing.
+      if (!c->subs.empty() && c->subs[0]->replaying) return;
+      writeBatched(c, sseBeat);
+    });
   }
   flushBatch();
   fanningOut_ = false;

@@ -9,19 +9,25 @@
 //      pool thread posts an Attach; a WebSocket subscribe registers at once
 //      on the loop). From then on live events reach it; while it is
 //      `replaying` they wait in `pendingLive`.
-//   2. The history after the client's cursor is read off the loop and comes
-//      back as a Replay. The loop writes it, then the pending live events
-//      newer than what was written, and the subscription goes live.
-//      Registering before reading is what closes the seam: a message is
-//      either already readable when the history is read, or it arrives as a
-//      live event after registration; duplicates are dropped by id.
-//      A long history is written as the socket drains (pumpBacklog), never
-//      more than half the buffer limit ahead, so a client resuming after a
-//      long absence is not mistaken for a slow one.
+//   2. The history after the client's cursor is read off the loop, one page
+//      at a time, and each page comes back as a Replay (hub_replay.cc). The
+//      loop writes a page, and asks for the next one only once the socket
+//      has taken everything written so far, so a reader that never reads
+//      costs one page and its output buffer, however long the history. When
+//      a page comes back short the history is exhausted: the pending live
+//      events newer than what was written follow, and the subscription goes
+//      live. Registering before reading is what closes the seam: a message
+//      is either already readable when the last page is read, or it arrives
+//      as a live event after registration; duplicates are dropped by id.
+//      Pending live events that outgrow the buffer limit are dropped and one
+//      more page is read instead, since everything delivered live was stored
+//      first.
 //   3. Live events are written to every live subscription of the channel; a
 //      parked poll is answered with the first newer event.
 //   4. A connection whose unsent bytes pass the buffer limit is cut off; the
 //      client reconnects with its last id and resumes from history.
+//      A live event of another epoch than the last one written (a flushed
+//      Redis) is preceded by a `reset`, so the loss is never silent.
 //   5. Heartbeats go to every stream and WebSocket (with a ping: a WebSocket
 //      that stays silent for three heartbeats is dropped); parked polls are
 //      answered empty at their deadline. A peer that closes is dropped at once.
@@ -34,7 +40,12 @@
 //      unread (options.handBack), which parses it like any request. Idle
 //      connections are closed after keepAliveIdleMs.
 // Every socket is non-blocking and written with send(MSG_NOSIGNAL); a loop
-// never blocks on a client, and never on the Broker (hub.h runs those calls).
+// never blocks on a client, and never on the Broker (hub.h runs those calls
+// on its workers and its feed thread).
+//
+// An exception raised while serving one connection (its bytes, its replay,
+// its share of a fan-out) closes that connection, is counted and logged in
+// one line, and the loop goes on: no client can end a loop.
 //
 // Threading: post() is thread-safe; everything else runs on the loop thread.
 #pragma once
@@ -59,6 +70,7 @@
 #include "service/out_buffer.h"
 #include "service/poll_continuation.h"
 #include "service/ws_frame.h"
+#include "service/ws_protocol.h"
 #include "storage/broker.h"
 
 namespace rtdemo {
@@ -93,6 +105,14 @@ struct HubOptions {
   NextPollLimits nextPollLimits;    // what a re-poll read here may be
   size_t sendMaxBytes = 65536;      // WebSocket publish data limit
   size_t wsMaxSubscriptions = 64;   // channels one WebSocket may hold
+  // Subscribes one WebSocket may make per second, in a bucket of
+  // wsMaxSubscriptions; beyond it a subscribe is refused with 429.
+  double wsSubscribeRate = 20;
+  // Subscribes and publishes one WebSocket may have at the workers at once.
+  int wsInFlightMax = 16;
+  // Client requests (WebSocket subscribes and publishes, re-polls that must
+  // read history) waiting for the workers beyond which new ones get a 503.
+  size_t workerQueueMax = 4096;
   // Send a fan-out's writes in one io_uring submission (batch_sender.h)
   // when the kernel allows it; otherwise, and when false, one send() each.
   bool batchSends = true;
@@ -113,17 +133,28 @@ struct PollReuse {
 
 // One channel a connection receives.
 struct Sub {
-  Sub(Conn* c, std::string ch) : conn(c), channel(std::move(ch)) {}
+  Sub(Conn* c, std::string ch, uint64_t gen)
+      : conn(c), channel(std::move(ch)), generation(gen) {}
 
   Conn* const conn;
   const std::string channel;
+  // Unique per loop: a Replay names the subscription it was read for, so
+  // one read for an earlier subscription to the same channel (subscribe,
+  // unsubscribe, subscribe again on one WebSocket) is recognised and ignored.
+  const uint64_t generation;
   bool replaying = true;
   // Live events seen while replaying, or while a poll connection is
   // between two requests (hub_poll.cc).
   std::vector<LiveEventPtr> pendingLive;
   size_t pendingBytes = 0;                // their encoded size
-  std::vector<MessagePtr> backlog;        // history not yet written
-  size_t backlogNext = 0;
+  // History paging (hub_replay.cc).
+  std::vector<MessagePtr> page;           // the page being written
+  size_t pageNext = 0;                    // page[0, pageNext) are written
+  bool pageInFlight = true;               // a page is being read for it
+  bool morePages = false;                 // the page was not the last
+  bool liveDropped = false;               // pendingLive overflowed since the
+                                          // last page was asked for
+  size_t pageLimit = 0;                   // messages to ask for next
   std::optional<MessageId> lastSent;      // nullopt: every live event is new
   std::string ref;                        // a WebSocket subscribe's ref
   size_t slot = SIZE_MAX;                 // index in its channel list
@@ -156,6 +187,9 @@ struct Conn {
   std::unique_ptr<ws::Decoder> decoder;
   std::unique_ptr<WsGate> gate;           // null: everything allowed
   int64_t lastHeardMs = 0;                // steady clock
+  int inFlight = 0;                       // subscribes and publishes at the workers
+  double subscribeTokens = 0;             // the subscribe rate's bucket
+  int64_t subscribeRefillMs = 0;          // steady clock of its last refill
 
   bool closing = false;                   // finish once the output is flushed
   bool wantWrite = false;                 // EPOLLOUT registered
@@ -166,13 +200,18 @@ struct Conn {
 struct AttachCmd {
   std::unique_ptr<Conn> conn;  // SSE and polls come with their one Sub
 };
+// One page of a subscription's history, read off the loop (hub.h).
 struct ReplayCmd {
-  uint64_t connId;
+  uint64_t connId = 0;
   std::string channel;
-  std::string cursor;      // what the history was read after
+  uint64_t generation = 0;  // the Sub it was read for
+  bool first = false;       // the subscription's first page
+  std::string cursor;       // what the page was read after
   HistoryRead history;
-  std::string epochStart;  // "<epoch>-0", the id of an SSE reset event
-  std::string error;       // non-empty: history could not be read
+  bool more = false;        // more history may follow this page
+  std::string epochStart;   // "<epoch>-0", the id of an SSE reset event
+  std::string error;        // non-empty: history could not be read
+  bool busy = false;        // refused: the workers' queue was full
 };
 struct LiveCmd {
   LiveEventPtr event;
@@ -180,6 +219,7 @@ struct LiveCmd {
 struct WsAnswerCmd {       // a publish's ack or error, from a worker
   uint64_t connId;
   SharedBytes frame;
+  bool settles = true;     // ends one of the connection's in-flight requests
 };
 struct StopCmd {};
 using HubCommand = std::variant<AttachCmd, ReplayCmd, LiveCmd, WsAnswerCmd, StopCmd>;
@@ -210,13 +250,37 @@ class HubLoop {
   void sendHeartbeats(int64_t nowWall);
   void shutdownAll();
 
+  // Runs `f`, which serves connection `connId`; an exception closes that
+  // connection (failConn) instead of ending the loop.
+  template <typename F>
+  void guarded(uint64_t connId, const char* what, F&& f);
+  void failConn(uint64_t connId, const char* what, const char* why);
+
   // Subscriptions.
   void link(Sub* s);
   void unlink(Sub* s);
+  // Removes a subscription from its connection and drops its feed.
+  void dropSub(Conn* c, Sub* s);
+  uint64_t nextGeneration() { return ++generations_; }
   bool isNew(const Sub& s, const Message& m) const;
   SharedBytes encodeFor(const Conn& c, const Message& m) const;
   const SharedBytes& liveBytesFor(const Conn& c, const LiveEvent& ev) const;
-  bool pumpBacklog(Sub* s);  // false if the connection closed
+  SharedBytes resetNotice(const Conn& c, const Sub& s, const std::string& epochStart,
+                          const std::string& oldest, const std::string& reason) const;
+  // Writes one live event to a live stream or WebSocket subscription,
+  // preceded by a reset when it is of another epoch than the last one
+  // written. `batched`: inside a fan-out round. False if the connection
+  // closed.
+  bool sendLive(Conn* c, Sub* s, const LiveEventPtr& ev, bool batched);
+
+  // History replay (hub_replay.cc).
+  void applyPage(Conn* c, Sub* s, ReplayCmd& cmd);
+  size_t pageBudget() const;
+  bool pumpHistory(Sub* s);  // false if the connection closed
+  void requestPage(Sub* s);
+  bool goLive(Sub* s);       // false if the connection closed
+  void replayFailed(Conn* c, Sub* s, const ReplayCmd& cmd);
+  void queueWhileReplaying(Sub* s, const LiveEventPtr& ev);
 
   // Writing.
   bool write(Conn* c, const SharedBytes& bytes);  // false if it closed
@@ -262,6 +326,9 @@ class HubLoop {
   void handleWsText(Conn* c, const std::string& text);
   void wsSend(Conn* c, const std::string& json);
   void wsClose(Conn* c, uint16_t code, const std::string& reason);
+  // Takes one subscribe token and one in-flight slot of the connection, or
+  // answers the refusal and returns false.
+  bool wsAdmit(Conn* c, const wsproto::Command& cmd, bool subscribe);
   void wsHeartbeat(Conn* c, const SharedBytes& heartbeat, const SharedBytes& ping, int64_t now);
 
   void close(Conn* c);
@@ -306,6 +373,7 @@ class HubLoop {
   std::vector<Batched> batched_;
   bool flushing_ = false;      // flushBatch() is reporting outcomes
   int64_t nextHeartbeatMs_ = 0;
+  uint64_t generations_ = 1;  // 1 is the first Sub of a Conn made off the loop
 };
 
 }  // namespace rtdemo

@@ -18,6 +18,7 @@
 
 #include "storage/clock.h"
 #include "service/hub.h"
+#include "service/history_page.h"
 #include "service/hub_loop.h"
 #include "service/poll_answer.h"
 
@@ -40,19 +41,40 @@ void HubLoop::replayPoll(Conn* c, Sub* s, ReplayCmd& cmd, std::vector<LiveEventP
   s->replaying = false;
   HistoryRead& h = cmd.history;
   std::vector<MessagePtr> batch = std::move(h.messages);
-  // One answer holds at most a batch; the client asks again from its end.
-  bool complete = batch.size() <= options_.pollMaxBatch;
-  if (!complete) batch.resize(options_.pollMaxBatch);
+  // One answer holds at most a batch (the page asked for one more, to tell)
+  // and what the page budget allows; the client asks again from its end.
+  // Live events dropped while reading are in history, not in `pending`.
+  bool complete = !cmd.more && !s->liveDropped;
+  s->liveDropped = false;
+  if (batch.size() > options_.pollMaxBatch) {
+    batch.resize(options_.pollMaxBatch);
+    complete = false;
+  }
   if (!batch.empty()) s->lastSent = batch.back()->id;
   for (const LiveEventPtr& ev : pending) {
     if (!complete) break;
-    if (!isNew(*s, *ev->message())) continue;
+    const Message& m = *ev->message();
+    if (s->lastSent && s->lastSent->epoch != m.id.epoch) {
+      // A new epoch began while the history was read (a flushed Redis).
+      // What follows needs the reset that a history read gives: answer what
+      // we have, or a reset that points at the new epoch's start.
+      complete = false;
+      if (batch.empty()) {
+        const uint64_t id = c->id;
+        stats_->resets.fetch_add(1, std::memory_order_relaxed);
+        answerPollNow(c, {}, MessageId::start(m.id.epoch).toString(), true, m.idText);
+        if (conns_.count(id) > 0) unlink(s);
+        return;
+      }
+      break;
+    }
+    if (!isNew(*s, m)) continue;
     if (batch.size() >= options_.pollMaxBatch) {
       complete = false;
       break;
     }
     batch.push_back(ev->message());
-    s->lastSent = ev->message()->id;
+    s->lastSent = m.id;
   }
   if (!batch.empty() || h.reset) {
     std::string lastId = batch.empty() ? cmd.epochStart : batch.back()->idText;
@@ -88,6 +110,15 @@ void HubLoop::livePoll(Conn* c, Sub* s, const LiveEventPtr& event) {
       s->pendingLive.shrink_to_fit();
       s->pendingBytes = 0;
     }
+    return;
+  }
+  if (s->lastSent && s->lastSent->epoch != m.id.epoch) {
+    // Parked across an epoch change (a flushed Redis): the answer says what
+    // a resuming poll would be told. The live reader starts the new epoch
+    // at its first message, which is therefore the oldest one left.
+    stats_->resets.fetch_add(1, std::memory_order_relaxed);
+    s->lastSent = m.id;
+    answerPollNow(c, {event->message()}, m.idText, true, m.idText);
     return;
   }
   s->lastSent = m.id;
@@ -256,9 +287,24 @@ void HubLoop::rePoll(Conn* c, const NextPoll& poll) {
   s->pendingLive.clear();
   s->pendingBytes = 0;
   s->lastSent.reset();
+  s->liveDropped = false;
   s->replaying = true;
+  s->pageInFlight = true;
   if (s->slot == SIZE_MAX) link(s);
-  hub_->replayLater(this, c->id, s->channel, poll.since);
+  Hub::PageRequest r;
+  r.connId = c->id;
+  r.channel = s->channel;
+  r.generation = s->generation;
+  r.first = true;
+  r.cursor = poll.since;
+  r.limit = options_.pollMaxBatch + 1;
+  r.budgetBytes = pollPageBudget(options_.maxBufferBytes);
+  if (!hub_->readPageLater(this, std::move(r), true)) {
+    s->pageInFlight = false;
+    s->replaying = false;
+    c->keepAlive = false;
+    answerPoll(c, 503, "Service Unavailable", share("{\"error\":\"server busy, try again\"}"));
+  }
 }
 
 void HubLoop::handBack(Conn* c) {

@@ -21,6 +21,9 @@ struct HubStats {
   std::atomic<uint64_t> pollsContinued{0};   // re-polls read by a hub loop
   std::atomic<uint64_t> wsPublished{0};      // messages stored by WebSocket publish
   std::atomic<int64_t> batchingLoops{0};     // hub loops sending through io_uring
+  std::atomic<uint64_t> connErrors{0};       // connections closed after an exception
+  std::atomic<uint64_t> busyRefusals{0};     // requests refused: workers' queue full
+  std::atomic<uint64_t> historyPages{0};     // history pages read for replays
 };
 
 }  // namespace rtdemo

@@ -10,6 +10,7 @@
 #include <algorithm>
 
 #include "storage/clock.h"
+#include "service/history_page.h"
 #include "service/hub.h"
 #include "service/hub_loop.h"
 #include "service/ws_protocol.h"
@@ -85,13 +86,30 @@ void HubLoop::handleWsText(Conn* c, const std::string& text) {
           return;
         }
       }
-      // Register first, then read history (hub_loop.h, step 1).
-      c->subs.push_back(std::make_unique<Sub>(c, cmd.channel));
-      c->subs.back()->ref = cmd.ref;
-      link(c->subs.back().get());
-      hub_->acquireFeed(cmd.channel);
-      // "subscribed" goes out with the replay (HubLoop::handle(ReplayCmd)).
-      hub_->replayLater(this, c->id, cmd.channel, cmd.lastId);
+      if (!wsAdmit(c, cmd, true)) return;
+      // Register first, then read history (hub_loop.h, step 1). The feed's
+      // Broker subscription and the reads run off the loop (hub.h).
+      c->subs.push_back(std::make_unique<Sub>(c, cmd.channel, nextGeneration()));
+      Sub* s = c->subs.back().get();
+      s->ref = cmd.ref;
+      link(s);
+      Hub::PageRequest r;
+      r.connId = c->id;
+      r.channel = cmd.channel;
+      r.generation = s->generation;
+      r.first = true;
+      r.cursor = cmd.lastId;
+      r.resolveNow = cmd.lastId.empty();
+      r.limit = kFirstPageMessages;
+      r.budgetBytes = pageBudget();
+      if (!hub_->subscribeLater(this, std::move(r))) {
+        --c->inFlight;
+        unlink(s);
+        c->subs.pop_back();
+        wsSend(c, wsproto::encodeError("server busy, try again", cmd.ref, 503));
+        return;
+      }
+      // "subscribed" goes out with the first page (hub_replay.cc).
       return;
     }
     case wsproto::Command::Type::kUnsubscribe: {
@@ -100,14 +118,11 @@ void HubLoop::handleWsText(Conn* c, const std::string& text) {
         wsSend(c, wsproto::encodeError("not subscribed to " + cmd.channel, cmd.ref));
         return;
       }
-      unlink(s);
-      c->subs.erase(std::find_if(c->subs.begin(), c->subs.end(),
-                                 [s](const std::unique_ptr<Sub>& p) { return p.get() == s; }));
-      hub_->releaseFeed(cmd.channel);
+      dropSub(c, s);
       wsSend(c, wsproto::encodeUnsubscribed(cmd.channel, cmd.ref));
       return;
     }
-    case wsproto::Command::Type::kPublish:
+    case wsproto::Command::Type::kPublish: {
       if (c->gate) {
         WsGate::Answer a = c->gate->mayPublish(cmd.channel);
         if (a.status != 0) {
@@ -115,15 +130,49 @@ void HubLoop::handleWsText(Conn* c, const std::string& text) {
           return;
         }
       }
-      hub_->publishLater(this, c->id, std::move(cmd));
+      if (!wsAdmit(c, cmd, false)) return;
+      const std::string ref = cmd.ref;
+      if (!hub_->publishLater(this, c->id, std::move(cmd))) {
+        --c->inFlight;
+        wsSend(c, wsproto::encodeError("server busy, try again", ref, 503));
+      }
       return;
+    }
   }
+}
+
+bool HubLoop::wsAdmit(Conn* c, const wsproto::Command& cmd, bool subscribe) {
+  // Per connection, so that one client looping subscribe and unsubscribe
+  // (or flooding publishes) cannot fill the workers' queue that every
+  // other client's subscribes and acks go through.
+  if (c->inFlight >= options_.wsInFlightMax) {
+    wsSend(c, wsproto::encodeError("too many requests in flight on this connection; wait for their answers",
+                                   cmd.ref, 429));
+    return false;
+  }
+  if (subscribe) {
+    const int64_t now = steadyMs();
+    const double burst = static_cast<double>(options_.wsMaxSubscriptions);
+    c->subscribeTokens = std::min(
+        burst, c->subscribeTokens + static_cast<double>(now - c->subscribeRefillMs) / 1000.0 *
+                                        options_.wsSubscribeRate);
+    c->subscribeRefillMs = now;
+    if (c->subscribeTokens < 1) {
+      wsSend(c, wsproto::encodeError("too many subscribes on this connection; slow down", cmd.ref, 429));
+      return false;
+    }
+    c->subscribeTokens -= 1;
+  }
+  ++c->inFlight;
+  return true;
 }
 
 void HubLoop::handle(WsAnswerCmd& cmd) {
   auto it = conns_.find(cmd.connId);
   if (it == conns_.end()) return;  // left before its publish was stored
-  write(it->second.get(), cmd.frame);
+  Conn* c = it->second.get();
+  if (cmd.settles && c->inFlight > 0) --c->inFlight;
+  write(c, cmd.frame);
 }
 
 void HubLoop::wsSend(Conn* c, const std::string& json) {
