@@ -144,6 +144,21 @@ void MetricsHandler::handle(Poco::Net::HTTPServerRequest&,
            "without the HTTP server.");
   m.sample("rtdemo_poll_continuations_total", "", get(hub.pollsContinued));
 
+  m.family("rtdemo_history_pages_total", "counter",
+           "History pages read for replays and polls by the hub; a replay reads the "
+           "next page only once its socket has taken the last one.");
+  m.sample("rtdemo_history_pages_total", "", get(hub.historyPages));
+
+  m.family("rtdemo_hub_connection_errors_total", "counter",
+           "Connections a hub loop closed because serving them raised an error "
+           "(each is logged in one line); the loop itself goes on.");
+  m.sample("rtdemo_hub_connection_errors_total", "", get(hub.connErrors));
+
+  m.family("rtdemo_hub_busy_refusals_total", "counter",
+           "WebSocket subscribes and publishes and re-polls refused with 503 because "
+           "rtdemo.hub.worker-queue requests already waited for the hub's workers.");
+  m.sample("rtdemo_hub_busy_refusals_total", "", get(hub.busyRefusals));
+
   m.family("rtdemo_send_requests_total", "counter", "POST /send answers, by status code.");
   m.sample("rtdemo_send_requests_total", "code=\"201\"", get(sends.created));
   m.sample("rtdemo_send_requests_total", "code=\"400\"", get(sends.badRequest));

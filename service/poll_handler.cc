@@ -11,6 +11,7 @@
 #include "Poco/NumberParser.h"
 #include "Poco/String.h"
 #include "service/handlers.h"
+#include "service/history_page.h"
 #include "service/http_util.h"
 #include "service/poll_answer.h"
 #include "service/validation.h"
@@ -80,6 +81,8 @@ void PollHandler::handle(Poco::Net::HTTPServerRequest& request,
       sendError(response, httpStatusFor(s), s.toString());
       return;
     }
+    // As a poll the hub answers: one page (history_page.h).
+    trimToBudget(&read.messages, pollPageBudget(settings.streamBufferBytes));
     if (!read.messages.empty() || read.reset) {
       std::string lastId =
           !read.messages.empty() ? read.messages.back()->idText

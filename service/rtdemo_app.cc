@@ -299,6 +299,9 @@ int RtdemoApp::main(const std::vector<std::string>&) {
   hubOptions.maxBufferBytes = settings.streamBufferBytes;
   hubOptions.pollMaxBatch = static_cast<size_t>(settings.pollMaxBatch);
   hubOptions.sendMaxBytes = settings.sendMaxBytes;
+  hubOptions.workerQueueMax = static_cast<size_t>(settings.hubWorkerQueue);
+  hubOptions.wsSubscribeRate = settings.wsSubscribeRate;
+  hubOptions.wsInFlightMax = settings.wsInFlight;
   hubOptions.keepAliveIdleMs = sharedParams->getKeepAliveTimeout().totalMilliseconds();
   hubOptions.pollTimeoutMaxMs = int64_t{settings.pollTimeoutSeconds} * 1000;
   // A re-poll read by the hub must be one the HTTP server would accept.

@@ -35,6 +35,9 @@ struct Settings {
   int pollMaxBatch = 100;
   int retryMs = 2000;
   size_t streamBufferBytes = 1 << 20;  // slow-subscriber cut-off
+  int hubWorkerQueue = 4096;   // client requests waiting for the hub's workers
+  int wsSubscribeRate = 20;    // subscribes per second per WebSocket
+  int wsInFlight = 16;         // subscribes and publishes one WebSocket has pending
 
   // Publishing.
   size_t sendMaxBytes = 65536;

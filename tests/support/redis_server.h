@@ -33,6 +33,7 @@ class RedisServer {
 
   bool running() const { return pid_ > 0; }
   int port() const { return port_; }
+  pid_t pid() const { return pid_; }  // for SIGSTOP/SIGCONT: a Redis that hangs
   const std::string& dir() const { return dir_; }
 
   // Sends `signal` (SIGTERM: a clean shutdown that flushes the AOF; SIGKILL:
