@@ -6,7 +6,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
+
+#include "storage/clock.h"
 
 namespace rtdemo {
 
@@ -29,6 +32,10 @@ struct BrokerConfig {
   int redisDb = 0;
   std::string redisPrefix = "rtdemo:";
   int redisTimeoutMs = 2000;
+
+  // The clock that memory and SQLite stamp and age messages by; null: the
+  // system clock. Only tests set it (Redis uses the Redis server's clock).
+  std::shared_ptr<const WallClock> clock;
 };
 
 }  // namespace rtdemo

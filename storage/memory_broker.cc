@@ -22,7 +22,8 @@ class MemoryBroker : public Broker {
   explicit MemoryBroker(const BrokerConfig& config)
       : historySize_(config.historySize > 0 ? config.historySize : 1),
         maxAgeMs_(config.historyMaxAgeSeconds * 1000),
-        epoch_(newEpoch()) {}
+        epoch_(newEpoch()),
+        clock_(config.clock ? config.clock : systemWallClock()) {}
 
   std::string name() const override { return "memory"; }
   std::string epoch() const override { return epoch_; }
@@ -31,7 +32,7 @@ class MemoryBroker : public Broker {
                  const std::string& data, MessagePtr* out) override {
     std::lock_guard<std::mutex> lock(mu_);
     Channel& ch = channels_[channel];
-    int64_t now = nowMs();
+    int64_t now = clock_->nowMs();
     MessagePtr msg = makeMessage(channel, MessageId{epoch_, ++ch.lastSeq, 0},
                                  event, data, now);
     ch.history.push_back(msg);
@@ -48,7 +49,7 @@ class MemoryBroker : public Broker {
     auto it = channels_.find(channel);
     Channel empty;
     Channel& ch = it == channels_.end() ? empty : it->second;
-    trim(&ch, nowMs());
+    trim(&ch, clock_->nowMs());
     uint64_t oldest = ch.history.empty() ? 0 : ch.history.front()->id.major;
     uint64_t after = resolveDenseCursor(cursor, epoch_, oldest, ch.lastSeq, out);
     // Sequences are dense, so the first message after `after` sits at a
@@ -83,6 +84,9 @@ class MemoryBroker : public Broker {
     std::deque<MessagePtr> history;
   };
 
+  // Age expiry pops from the front only, so what goes is always a prefix in
+  // id order: after a clock step back, a message stamped earlier than an
+  // older one stays until that one expires, and no reader sees a gap.
   // REQUIRES: mu_ held.
   void trim(Channel* ch, int64_t now) {
     while (ch->history.size() > historySize_) ch->history.pop_front();
@@ -95,6 +99,7 @@ class MemoryBroker : public Broker {
   const size_t historySize_;
   const int64_t maxAgeMs_;
   const std::string epoch_;
+  const std::shared_ptr<const WallClock> clock_;
 
   LiveRegistry live_;  // thread-safe on its own
 

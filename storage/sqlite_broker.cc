@@ -19,8 +19,11 @@
 //      stored, and what was acknowledged before stays.
 //
 // Retention: reads filter by count (seq > last_seq - history.size) and age
-// (ts_ms >= now - max-age) themselves, so deleting rows can lag without a
-// client ever seeing a message past retention. Deletion happens on the writer
+// (from the first row stamped inside max-age; sqlite_reader.h says why age is
+// a prefix) themselves, so deleting rows can lag without a client ever
+// seeing a message past retention. Every deletion removes a prefix of each
+// channel (count: the lowest seqs; age: a prefix of store order), so what is
+// left of a channel is always one unbroken run of seqs. Deletion happens on the writer
 // thread in steps of at most kTrimBatch rows per channel: inline for the
 // channels a batch touched, and in a maintenance step when the queue is idle
 // (and at least every kMaintenanceMs) for age and for channels with a
@@ -84,9 +87,10 @@ class SqliteBroker : public Broker {
       : historySize_(config.historySize > 0 ? config.historySize : 1),
         maxAgeMs_(config.historyMaxAgeSeconds * 1000),
         epoch_(opened.epoch),
+        clock_(config.clock ? config.clock : systemWallClock()),
         lock_(std::move(opened.lock)),
         readers_(std::move(readers), opened.epoch, config.historySize,
-                 config.historyMaxAgeSeconds * 1000),
+                 config.historyMaxAgeSeconds * 1000, clock_),
         db_(std::move(opened.writer)),
         insert_((*db_ << "INSERT INTO messages(channel_id, seq, ts_ms, event, "
                          "data) VALUES(?, ?, ?, ?, ?)",
@@ -226,7 +230,7 @@ class SqliteBroker : public Broker {
     Status result;
     try {
       *db_ << "BEGIN IMMEDIATE", now;
-      bTs_ = nowMs();
+      bTs_ = clock_->nowMs();
       std::vector<std::pair<const std::string*, ChannelState*>> touched;
       for (Pending* p : batch) {
         ChannelState& ch = channelState(*p->channel);
@@ -334,11 +338,13 @@ class SqliteBroker : public Broker {
     return bTo_ < floor;
   }
 
-  // Deletes at most kTrimBatch of the oldest stored rows past the age limit.
-  // Rowid order is store order, so the expired rows are a prefix of it.
-  // Returns true when more may remain.
+  // Deletes at most kTrimBatch of the oldest stored rows past the age limit:
+  // a prefix of rowid (= store) order, stopping at the first row still inside
+  // max-age even when later rows carry older stamps (a clock stepped back).
+  // Deleting those too would leave a hole in their channel that a reader
+  // could not see (sqlite_reader.h). Returns true when more may remain.
   bool trimAge() {
-    Int64 cutoff = nowMs() - maxAgeMs_;
+    Int64 cutoff = clock_->nowMs() - maxAgeMs_;
     std::vector<Int64> ids, stamps;
     *db_ << "SELECT id, ts_ms FROM messages ORDER BY id LIMIT ?",
         useRef(kTrimBatch), into(ids), into(stamps), now;
@@ -379,6 +385,7 @@ class SqliteBroker : public Broker {
   const size_t historySize_;
   const int64_t maxAgeMs_;
   const std::string epoch_;
+  const std::shared_ptr<const WallClock> clock_;
   // Closed last: see SqliteFileLock.
   const std::unique_ptr<SqliteFileLock> lock_;
 

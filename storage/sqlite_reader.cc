@@ -57,10 +57,11 @@ class SqliteReaders::Lease {
 
 SqliteReaders::SqliteReaders(std::vector<std::unique_ptr<Session>> sessions,
                              std::string epoch, size_t historySize,
-                             int64_t maxAgeMs)
+                             int64_t maxAgeMs, std::shared_ptr<const WallClock> clock)
     : epoch_(std::move(epoch)),
       historySize_(historySize > 0 ? historySize : 1),
-      maxAgeMs_(maxAgeMs) {
+      maxAgeMs_(maxAgeMs),
+      clock_(std::move(clock)) {
   for (auto& session : sessions) {
     readers_.push_back(std::make_unique<Reader>());
     readers_.back()->session = std::move(session);
@@ -80,8 +81,11 @@ Status SqliteReaders::readAfter(const std::string& channel,
         into(channelId), into(lastSeq), now;
     uint64_t last = static_cast<uint64_t>(lastSeq);
     Int64 floor = last > historySize_ ? lastSeq - Int64(historySize_) : 0;
-    Int64 cutoff =
-        maxAgeMs_ > 0 ? nowMs() - maxAgeMs_ : std::numeric_limits<Int64>::min();
+    Int64 cutoff = maxAgeMs_ > 0 ? clock_->nowMs() - maxAgeMs_
+                                 : std::numeric_limits<Int64>::min();
+    // The first retained row: past the count limit and stamped inside
+    // max-age. Everything after it is retained too (see the header: age
+    // expiry is a prefix in seq order, whatever the later stamps say).
     Int64 oldest = 0;
     if (channelId != 0) {
       s << "SELECT seq FROM messages WHERE channel_id = ? AND seq > ? AND "
@@ -89,18 +93,18 @@ Status SqliteReaders::readAfter(const std::string& channel,
           use(channelId), use(floor), use(cutoff), into(oldest), now;
     }
     uint64_t after = resolveDenseCursor(cursor, epoch_, static_cast<uint64_t>(oldest), last, out);
-    if (channelId != 0 && limit > 0) {
-      // Past the cursor, and past the count limit even when the writer has
-      // not deleted those rows yet.
-      Int64 from = std::max(Int64(after), floor);
+    if (oldest != 0 && limit > 0) {
+      // Past the cursor, and from the first retained row even when the
+      // writer has not deleted the rows before it yet.
+      Int64 from = std::max(Int64(after), oldest - 1);
       Int64 max = static_cast<Int64>(
           std::min<size_t>(limit, std::numeric_limits<Int64>::max()));
       std::vector<Int64> seqs, stamps;
       std::vector<std::string> events;
       std::vector<Poco::Data::BLOB> datas;  // as BLOB: text would stop at NUL
       s << "SELECT seq, ts_ms, event, data FROM messages WHERE channel_id = "
-           "? AND seq > ? AND ts_ms >= ? ORDER BY seq LIMIT ?",
-          use(channelId), use(from), use(cutoff), use(max), into(seqs),
+           "? AND seq > ? ORDER BY seq LIMIT ?",
+          use(channelId), use(from), use(max), into(seqs),
           into(stamps), into(events), into(datas), now;
       out->messages.reserve(seqs.size());
       for (size_t i = 0; i < seqs.size(); ++i) {

@@ -29,6 +29,16 @@ void BrokerContractTest::open(size_t historySize, int64_t maxAgeSeconds) {
   ASSERT_NE(broker_, nullptr);
 }
 
+void BrokerClockTest::openWithClock(size_t historySize, int64_t maxAgeSeconds) {
+  broker_.reset();
+  BrokerConfig config = harness_->config();
+  config.historySize = historySize;
+  config.historyMaxAgeSeconds = maxAgeSeconds;
+  config.clock = clock_;
+  broker_ = harness_->open(config);
+  ASSERT_NE(broker_, nullptr);
+}
+
 std::string BrokerContractTest::publish(const std::string& channel,
                                         const std::string& data,
                                         const std::string& event) {
@@ -331,6 +341,63 @@ TEST_P(BrokerContractTest, HealthyWhenOpen) {
   open();
   EXPECT_TRUE(broker_->health().ok());
   EXPECT_EQ(broker_->name(), GetParam().name);
+}
+
+// Redis links this file but does not instantiate BrokerClockTest (see
+// broker_contract.h).
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(BrokerClockTest);
+
+TEST_P(BrokerClockTest, AgeExpiryAfterAClockStepBackLeavesNoGap) {
+  // The wall clock steps back an hour between two publishes, so the middle
+  // message carries the oldest stamp and passes max-age first. A reader must
+  // never see the messages around it without it: age expiry takes a prefix
+  // in id order, so the middle one stays while an older one does.
+  const int64_t t = clock_->nowMs();
+  openWithClock(1000, 100);
+  std::string first = publish("c", "first");
+  clock_->set(t - 3600 * 1000);
+  std::string middle = publish("c", "middle");
+  clock_->set(t + 10 * 1000);
+  std::string last = publish("c", "last");
+  clock_->set(t + 50 * 1000);  // past max-age for the middle one's stamp only
+  HistoryRead fromFirst = read("c", first);
+  EXPECT_FALSE(fromFirst.reset);
+  ASSERT_EQ(fromFirst.messages.size(), 2u);
+  EXPECT_EQ(fromFirst.messages[0]->idText, middle);
+  EXPECT_EQ(fromFirst.messages[1]->idText, last);
+  HistoryRead all = read("c", "");
+  ASSERT_EQ(all.messages.size(), 3u);
+  EXPECT_EQ(all.messages[0]->idText, first);
+  // Once the first one expires, the middle one goes with it.
+  clock_->set(t + 100 * 1000 + 1);
+  HistoryRead later = read("c", first);
+  EXPECT_TRUE(later.reset);
+  ASSERT_EQ(later.messages.size(), 1u);
+  EXPECT_EQ(later.messages[0]->idText, last);
+  EXPECT_EQ(later.oldest, last);
+  clock_->set(t + 110 * 1000 + 1);
+  EXPECT_TRUE(read("c", "").messages.empty());
+  EXPECT_TRUE(read("c", middle).reset);
+}
+
+TEST_P(BrokerClockTest, AgeExpiryFollowsTheClockForward) {
+  // The plain case with the stepped clock: nothing expires early, and what
+  // is past max-age is gone with a reset for a cursor before it.
+  const int64_t t = clock_->nowMs();
+  openWithClock(1000, 10);
+  std::string old = publish("c", "old");
+  clock_->set(t + 5000);
+  std::string fresh = publish("c", "fresh");
+  clock_->set(t + 10000);  // exactly max-age: still retained
+  EXPECT_EQ(read("c", "").messages.size(), 2u);
+  clock_->set(t + 10001);
+  HistoryRead h = read("c", MessageId::start(broker_->epoch()).toString());
+  EXPECT_TRUE(h.reset);
+  ASSERT_EQ(h.messages.size(), 1u);
+  EXPECT_EQ(h.messages[0]->idText, fresh);
+  HistoryRead fromOld = read("c", old);
+  EXPECT_FALSE(fromOld.reset);
+  ASSERT_EQ(fromOld.messages.size(), 1u);
 }
 
 }  // namespace rtdemo

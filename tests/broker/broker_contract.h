@@ -33,4 +33,17 @@ class BrokerContractTest : public ::testing::TestWithParam<BrokerBackend> {
   std::unique_ptr<Broker> broker_;
 };
 
+// The cases that need to step the wall clock (BrokerConfig::clock): memory
+// and SQLite stamp and age messages by it. Redis stamps them with the Redis
+// server's clock, which a test cannot step, and its stream ids never go
+// back (XADD takes the larger of the last id and the clock), so its age
+// trimming is a prefix by construction and it does not instantiate these.
+class BrokerClockTest : public BrokerContractTest {
+ protected:
+  // As open(), with clock_ as the backend's clock.
+  void openWithClock(size_t historySize, int64_t maxAgeSeconds);
+
+  std::shared_ptr<ManualClock> clock_ = std::make_shared<ManualClock>();
+};
+
 }  // namespace rtdemo

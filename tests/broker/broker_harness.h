@@ -6,12 +6,14 @@
 // more than once in a test to reopen the same storage.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <ostream>
 #include <string>
 
 #include "storage/broker.h"
+#include "storage/clock.h"
 
 namespace rtdemo {
 
@@ -22,6 +24,17 @@ class BrokerHarness {
   // changes retention fields before calling open().
   virtual BrokerConfig config() = 0;
   virtual std::unique_ptr<Broker> open(const BrokerConfig& config) = 0;
+};
+
+// A wall clock that only moves when the test moves it (BrokerConfig::clock).
+// Starts at the system time. Thread-safe.
+class ManualClock : public WallClock {
+ public:
+  int64_t nowMs() const override { return now_.load(); }
+  void set(int64_t ms) { now_ = ms; }
+
+ private:
+  std::atomic<int64_t> now_{rtdemo::nowMs()};
 };
 
 struct BrokerBackend {

@@ -22,6 +22,10 @@ INSTANTIATE_TEST_SUITE_P(
     Memory, BrokerContractTest,
     ::testing::Values(BrokerBackend{"memory", [] { return std::make_unique<MemoryHarness>(); }}),
     [](const auto& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(
+    Memory, BrokerClockTest,
+    ::testing::Values(BrokerBackend{"memory", [] { return std::make_unique<MemoryHarness>(); }}),
+    [](const auto& info) { return info.param.name; });
 
 TEST(MemoryBroker, EveryStartIsANewEpoch) {
   BrokerConfig config;

@@ -25,6 +25,7 @@
 #include "Poco/Data/Session.h"
 #include "storage/sqlite_broker.h"
 #include "tests/broker/broker_contract.h"
+#include "tests/integration/server_process.h"
 
 using Poco::Data::Keywords::into;
 using Poco::Data::Keywords::now;
@@ -109,6 +110,10 @@ class SqliteHarness : public BrokerHarness {
 
 INSTANTIATE_TEST_SUITE_P(
     Sqlite, BrokerContractTest,
+    ::testing::Values(BrokerBackend{"sqlite", [] { return std::make_unique<SqliteHarness>(); }}),
+    [](const auto& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(
+    Sqlite, BrokerClockTest,
     ::testing::Values(BrokerBackend{"sqlite", [] { return std::make_unique<SqliteHarness>(); }}),
     [](const auto& info) { return info.param.name; });
 
@@ -251,6 +256,33 @@ TEST_F(SqliteBrokerTest, ExpiredRowsAreDeleted) {
   std::string last;
   ASSERT_TRUE(b->lastId("c", &last).ok());
   EXPECT_EQ(MessageId::parse(last)->major, 1u);
+}
+
+TEST_F(SqliteBrokerTest, AgeDeletionAfterAClockStepBackStopsAtTheFirstRowInsideMaxAge) {
+  // Deleting by age walks store order and stops at the first row still
+  // inside max-age, even when rows after it carry older stamps (a clock
+  // stepped back): deleting those would leave a hole in their channel.
+  auto clock = std::make_shared<ManualClock>();
+  const int64_t t = clock->nowMs();
+  BrokerConfig c = config();
+  c.historyMaxAgeSeconds = 100;
+  c.clock = clock;
+  auto b = open(c);
+  clock->set(t - 7200 * 1000);
+  publish(b.get(), "other", "expired");  // first in store order
+  clock->set(t);
+  std::string first = publish(b.get(), "c", "first");
+  clock->set(t - 3600 * 1000);
+  publish(b.get(), "c", "middle");
+  clock->set(t + 10 * 1000);
+  publish(b.get(), "c", "last");
+  clock->set(t + 50 * 1000);  // "expired" and "middle" are past max-age
+  ASSERT_TRUE(waitUntil([&] { return storedRows(c.sqlitePath) <= 3; }, std::chrono::seconds(20)));
+  EXPECT_EQ(storedRows(c.sqlitePath), 3);
+  HistoryRead h = read(b.get(), "c", first);
+  EXPECT_FALSE(h.reset);
+  ASSERT_EQ(h.messages.size(), 2u);
+  EXPECT_EQ(h.messages[0]->data, "middle");
 }
 
 // Messages of one transaction share its timestamp, which is how this test
