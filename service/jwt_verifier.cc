@@ -2,6 +2,7 @@
 #include "service/jwt_verifier.h"
 
 #include <cmath>
+#include <optional>
 
 #include "Poco/Exception.h"
 #include "Poco/JSON/Array.h"
@@ -12,9 +13,10 @@ namespace rtdemo {
 namespace {
 
 // Reads an optional NumericDate claim; false when present but not a number.
+// A present claim is a date whatever its value: 0 is 1970, not "absent".
 bool numericClaim(const Poco::JSON::Object& payload, const std::string& name,
-                  int64_t* out) {
-  *out = 0;
+                  std::optional<int64_t>* out) {
+  out->reset();
   if (!payload.has(name)) return true;
   Poco::Dynamic::Var v = payload.get(name);
   if (!v.isNumeric()) return false;
@@ -90,13 +92,12 @@ TokenCheck JwtVerifier::verify(const std::string& token, int64_t now) const {
 
     const Poco::JSON::Object& payload = verified.payload();
     TokenCheck check;
-    int64_t exp = 0, nbf = 0;
+    std::optional<int64_t> exp, nbf;
     if (!numericClaim(payload, "exp", &exp) ||
         !numericClaim(payload, "nbf", &nbf))
       return refuse("malformed token claims: exp and nbf must be numbers");
-    if (exp != 0 && now >= exp + leewaySeconds_)
-      return refuse("token has expired");
-    if (nbf != 0 && now + leewaySeconds_ < nbf)
+    if (exp && now >= *exp + leewaySeconds_) return refuse("token has expired");
+    if (nbf && now + leewaySeconds_ < *nbf)
       return refuse("token is not valid yet");
     if (!patternsClaim(payload, "publish", &check.claims.publish) ||
         !patternsClaim(payload, "subscribe", &check.claims.subscribe))

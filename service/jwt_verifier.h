@@ -12,7 +12,9 @@
 // missing, not three base64url parts, not JSON, signed with any algorithm
 // other than the configured one (`none` included: the algorithm is checked
 // before the signature, never taken from the token), badly signed, expired
-// (`exp`), not yet valid (`nbf`), or whose claims have the wrong type.
+// (`exp`), not yet valid (`nbf`), or whose claims have the wrong type. A
+// present exp or nbf is always checked, 0 included (1970: long expired for
+// exp).
 // Signature checking is Poco::JWT's (libPocoJWT).
 //
 // Thread safety: immutable after construction; verify() may run on any
@@ -20,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,7 +46,9 @@ struct TokenClaims {
   std::string subject;  // "sub", for logs; may be empty
   ChannelPatterns publish;
   ChannelPatterns subscribe;
-  int64_t expiresAt = 0;  // seconds since 1970; 0: no exp
+  // "exp", seconds since 1970; none when the token has no exp (it never
+  // expires). What a stream authorised by the token may use to end then.
+  std::optional<int64_t> expiresAt;
 };
 
 struct TokenCheck {
@@ -63,7 +68,7 @@ class JwtVerifier {
   TokenCheck verify(const std::string& token, int64_t nowSeconds) const;
 
   // Signs `claims` into a token (the token tool and the tests). `notBefore`
-  // and `expiresAt` are left out when 0.
+  // and `expiresAt` are left out when 0 (claims.expiresAt is not used).
   std::string sign(const TokenClaims& claims, int64_t issuedAt,
                    int64_t notBefore, int64_t expiresAt) const;
 

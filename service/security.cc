@@ -245,7 +245,8 @@ Verdict Security::checkPublish(const Credentials& credentials,
   if (!v.ok()) return v;
   if (!check.claims.publish.covers(channel))
     return {403, "token may not publish to channel " + channel};
-  return {};
+  v.tokenExpiresAt = check.claims.expiresAt;
+  return v;
 }
 
 Verdict Security::checkSubscribe(const Credentials& credentials,
@@ -256,7 +257,8 @@ Verdict Security::checkSubscribe(const Credentials& credentials,
   if (!v.ok()) return v;
   if (!check.claims.subscribe.covers(channel))
     return {403, "token may not subscribe to channel " + channel};
-  return {};
+  v.tokenExpiresAt = check.claims.expiresAt;
+  return v;
 }
 
 Verdict Security::admitStream(int fd, const Subscriber& who) {
@@ -366,7 +368,10 @@ bool Security::authorizeSubscribe(Poco::Net::HTTPServerRequest& request,
     if (v.status == 401) counters_.unauthorized++;
     if (v.status == 403) counters_.forbidden++;
   }
-  if (v.ok()) return true;
+  if (v.ok()) {
+    auth->tokenExpiresAt = v.tokenExpiresAt;
+    return true;
+  }
   refuse(response, v, "GET /" + transport + " " + channel, auth->session,
          auth->address);
   return false;

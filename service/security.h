@@ -35,6 +35,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "Poco/Net/HTTPServerRequest.h"
@@ -83,9 +84,19 @@ struct Credentials {
 
 // The outcome of a check: 0 when allowed, else an HTTP status and a reason.
 struct Verdict {
+  Verdict() = default;
+  Verdict(int status, std::string error, int retryAfterSeconds = 0)
+      : status(status),
+        error(std::move(error)),
+        retryAfterSeconds(retryAfterSeconds) {}
+
   int status = 0;
   std::string error;
   int retryAfterSeconds = 0;  // for 429 and 503
+  // Allowed by a token that expires then (its exp, seconds since 1970):
+  // whatever it allowed should end at that time. None when no token was
+  // needed (a public channel, auth off) or the token has no exp.
+  std::optional<int64_t> tokenExpiresAt;
   bool ok() const { return status == 0; }
 };
 
@@ -99,9 +110,19 @@ struct SendAuth {
 
 // What authorizeSubscribe() learned, for openStream().
 struct SubscribeAuth {
+  SubscribeAuth() = default;
+  SubscribeAuth(std::string session, std::string address,
+                std::string transport)
+      : session(std::move(session)),
+        address(std::move(address)),
+        transport(std::move(transport)) {}
+
   std::string session;
   std::string address;
   std::string transport;
+  // As Verdict::tokenExpiresAt: when the token that allowed this private
+  // channel expires; none for a public channel or a token without exp.
+  std::optional<int64_t> tokenExpiresAt;
 };
 
 class Security {
@@ -146,10 +167,13 @@ class Security {
       const Poco::Net::HTTPServerRequest& request) const;
   // Publishing `channel` with `credentials` (401/403; 0 when auth is off).
   // For a cookie, the caller must also have checked the Origin
-  // (originAllowedForCookie) at the upgrade.
+  // (originAllowedForCookie) at the upgrade. An allowing verdict carries
+  // the token's tokenExpiresAt.
   Verdict checkPublish(const Credentials& credentials,
                        const std::string& channel);
-  // Reading `channel` (private channels need a subscribe claim).
+  // Reading `channel` (private channels need a subscribe claim). An
+  // allowing verdict on a private channel carries the token's
+  // tokenExpiresAt: the subscription should end then.
   Verdict checkSubscribe(const Credentials& credentials,
                          const std::string& channel);
   // The CSRF rule for a request authenticated by cookie ("" = allowed).

@@ -129,6 +129,39 @@ TEST(JwtVerifier, ExpiryAndNotBeforeWithLeeway) {
   EXPECT_TRUE(strict.verify(future, kNow + 10).ok);
 }
 
+TEST(JwtVerifier, ZeroIsADateNotAnAbsentClaim) {
+  JwtVerifier v(kSecret, "HS256", 30);
+  Poco::JWT::Signer signer(kSecret);
+  auto withClaim = [&](const std::string& name, Poco::Dynamic::Var value) {
+    Poco::JWT::Token t;
+    Poco::JSON::Array::Ptr all = new Poco::JSON::Array;
+    all->add(std::string("*"));
+    t.payload().set("publish", all);
+    t.payload().set(name, value);
+    return signer.sign(t, "HS256");
+  };
+  // exp 0 is 1970-01-01: long expired, whatever the leeway.
+  TokenCheck expired = v.verify(withClaim("exp", Poco::Int64(0)), kNow);
+  EXPECT_FALSE(expired.ok);
+  EXPECT_EQ(expired.error, "token has expired");
+  EXPECT_FALSE(v.verify(withClaim("exp", 0.5), kNow).ok);
+  // nbf 0 is checked too, and has long passed.
+  TokenCheck since1970 = v.verify(withClaim("nbf", Poco::Int64(0)), kNow);
+  EXPECT_TRUE(since1970.ok) << since1970.error;
+  EXPECT_FALSE(since1970.claims.expiresAt.has_value());
+}
+
+TEST(JwtVerifier, ExposesTheExpiryOrNone) {
+  JwtVerifier v(kSecret, "HS256", 30);
+  TokenCheck withExp = v.verify(v.sign(publishTo({"*"}), kNow, 0, kNow + 5), kNow);
+  ASSERT_TRUE(withExp.ok);
+  ASSERT_TRUE(withExp.claims.expiresAt.has_value());
+  EXPECT_EQ(*withExp.claims.expiresAt, kNow + 5);
+  TokenCheck noExp = v.verify(v.sign(publishTo({"*"}), kNow, 0, 0), kNow);
+  ASSERT_TRUE(noExp.ok);
+  EXPECT_FALSE(noExp.claims.expiresAt.has_value());
+}
+
 TEST(JwtVerifier, RefusesClaimsOfTheWrongType) {
   JwtVerifier v(kSecret, "HS256", 0);
   Poco::JWT::Signer signer(kSecret);
