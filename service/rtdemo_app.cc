@@ -22,6 +22,7 @@
 #include "Poco/Net/ServerSocket.h"
 #include "Poco/Path.h"
 #include "Poco/PatternFormatter.h"
+#include "Poco/String.h"
 #include "Poco/Util/HelpFormatter.h"
 #include "Poco/Util/Option.h"
 #include "Poco/Util/OptionSet.h"
@@ -206,6 +207,13 @@ int RtdemoApp::main(const std::vector<std::string>&) {
   if (!initError_.empty()) return fail(initError_, EXIT_CONFIG);
 
   auto ctx = std::make_shared<ServiceContext>();
+  // A file that loading the settings reads itself must be found from the
+  // start directory too: with --daemon this already runs in "/". (The other
+  // path keys are resolved below, after loading.)
+  for (const char* key : {"rtdemo.auth.jwt.secret-file"}) {
+    std::string path = Poco::trim(config().getString(key, ""));
+    if (!path.empty()) config().setString(key, resolve(path));
+  }
   Status s = loadSettings(config(), &ctx->settings);
   if (!s.ok()) return fail(s.message(), EXIT_CONFIG);
   Settings& settings = ctx->settings;

@@ -2,6 +2,15 @@
 // against the real build/rtdemo (issue 9). Every refusal checks its status
 // and that nothing was published or stored.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <iterator>
 
 #include "Poco/Base64Encoder.h"
 #include "tests/integration/auth_support.h"
@@ -318,6 +327,61 @@ TEST(Cors, PreflightAndHeadersForListedOriginsOnly) {
   EXPECT_EQ(sendForm(port, "demo", "x", {{"Origin", "https://evil.example"}})
                 .header("access-control-allow-origin"),
             "");
+}
+
+// --daemon moves to "/" before the settings are read: a key file named
+// relative to the directory rtdemo was started in must still be found.
+TEST(AuthDaemon, RelativeSecretFileIsReadFromTheStartDirectory) {
+  const std::string tag = std::to_string(::getpid());
+  const std::string dir = "rtdemo-secret-" + tag;  // relative to our cwd
+  ASSERT_EQ(::mkdir(dir.c_str(), 0700), 0) << std::strerror(errno);
+  {
+    std::ofstream key(dir + "/jwt.key");
+    key << kTestSecret << "\n";
+  }
+  const std::string portFile = "/tmp/rtdemo-daemon-" + tag + ".port";
+  const std::string pidFile = "/tmp/rtdemo-daemon-" + tag + ".pid";
+  auto readNumber = [](const std::string& path) {
+    std::ifstream in(path);
+    std::string text((std::istreambuf_iterator<char>(in)),
+                     std::istreambuf_iterator<char>());
+    if (text.empty() || text.back() != '\n') return 0L;
+    return std::strtol(text.c_str(), nullptr, 10);
+  };
+  struct Cleanup {
+    std::string dir, portFile, pidFile;
+    std::function<long(const std::string&)> read;
+    ~Cleanup() {
+      pid_t pid = static_cast<pid_t>(read(pidFile));
+      if (pid > 0) {
+        ::kill(pid, SIGTERM);
+        waitUntil([&] { return ::kill(pid, 0) != 0; });
+      }
+      ::unlink((dir + "/jwt.key").c_str());
+      ::rmdir(dir.c_str());
+      ::unlink(portFile.c_str());
+      ::unlink(pidFile.c_str());
+    }
+  } cleanup{dir, portFile, pidFile, readNumber};
+
+  ServerProcess::Exit parent = ServerProcess::runToExit(
+      {"--daemon", "--pidfile=" + pidFile, "--backend", "memory", "--port",
+       "0", "-D", "rtdemo.port-file=" + portFile, "-D",
+       "rtdemo.auth.publish=jwt", "-D",
+       "rtdemo.auth.jwt.secret-file=" + dir + "/jwt.key"});
+  EXPECT_EQ(parent.code, 0) << parent.stderrText;  // it exits once forked
+  // The daemon's own stderr is /dev/null: its port file is the sign of life.
+  long port = 0;
+  ASSERT_TRUE(waitUntil([&] { return (port = readNumber(portFile)) != 0; },
+                        std::chrono::seconds(20)))
+      << "the daemon did not start (a key file it cannot read stops it)";
+  EXPECT_GT(readNumber(pidFile), 0);
+  const int p = static_cast<int>(port);
+  EXPECT_EQ(sendForm(p, "c", "x", bearer(makeToken("--publish c"))).status,
+            201);
+  EXPECT_EQ(sendForm(p, "c", "x", bearer(makeToken("--publish c", std::string(40, 'z'))))
+                .status,
+            401);
 }
 
 }  // namespace
