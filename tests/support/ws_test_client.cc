@@ -88,6 +88,7 @@ bool WsTestClient::fill(std::chrono::milliseconds timeout) {
   if (n <= 0) {
     ::close(fd_);
     fd_ = -1;
+    peerClosed_ = true;
     return false;
   }
   buf_.append(tmp, static_cast<size_t>(n));

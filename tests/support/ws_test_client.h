@@ -40,11 +40,15 @@ class WsTestClient {
                                         std::chrono::milliseconds timeout = std::chrono::seconds(10));
   // Waits for a close frame; returns its code, or 0 if none came.
   uint16_t waitClose(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // True once a read found the connection closed by the server (EOF or
+  // reset); next() then returns nullopt at once, not on its timeout.
+  bool peerClosed() const { return peerClosed_; }
 
  private:
   bool fill(std::chrono::milliseconds timeout);
 
   int fd_ = -1;
+  bool peerClosed_ = false;
   int status_ = 0;
   std::string head_;
   std::string buf_;
