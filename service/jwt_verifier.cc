@@ -44,6 +44,17 @@ bool patternsClaim(const Poco::JSON::Object& payload, const std::string& name,
   return true;
 }
 
+// The token's own text, made fit for an answer and a log line: a reason
+// quotes the algorithm a client named, and a newline or a stray UTF-8 byte
+// there must not reach either.
+std::string printable(std::string text) {
+  for (char& c : text)
+    if (static_cast<unsigned char>(c) < 0x20 ||
+        static_cast<unsigned char>(c) > 0x7e)
+      c = '?';
+  return text;
+}
+
 TokenCheck refuse(const std::string& why) {
   TokenCheck c;
   c.error = why;
@@ -82,7 +93,7 @@ TokenCheck JwtVerifier::verify(const std::string& token, int64_t now) const {
     Poco::JWT::Token unverified(token);
     if (unverified.getAlgorithm() != algorithm_)
       return refuse("token algorithm '" +
-                    unverified.getAlgorithm().substr(0, 16) +
+                    printable(unverified.getAlgorithm().substr(0, 16)) +
                     "' is not allowed; expected " + algorithm_);
     Poco::JWT::Signer signer(secret_);
     signer.setAlgorithms({algorithm_});

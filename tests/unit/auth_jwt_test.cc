@@ -162,6 +162,16 @@ TEST(JwtVerifier, ExposesTheExpiryOrNone) {
   EXPECT_FALSE(noExp.claims.expiresAt.has_value());
 }
 
+TEST(JwtVerifier, TheRefusalQuotesNoControlCharacterOfTheToken) {
+  JwtVerifier v(kSecret, "HS256", 0);
+  std::string token = b64url(R"({"alg":"x\nFORGED LOG LINE","typ":"JWT"})") +
+                      "." + b64url(R"({"publish":["*"]})") + ".AAAA";
+  TokenCheck check = v.verify(token, kNow);
+  EXPECT_FALSE(check.ok);
+  EXPECT_EQ(check.error.find('\n'), std::string::npos) << check.error;
+  EXPECT_NE(check.error.find("x?FORGED"), std::string::npos) << check.error;
+}
+
 TEST(JwtVerifier, RefusesClaimsOfTheWrongType) {
   JwtVerifier v(kSecret, "HS256", 0);
   Poco::JWT::Signer signer(kSecret);
