@@ -47,7 +47,8 @@ void EventsHandler::handle(Poco::Net::HTTPServerRequest& request,
   out.flush();
   if (!out) return;  // the client is already gone
 
-  ctx_->hub->addStream(detachSocket(request), channel, cursor);
+  // Anything the client sent after its request is ignored, as on the hub.
+  ctx_->hub->addStream(detachSocket(request).socket, channel, cursor);
 }
 
 }  // namespace rtdemo

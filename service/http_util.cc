@@ -1,7 +1,9 @@
 // Implementation of the handler helpers (see http_util.h).
 #include "service/http_util.h"
 
+#include "Poco/Buffer.h"
 #include "Poco/Net/HTTPServerRequestImpl.h"
+#include "Poco/Net/HTTPServerSession.h"
 #include "service/json_writer.h"
 
 namespace rtdemo {
@@ -42,10 +44,19 @@ int httpStatusFor(const Status& status) {
   return 500;
 }
 
-Poco::Net::StreamSocket detachSocket(Poco::Net::HTTPServerRequest& request) {
-  // Every request our server sees is an HTTPServerRequestImpl; detaching is
-  // how POCO 1.11 lets a connection outlive its handler.
-  return static_cast<Poco::Net::HTTPServerRequestImpl&>(request).detachSocket();
+std::string takeBuffered(Poco::Net::HTTPServerRequest& request) {
+  // Every request our server sees is an HTTPServerRequestImpl.
+  Poco::Buffer<char> buffer(0);
+  static_cast<Poco::Net::HTTPServerRequestImpl&>(request).session().drainBuffer(buffer);
+  return std::string(buffer.begin(), buffer.size());
+}
+
+DetachedSocket detachSocket(Poco::Net::HTTPServerRequest& request) {
+  // Detaching is how POCO 1.11 lets a connection outlive its handler.
+  DetachedSocket d;
+  d.buffered = takeBuffered(request);
+  d.socket = static_cast<Poco::Net::HTTPServerRequestImpl&>(request).detachSocket();
+  return d;
 }
 
 }  // namespace rtdemo

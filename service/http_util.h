@@ -23,9 +23,23 @@ void sendError(Poco::Net::HTTPServerResponse& response, int status,
 // The one place a backend Status becomes an HTTP status code.
 int httpStatusFor(const Status& status);
 
+// A socket taken over from POCO's session, with the bytes the session had
+// already read past the request but not parsed: a pipelined next request,
+// or WebSocket frames sent together with the upgrade. The hub consumes them
+// before it reads the socket (prefixed_socket.h).
+struct DetachedSocket {
+  Poco::Net::StreamSocket socket;
+  std::string buffered;
+};
+
 // Detaches the connection's socket from POCO's session; the handler must not
 // touch the response afterwards, and the server thread goes back to the pool.
-Poco::Net::StreamSocket detachSocket(Poco::Net::HTTPServerRequest& request);
+DetachedSocket detachSocket(Poco::Net::HTTPServerRequest& request);
+
+// Takes the bytes the session read past the request head. For a WebSocket
+// upgrade, call it before constructing Poco::Net::WebSocket, which would
+// otherwise move them into a buffer of its own that nothing else can read.
+std::string takeBuffered(Poco::Net::HTTPServerRequest& request);
 
 }  // namespace rtdemo
 

@@ -241,7 +241,7 @@ void Hub::addStream(Poco::Net::StreamSocket socket, const std::string& channel,
 
 void Hub::addPoll(Poco::Net::StreamSocket socket, const std::string& channel,
                   const std::string& cursor, int64_t timeoutMs,
-                  bool keepAlive, PollReuse reuse) {
+                  bool keepAlive, PollReuse reuse, std::string buffered) {
   prepare(socket);
   auto conn = std::make_unique<Conn>(nextConnId_++, Conn::Kind::kPoll, std::move(socket));
   conn->subs.push_back(std::make_unique<Sub>(conn.get(), channel, 1));
@@ -249,16 +249,19 @@ void Hub::addPoll(Poco::Net::StreamSocket socket, const std::string& channel,
   conn->pollTimeoutMs = timeoutMs;
   conn->keepAlive = keepAlive;
   conn->reuse = std::move(reuse);
+  conn->input = std::move(buffered);
   attach(std::move(conn), cursor);
 }
 
 void Hub::addWebSocket(Poco::Net::StreamSocket socket, const std::string& channel,
-                       const std::string& cursor, std::unique_ptr<WsGate> gate) {
+                       const std::string& cursor, std::unique_ptr<WsGate> gate,
+                       std::string buffered) {
   prepare(socket);
   auto conn = std::make_unique<Conn>(nextConnId_++, Conn::Kind::kWebSocket, std::move(socket));
   conn->decoder = std::make_unique<ws::Decoder>(wsMessageLimit(options_.sendMaxBytes));
   conn->gate = std::move(gate);
   conn->subscribeTokens = static_cast<double>(options_.wsMaxSubscriptions);
+  conn->input = std::move(buffered);
   if (channel.empty()) {
     pickLoop()->post(AttachCmd{std::move(conn)});
     return;

@@ -56,15 +56,20 @@ class Hub {
   // any, or empty after `timeoutMs`. `keepAlive`: the client may send
   // another request on this connection; `reuse` says whether a loop may
   // answer those itself and what every answer carries (hub_loop.h).
+  // `buffered`: what the client sent after the request that POCO already
+  // read (a pipelined next request; http_util.h).
   void addPoll(Poco::Net::StreamSocket socket, const std::string& channel,
                const std::string& cursor, int64_t timeoutMs, bool keepAlive,
-               PollReuse reuse);
+               PollReuse reuse, std::string buffered = "");
 
   // Takes a WebSocket after its handshake. With a non-empty `channel` it is
   // subscribed at once, after `cursor` as for addStream. `gate` (may be
   // null) is asked before every later subscribe and publish.
+  // `buffered`: frames the client sent with the upgrade that POCO already
+  // read; they are decoded before anything else.
   void addWebSocket(Poco::Net::StreamSocket socket, const std::string& channel,
-                    const std::string& cursor, std::unique_ptr<WsGate> gate);
+                    const std::string& cursor, std::unique_ptr<WsGate> gate,
+                    std::string buffered = "");
 
   // True while every loop has turned within `withinMs` (the watchdog).
   bool alive(int64_t withinMs) const;

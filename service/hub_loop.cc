@@ -270,6 +270,18 @@ void HubLoop::handle(AttachCmd& cmd) {
   }
   for (auto& s : c->subs) link(s.get());
   conns_.emplace(c->id, std::move(cmd.conn));
+  if (c->input.empty()) return;
+  if (c->kind == Conn::Kind::kWebSocket) {
+    std::string early;
+    early.swap(c->input);
+    consumeWebSocket(c, early.data(), early.size());
+  } else if (c->kind == Conn::Kind::kPoll) {
+    // Its next request is already here: read once the answer is out.
+    c->pipelined = true;
+    updateInterest(c);
+  } else {
+    c->input.clear();  // a stream's client has nothing to say
+  }
 }
 
 void HubLoop::dropSub(Conn* c, Sub* s) {

@@ -191,6 +191,11 @@ struct Conn {
   double subscribeTokens = 0;             // the subscribe rate's bucket
   int64_t subscribeRefillMs = 0;          // steady clock of its last refill
 
+  // Bytes the client sent that POCO read before the socket was detached
+  // (http_util.h): a poll's pipelined next request, frames sent with a
+  // WebSocket upgrade. Consumed before anything is read from the socket.
+  std::string input;
+
   bool closing = false;                   // finish once the output is flushed
   bool wantWrite = false;                 // EPOLLOUT registered
   bool inBatch = false;                   // a send waits in the loop's batch
@@ -323,6 +328,9 @@ class HubLoop {
 
   // WebSockets (hub_ws.cc).
   void readWebSocket(Conn* c);
+  // Decodes and answers `n` bytes the client sent. False once the
+  // connection is closing or closed.
+  bool consumeWebSocket(Conn* c, const char* data, size_t n);
   void handleWsText(Conn* c, const std::string& text);
   void wsSend(Conn* c, const std::string& json);
   void wsClose(Conn* c, uint16_t code, const std::string& reason);

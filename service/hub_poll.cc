@@ -15,12 +15,14 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "storage/clock.h"
 #include "service/hub.h"
 #include "service/history_page.h"
 #include "service/hub_loop.h"
 #include "service/poll_answer.h"
+#include "service/prefixed_socket.h"
 
 namespace rtdemo {
 namespace {
@@ -177,7 +179,8 @@ void HubLoop::finishAnswered(Conn* c) {
   }
   c->closing = false;
   c->idle = true;
-  if (c->pipelined) {  // its next request is already waiting
+  // Its next request is already waiting, on the socket or taken off it.
+  if (c->pipelined || !c->input.empty()) {
     c->pipelined = false;
     updateInterest(c);
     nextPoll(c);
@@ -214,26 +217,41 @@ void HubLoop::nextPoll(Conn* c) {
     handBack(c);
     return;
   }
+  // The request is what POCO had read already (Conn::input), then what
+  // the socket holds; look at both without consuming either.
   char buf[4096];
   NextPollLimits limits = options_.nextPollLimits;
   limits.maxBytes = std::min(limits.maxBytes, sizeof buf);
-  ssize_t n = ::recv(c->fd, buf, limits.maxBytes, MSG_PEEK | MSG_DONTWAIT);
-  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-    close(c);
-    return;
+  const size_t early = std::min(c->input.size(), limits.maxBytes);
+  std::memcpy(buf, c->input.data(), early);
+  ssize_t n = 0;
+  if (early < limits.maxBytes) {
+    n = ::recv(c->fd, buf + early, limits.maxBytes - early, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+      close(c);
+      return;
+    }
+    if (n < 0) {
+      if (early == 0) return;  // woken for nothing; still idle
+      n = 0;
+    }
   }
-  if (n < 0) return;  // woken for nothing; still idle
+  const size_t have = early + static_cast<size_t>(n);
   NextPoll poll;
   // A head split over several packets is left to the HTTP server, which
   // waits for the rest under its own deadline; so is a poll without a
   // cursor, whose "now" needs the Broker.
-  if (parseNextPoll(std::string_view(buf, static_cast<size_t>(n)), c->reuse.origin,
-                    limits, &poll) != NextPollVerdict::kRePoll ||
+  if (parseNextPoll(std::string_view(buf, have), c->reuse.origin, limits, &poll) !=
+          NextPollVerdict::kRePoll ||
       poll.channel != s->channel || poll.since.empty()) {
     handBack(c);
     return;
   }
-  if (::recv(c->fd, buf, poll.length, MSG_DONTWAIT) != static_cast<ssize_t>(poll.length)) {
+  const size_t fromInput = std::min(poll.length, c->input.size());
+  c->input.erase(0, fromInput);
+  const size_t fromSocket = poll.length - fromInput;
+  if (fromSocket > 0 &&
+      ::recv(c->fd, buf, fromSocket, MSG_DONTWAIT) != static_cast<ssize_t>(fromSocket)) {
     close(c);  // the bytes were there a moment ago: the socket is broken
     return;
   }
@@ -310,7 +328,14 @@ void HubLoop::rePoll(Conn* c, const NextPoll& poll) {
 void HubLoop::handBack(Conn* c) {
   detach(c);
   Poco::Net::StreamSocket socket = c->socket;  // shares the descriptor
+  std::string unread;
+  unread.swap(c->input);
   discard(c);  // the socket stays open through `socket`
+  if (!unread.empty()) {
+    // POCO must see what we took off the socket before what is still on it.
+    socket = Poco::Net::StreamSocket(new PrefixedSocketImpl(
+        static_cast<Poco::Net::StreamSocketImpl*>(socket.impl()), std::move(unread)));
+  }
   try {
     socket.setBlocking(true);
   } catch (...) {

@@ -18,7 +18,6 @@
 namespace rtdemo {
 
 void HubLoop::readWebSocket(Conn* c) {
-  const uint64_t id = c->id;
   char buf[16384];
   for (;;) {
     ssize_t n = ::recv(c->fd, buf, sizeof buf, MSG_DONTWAIT);
@@ -28,37 +27,43 @@ void HubLoop::readWebSocket(Conn* c) {
       close(c);
       return;
     }
-    c->lastHeardMs = steadyMs();
-    if (c->closing) continue;  // a close frame went out: ignore the rest
-    std::vector<ws::Message> messages;
-    uint16_t code = 0;
-    std::string reason;
-    bool ok = c->decoder->feed(buf, static_cast<size_t>(n), &messages, &code, &reason);
-    for (ws::Message& m : messages) {
-      switch (m.opcode) {
-        case ws::kText:
-          handleWsText(c, m.payload);
-          break;
-        case ws::kPing:
-          write(c, std::make_shared<const std::string>(ws::encodeFrame(ws::kPong, m.payload)));
-          break;
-        case ws::kClose: {
-          // The client is leaving: answer its close (ws::closeReply checks
-          // the code and reason, RFC 6455 5.5.1), then drop the socket.
-          ws::CloseReply reply = ws::closeReply(m.payload);
-          wsClose(c, reply.code, reply.reason);
-          return;
-        }
-        default:
-          break;  // pongs only prove the peer is alive
-      }
-      if (conns_.count(id) == 0 || c->closing) return;
-    }
-    if (!ok) {
-      wsClose(c, code, reason);
-      return;
-    }
+    if (!consumeWebSocket(c, buf, static_cast<size_t>(n))) return;
   }
+}
+
+bool HubLoop::consumeWebSocket(Conn* c, const char* data, size_t n) {
+  const uint64_t id = c->id;
+  c->lastHeardMs = steadyMs();
+  if (c->closing) return true;  // a close frame went out: ignore the rest
+  std::vector<ws::Message> messages;
+  uint16_t code = 0;
+  std::string reason;
+  bool ok = c->decoder->feed(data, n, &messages, &code, &reason);
+  for (ws::Message& m : messages) {
+    switch (m.opcode) {
+      case ws::kText:
+        handleWsText(c, m.payload);
+        break;
+      case ws::kPing:
+        write(c, std::make_shared<const std::string>(ws::encodeFrame(ws::kPong, m.payload)));
+        break;
+      case ws::kClose: {
+        // The client is leaving: answer its close (ws::closeReply checks
+        // the code and reason, RFC 6455 5.5.1), then drop the socket.
+        ws::CloseReply reply = ws::closeReply(m.payload);
+        wsClose(c, reply.code, reply.reason);
+        return false;
+      }
+      default:
+        break;  // pongs only prove the peer is alive
+    }
+    if (conns_.count(id) == 0 || c->closing) return false;
+  }
+  if (!ok) {
+    wsClose(c, code, reason);
+    return false;
+  }
+  return true;
 }
 
 void HubLoop::handleWsText(Conn* c, const std::string& text) {

@@ -109,9 +109,10 @@ void PollHandler::handle(Poco::Net::HTTPServerRequest& request,
   reuse.allowed = !ctx_->security->isPrivate(channel);
   reuse.origin = request.get("Origin", "");
   reuse.headers = headerLines(response);
-  ctx_->hub->addPoll(detachSocket(request), channel, cursor,
+  DetachedSocket detached = detachSocket(request);
+  ctx_->hub->addPoll(detached.socket, channel, cursor,
                      static_cast<int64_t>(timeout) * 1000, keepAlive,
-                     std::move(reuse));
+                     std::move(reuse), std::move(detached.buffered));
 }
 
 }  // namespace rtdemo

@@ -87,10 +87,14 @@ void WebSocketHandler::handle(Poco::Net::HTTPServerRequest& request,
     if (!ctx_->broker->lastId(channel, &cursor).ok()) cursor.clear();
   }
   try {
+    // Frames sent together with the upgrade: taken before POCO's
+    // WebSocket moves them into a buffer that only its own reads see.
+    std::string early = takeBuffered(request);
     // Sends 101 and detaches the socket from POCO's session.
     Poco::Net::WebSocket socket(request, response);
     ctx_->hub->addWebSocket(socket, channel, cursor,
-                            std::make_unique<SecurityWsGate>(&security, credentials, auth.address));
+                            std::make_unique<SecurityWsGate>(&security, credentials, auth.address),
+                            std::move(early));
   } catch (const Poco::Net::WebSocketException& e) {
     if (response.sent()) return;
     if (e.code() == Poco::Net::WebSocket::WS_ERR_HANDSHAKE_UNSUPPORTED_VERSION) {

@@ -34,7 +34,8 @@ std::string encodeClientFrame(uint8_t firstByte, const std::string& payload, boo
 }
 
 WsTestClient::WsTestClient(int port, const std::string& target,
-                           const std::map<std::string, std::string>& headers) {
+                           const std::map<std::string, std::string>& headers,
+                           const std::string& withUpgrade) {
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -50,7 +51,7 @@ WsTestClient::WsTestClient(int port, const std::string& target,
   sendRaw("GET " + target +
           " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
-          extra + "\r\n");
+          extra + "\r\n" + withUpgrade);
   auto deadline = Clock::now() + std::chrono::seconds(10);
   size_t end;
   while ((end = buf_.find("\r\n\r\n")) == std::string::npos) {

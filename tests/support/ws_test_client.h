@@ -23,8 +23,11 @@ class WsTestClient {
 
   // Connects to 127.0.0.1:port and performs the handshake for `target`,
   // with any extra request headers (e.g. Authorization, Origin).
+  // `withUpgrade` goes out in the same write as the upgrade request (frames
+  // a client sends before it has seen the 101).
   WsTestClient(int port, const std::string& target,
-               const std::map<std::string, std::string>& headers = {});
+               const std::map<std::string, std::string>& headers = {},
+               const std::string& withUpgrade = "");
   ~WsTestClient();
 
   int status() const { return status_; }  // 101 when upgraded
