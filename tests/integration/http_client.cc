@@ -30,11 +30,19 @@ int connectLoopback(int port, int rcvbuf) {
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || selfConnected(fd)) {
     ::close(fd);
     return -1;
   }
   return fd;
+}
+
+bool selfConnected(int fd) {
+  sockaddr_in local{}, peer{};
+  socklen_t a = sizeof local, b = sizeof peer;
+  return ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &a) == 0 &&
+         ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &b) == 0 &&
+         local.sin_port == peer.sin_port && local.sin_addr.s_addr == peer.sin_addr.s_addr;
 }
 
 bool portAccepts(int port) {

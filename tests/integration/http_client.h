@@ -40,7 +40,12 @@ std::string urlEncode(const std::string& s);
 // A raw loopback connection (optionally with a small receive buffer, to play
 // a slow client) and a bare GET on it, for tests that hold many sockets or
 // must not wait for an answer.
+// Returns -1 when nothing listens. A connection that TCP joined to itself
+// counts as none: connecting to a port nobody listens on can pick that same
+// port as the ephemeral source (a restart's port, while the server is down),
+// and the socket would then hold the port the restarting server needs.
 int connectLoopback(int port, int rcvbuf = 0);
+bool selfConnected(int fd);
 bool sendGet(int fd, const std::string& target);
 // True when something accepts connections on the loopback port.
 bool portAccepts(int port);

@@ -25,8 +25,10 @@ class ServerProcess {
  public:
   // Starts rtdemo with `args` on `port` (0: one the OS picks) and waits
   // until it has written its port file, which it does once the port
-  // accepts connections. Fails the test (ADD_FAILURE) if it exits first.
-  explicit ServerProcess(std::vector<std::string> args = {}, int port = 0);
+  // accepts connections. Fails the test (ADD_FAILURE) if it exits first,
+  // unless `mustStart` is false: then the caller looks at ready() and
+  // stderrText() (a restart that may find its port taken, say).
+  explicit ServerProcess(std::vector<std::string> args = {}, int port = 0, bool mustStart = true);
   ~ServerProcess();  // SIGKILL if still running
 
   ServerProcess(const ServerProcess&) = delete;

@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "tests/integration/http_client.h"
+
 namespace rtdemo {
 
 using Clock = std::chrono::steady_clock;
@@ -41,7 +43,8 @@ WsTestClient::WsTestClient(int port, const std::string& target,
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+  if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      selfConnected(fd_)) {  // see connectLoopback()
     ::close(fd_);
     fd_ = -1;
     return;

@@ -31,6 +31,7 @@ class WsTestClient {
   ~WsTestClient();
 
   int status() const { return status_; }  // 101 when upgraded
+  bool connected() const { return fd_ >= 0; }  // false once the server closed
   const std::string& responseHead() const { return head_; }
 
   void sendText(const std::string& text);

@@ -1,0 +1,313 @@
+// Resource bounds, tested for the worst clients rather than assumed: many
+// connections of each kind (SSE, long poll, WebSocket, kept-alive idle HTTP)
+// in the state that costs the server most. Silent: they never read.
+// Resuming from the start: `last_event_id=x` (or since=x, last_id=x) on a
+// SQLite channel filled with 1,000 messages of 60 KB, which is answered with
+// a reset and the whole 60 MB history. Drip-feeding: a request head one byte
+// at a time.
+//
+// Only idle SSE streams are here yet. The other kinds are written and fail
+// against today's hub (which reads a whole history per replay and poll) and
+// POCO pool (a thread per kept-alive or drip-feeding connection); they land
+// with the fixes (issue 18).
+//
+// Each test asserts two things, with bounds stated next to it:
+//   - memory: the server's peak RSS (VmHWM in /proc/PID/status, its peak
+//     reset once the channel is filled) over what it had then stays under
+//     N connections x a per-connection bound, plus a fixed slack;
+//   - liveness: while they are held, sentinel SSE readers on another channel
+//     see heartbeats (rtdemo.heartbeat.seconds=1) with no gap over
+//     kMaxHeartbeatGap, and a POST /send from another connection is
+//     answered.
+// A guard SIGKILLs the server if its RSS passes twice the bound, so a
+// regression fails the test quickly instead of taking the machine's memory.
+//
+// Idle streams cost about 3 KiB each here (measured: 1,000 idle SSE
+// streams, peak RSS +3.0 MiB, release build). kIdleBytes allows 16 KiB,
+// generous on purpose.
+// For a silent stream resuming a full history the bound is what the hub is
+// designed to hold: an idle stream plus its output buffer
+// (rtdemo.stream.buffer.bytes, 1 MiB by default; the hub writes at most half
+// of it ahead, and what it has read from history but not yet written must
+// fit in the rest).
+//
+// Under AddressSanitizer (scripts/sanitize.sh) every allocation carries
+// redzones and shadow memory and freed memory waits in a quarantine, so the
+// bounds are multiplied by kSanitizerFactor and the slack grows by the
+// quarantine's size; they still catch a server that holds a whole history
+// per connection (gigabytes here).
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "tests/integration/http_client.h"
+#include "tests/integration/server_process.h"
+#include "tests/support/sse_parser.h"
+
+namespace rtdemo {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+constexpr long long kKiB = 1024, kMiB = 1024 * 1024;
+constexpr long long kIdleBytes = 16 * kKiB;       // per idle connection
+#if defined(__SANITIZE_ADDRESS__)
+constexpr long long kSanitizerFactor = 3;
+constexpr long long kSlackBytes = (48 + 256) * kMiB;  // + ASan's default quarantine
+#else
+constexpr long long kSanitizerFactor = 1;
+constexpr long long kSlackBytes = 48 * kMiB;  // allocator and thread noise
+#endif
+
+// The most that `n` connections costing `each` may add to the peak RSS.
+long long rssBound(int n, long long each) { return kSanitizerFactor * n * each + kSlackBytes; }
+constexpr auto kMaxHeartbeatGap = 3s;             // three heartbeat intervals
+
+// A field of /proc/PID/status in bytes (VmRSS, VmHWM), or -1.
+long long procStatusBytes(pid_t pid, const std::string& field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(field + ":", 0) == 0) return std::atoll(line.c_str() + field.size() + 1) * kKiB;
+  }
+  return -1;
+}
+
+// Resets VmHWM to the current RSS (proc(5), clear_refs "5").
+bool resetPeakRss(pid_t pid) {
+  std::ofstream out("/proc/" + std::to_string(pid) + "/clear_refs");
+  out << "5";
+  out.close();
+  return static_cast<bool>(out);
+}
+
+// SIGKILLs `pid` the moment its RSS passes `ceiling`, and remembers it.
+class RssGuard {
+ public:
+  RssGuard(pid_t pid, long long ceiling) : pid_(pid), ceiling_(ceiling) {
+    thread_ = std::thread([this] {
+      while (!stop_) {
+        long long rss = procStatusBytes(pid_, "VmRSS");
+        if (rss > ceiling_) {
+          tripped_ = rss;
+          ::kill(pid_, SIGKILL);
+          return;
+        }
+        std::this_thread::sleep_for(20ms);
+      }
+    });
+  }
+  ~RssGuard() {
+    stop_ = true;
+    thread_.join();
+  }
+  long long tripped() const { return tripped_; }  // the RSS that tripped it, or 0
+
+ private:
+  const pid_t pid_;
+  const long long ceiling_;
+  std::atomic<bool> stop_{false};
+  std::atomic<long long> tripped_{0};
+  std::thread thread_;
+};
+
+// SSE readers that read everything on a quiet channel and time the gaps
+// between the heartbeats each one receives. Several, so that every hub loop
+// (connections are dealt to loops in turn) holds at least one.
+class HeartbeatSentinels {
+ public:
+  HeartbeatSentinels(int port, int count = 4) {
+    for (int i = 0; i < count; ++i) {
+      Reader r;
+      r.fd = connectLoopback(port);
+      EXPECT_GE(r.fd, 0);
+      EXPECT_TRUE(sendGet(r.fd, "/events?channel=sentinel"));
+      readers_.push_back(std::move(r));
+    }
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~HeartbeatSentinels() {
+    stop_ = true;
+    thread_.join();
+    for (auto& r : readers_) ::close(r.fd);
+  }
+  // Heartbeats that the reader with the fewest has received.
+  int fewestBeats() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    int fewest = INT32_MAX;
+    for (auto& r : readers_) fewest = std::min(fewest, r.beats);
+    return fewest;
+  }
+  // The longest gap between two heartbeats of any reader, including the
+  // time since the last one (a loop that stops for good counts too).
+  std::chrono::milliseconds longestGap() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    Clock::duration longest{};
+    for (auto& r : readers_) {
+      longest = std::max(longest, r.longest);
+      if (r.beats > 0) longest = std::max(longest, Clock::now() - r.last);
+    }
+    return std::chrono::duration_cast<std::chrono::milliseconds>(longest);
+  }
+  bool anyClosed() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& r : readers_)
+      if (r.closed) return true;
+    return false;
+  }
+
+ private:
+  struct Reader {
+    int fd = -1;
+    SseParser parser;
+    int beats = 0;
+    bool closed = false;
+    Clock::time_point last;
+    Clock::duration longest{};
+  };
+
+  void loop() {
+    std::vector<pollfd> fds;
+    for (auto& r : readers_) fds.push_back({r.fd, POLLIN, 0});
+    while (!stop_) {
+      if (::poll(fds.data(), fds.size(), 100) <= 0) continue;
+      for (size_t i = 0; i < fds.size(); ++i) {
+        if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        char buf[16384];
+        ssize_t n = ::recv(fds[i].fd, buf, sizeof buf, 0);
+        std::lock_guard<std::mutex> lock(mu_);
+        Reader& r = readers_[i];
+        if (n <= 0) {
+          r.closed = true;
+          fds[i].fd = -1;
+          continue;
+        }
+        // The response head goes through the parser too; it only yields
+        // events once the stream's own lines come.
+        r.parser.feed(std::string_view(buf, static_cast<size_t>(n)));
+        for (const SseEvent& e : r.parser.take()) {
+          if (e.type != "heartbeat") continue;
+          auto now = Clock::now();
+          if (r.beats++ > 0) r.longest = std::max(r.longest, now - r.last);
+          r.last = now;
+        }
+      }
+    }
+  }
+
+  std::vector<Reader> readers_;  // guarded by mu_ once the thread runs
+  mutable std::mutex mu_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+class ResourceBoundsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/rtdemo-bounds-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override {
+    server_.reset();
+    std::system(("rm -rf " + dir_).c_str());
+  }
+
+  void start(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"--backend", "sqlite",
+                                     "-D", "rtdemo.sqlite.path=" + dir_ + "/bounds.db",
+                                     // What is measured is memory, not durability.
+                                     "-D", "rtdemo.sqlite.synchronous=normal",
+                                     "-D", "rtdemo.heartbeat.seconds=1",
+                                     "-D", "rtdemo.poll.timeout.seconds=25"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    server_ = std::make_unique<ServerProcess>(args);
+    ASSERT_TRUE(server_->ready());
+    port_ = server_->port();
+  }
+
+  // From here on, peak RSS counts against the bound.
+  void markBaseline() {
+    ASSERT_TRUE(resetPeakRss(server_->pid())) << "cannot write /proc/PID/clear_refs";
+    baseline_ = procStatusBytes(server_->pid(), "VmRSS");
+    ASSERT_GT(baseline_, 0);
+  }
+
+  // The peak since markBaseline(), over the baseline.
+  long long peakGrowth() const { return procStatusBytes(server_->pid(), "VmHWM") - baseline_; }
+
+  // The checks every test ends with, once its connections are in place:
+  // heartbeats keep coming for three more intervals, a publish is answered,
+  // and the peak RSS stays under `bound`.
+  void expectBoundsHold(HeartbeatSentinels& sentinels, long long bound, const std::string& what) {
+    int beats = sentinels.fewestBeats();
+    EXPECT_TRUE(waitUntil([&] { return sentinels.fewestBeats() >= beats + 3; }, 30s))
+        << "heartbeats stopped while " << what;
+    EXPECT_FALSE(sentinels.anyClosed()) << "a sentinel was cut off while " << what;
+    EXPECT_LE(sentinels.longestGap(), kMaxHeartbeatGap) << "a loop stalled while " << what;
+    HttpResponse sent = httpRequest(port_, "POST", "/send", "channel=other&data=alive",
+                                    "application/x-www-form-urlencoded", {}, 10s);
+    EXPECT_EQ(sent.status, 201) << "a publish was not answered within 10 s while " << what;
+    long long growth = peakGrowth();
+    EXPECT_LE(growth, bound) << what << ": peak RSS grew by " << growth / kMiB << " MiB, bound "
+                             << bound / kMiB << " MiB";
+    std::cout << what << ": peak RSS +" << growth / kKiB << " KiB (bound " << bound / kKiB
+              << " KiB), longest heartbeat gap " << sentinels.longestGap().count() << " ms\n";
+  }
+
+  std::string dir_;
+  std::unique_ptr<ServerProcess> server_;
+  int port_ = 0;
+  long long baseline_ = 0;
+};
+
+// Silent connections that each sent `request` and never read; a small
+// receive buffer, so the kernel holds little and the server holds the rest.
+std::vector<int> openSilent(int port, int n, const std::string& request) {
+  std::vector<int> fds;
+  for (int i = 0; i < n; ++i) {
+    int fd = connectLoopback(port, 4096);
+    if (fd < 0) break;
+    if (::send(fd, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
+      ::close(fd);
+      break;
+    }
+    fds.push_back(fd);
+  }
+  EXPECT_EQ(fds.size(), static_cast<size_t>(n));
+  return fds;
+}
+
+void closeAll(std::vector<int>& fds) {
+  for (int fd : fds) ::close(fd);
+  fds.clear();
+}
+
+TEST_F(ResourceBoundsTest, IdleSseStreams) {
+  constexpr int kStreams = 1000;
+  start();
+  markBaseline();
+  HeartbeatSentinels sentinels(port_);
+  const long long bound = rssBound(kStreams, kIdleBytes);
+  RssGuard guard(server_->pid(), baseline_ + 2 * bound);
+  std::vector<int> fds = openSilent(port_, kStreams, "GET /events?channel=idle HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+  ASSERT_TRUE(waitUntil([&] { return openConnections(port_, "sse") == kStreams + 4; }, 60s))
+      << openConnections(port_, "sse") << " streams held";
+  expectBoundsHold(sentinels, bound, "1,000 idle SSE streams");
+  EXPECT_EQ(guard.tripped(), 0);
+  closeAll(fds);
+}
+
+}  // namespace
+}  // namespace rtdemo
