@@ -48,7 +48,7 @@ void EventsHandler::handle(Poco::Net::HTTPServerRequest& request,
   if (!out) return;  // the client is already gone
 
   // Anything the client sent after its request is ignored, as on the hub.
-  ctx_->hub->addStream(detachSocket(request).socket, channel, cursor);
+  ctx_->hub->addStream(detachSocket(request).socket, channel, cursor, auth.tokenExpiresAt);
 }
 
 }  // namespace rtdemo

@@ -232,19 +232,22 @@ void Hub::attach(std::unique_ptr<Conn> conn, const std::string& cursor) {
 }
 
 void Hub::addStream(Poco::Net::StreamSocket socket, const std::string& channel,
-                    const std::string& cursor) {
+                    const std::string& cursor, std::optional<int64_t> tokenExpiresAt) {
   prepare(socket);
   auto conn = std::make_unique<Conn>(nextConnId_++, Conn::Kind::kStream, std::move(socket));
   conn->subs.push_back(std::make_unique<Sub>(conn.get(), channel, 1));
+  conn->subs.front()->expiresSteadyMs = expiryDeadline(tokenExpiresAt, options_.tokenLeewaySeconds);
   attach(std::move(conn), cursor);
 }
 
 void Hub::addPoll(Poco::Net::StreamSocket socket, const std::string& channel,
                   const std::string& cursor, int64_t timeoutMs,
-                  bool keepAlive, PollReuse reuse, std::string buffered) {
+                  bool keepAlive, PollReuse reuse, std::string buffered,
+                  std::optional<int64_t> tokenExpiresAt) {
   prepare(socket);
   auto conn = std::make_unique<Conn>(nextConnId_++, Conn::Kind::kPoll, std::move(socket));
   conn->subs.push_back(std::make_unique<Sub>(conn.get(), channel, 1));
+  conn->subs.front()->expiresSteadyMs = expiryDeadline(tokenExpiresAt, options_.tokenLeewaySeconds);
   conn->pollCursor = cursor;
   conn->pollTimeoutMs = timeoutMs;
   conn->keepAlive = keepAlive;
@@ -255,7 +258,7 @@ void Hub::addPoll(Poco::Net::StreamSocket socket, const std::string& channel,
 
 void Hub::addWebSocket(Poco::Net::StreamSocket socket, const std::string& channel,
                        const std::string& cursor, std::unique_ptr<WsGate> gate,
-                       std::string buffered) {
+                       std::string buffered, std::optional<int64_t> tokenExpiresAt) {
   prepare(socket);
   auto conn = std::make_unique<Conn>(nextConnId_++, Conn::Kind::kWebSocket, std::move(socket));
   conn->decoder = std::make_unique<ws::Decoder>(wsMessageLimit(options_.sendMaxBytes));
@@ -267,6 +270,7 @@ void Hub::addWebSocket(Poco::Net::StreamSocket socket, const std::string& channe
     return;
   }
   conn->subs.push_back(std::make_unique<Sub>(conn.get(), channel, 1));
+  conn->subs.front()->expiresSteadyMs = expiryDeadline(tokenExpiresAt, options_.tokenLeewaySeconds);
   attach(std::move(conn), cursor);
 }
 

@@ -21,6 +21,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -48,8 +49,11 @@ class Hub {
   // `cursor` is the client's Last-Event-ID, or the channel's last id taken
   // before the headers went out; empty means "whatever comes live" (used
   // only when the backend could not give a cursor).
+  // `tokenExpiresAt` (seconds since 1970): the token that allowed this
+  // private channel expires then, and the stream ends (hub_expiry.cc).
   void addStream(Poco::Net::StreamSocket socket, const std::string& channel,
-                 const std::string& cursor);
+                 const std::string& cursor,
+                 std::optional<int64_t> tokenExpiresAt = std::nullopt);
 
   // Takes a detached long-poll socket on which nothing has been sent yet.
   // It is answered with the messages after `cursor` as soon as there are
@@ -60,7 +64,8 @@ class Hub {
   // read (a pipelined next request; http_util.h).
   void addPoll(Poco::Net::StreamSocket socket, const std::string& channel,
                const std::string& cursor, int64_t timeoutMs, bool keepAlive,
-               PollReuse reuse, std::string buffered = "");
+               PollReuse reuse, std::string buffered = "",
+               std::optional<int64_t> tokenExpiresAt = std::nullopt);
 
   // Takes a WebSocket after its handshake. With a non-empty `channel` it is
   // subscribed at once, after `cursor` as for addStream. `gate` (may be
@@ -69,7 +74,8 @@ class Hub {
   // read; they are decoded before anything else.
   void addWebSocket(Poco::Net::StreamSocket socket, const std::string& channel,
                     const std::string& cursor, std::unique_ptr<WsGate> gate,
-                    std::string buffered = "");
+                    std::string buffered = "",
+                    std::optional<int64_t> tokenExpiresAt = std::nullopt);
 
   // True while every loop has turned within `withinMs` (the watchdog).
   bool alive(int64_t withinMs) const;

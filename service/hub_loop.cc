@@ -103,17 +103,6 @@ void HubLoop::post(HubCommand command) {
   }
 }
 
-template <typename F>
-void HubLoop::guarded(uint64_t connId, const char* what, F&& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    failConn(connId, what, e.what());
-  } catch (...) {
-    failConn(connId, what, "unknown exception");
-  }
-}
-
 void HubLoop::failConn(uint64_t connId, const char* what, const char* why) {
   stats_->connErrors.fetch_add(1, std::memory_order_relaxed);
   Poco::Logger::get("rtdemo").error(
@@ -138,6 +127,7 @@ void HubLoop::run() {
     int64_t wake = nextHeartbeatMs_;
     if (!pollDeadlines_.empty() && pollDeadlines_.begin()->first < wake)
       wake = pollDeadlines_.begin()->first;
+    if (!expiries_.empty() && expiries_.begin()->first < wake) wake = expiries_.begin()->first;
     // Wake at least once a second so the watchdog sees a live loop.
     int timeout = static_cast<int>(std::max<int64_t>(0, std::min<int64_t>(wake - now, 1000)));
     int n = ::epoll_wait(epollFd_, events, kMaxEvents, timeout);
@@ -161,6 +151,7 @@ void HubLoop::run() {
         nextHeartbeatMs_ = now + options_.heartbeatSeconds * 1000;
       }
       expirePolls(now);
+      expireTokens(now);
     } catch (const std::exception& e) {
       // Not one connection's: every per-connection step is guarded. Log it
       // and turn again rather than take every client down.
@@ -270,6 +261,7 @@ void HubLoop::handle(AttachCmd& cmd) {
   }
   for (auto& s : c->subs) link(s.get());
   conns_.emplace(c->id, std::move(cmd.conn));
+  scheduleExpiry(c);
   if (c->input.empty()) return;
   if (c->kind == Conn::Kind::kWebSocket) {
     std::string early;
@@ -561,6 +553,8 @@ void HubLoop::sendHeartbeats(int64_t nowWall) {
 void HubLoop::detach(Conn* c) {
   for (auto& s : c->subs) unlink(s.get());
   pollDeadlines_.erase({c->pollDeadlineMs, c->id});
+  if (c->expiryKey != 0) expiries_.erase({c->expiryKey, c->id});
+  c->expiryKey = 0;
   ::epoll_ctl(epollFd_, EPOLL_CTL_DEL, c->fd, nullptr);
   if (options_.onRelease) options_.onRelease(c->fd);
 }

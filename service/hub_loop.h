@@ -51,6 +51,7 @@
 #pragma once
 
 #include <atomic>
+#include <exception>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -85,6 +86,9 @@ class WsGate {
   struct Answer {
     int status = 0;  // 0: allowed; else 401, 403 or 429
     std::string error;
+    // For an allowed subscribe: when the token that allowed it expires
+    // (seconds since 1970); the hub ends the subscription then.
+    std::optional<int64_t> expiresAt;
   };
   virtual ~WsGate() = default;
   virtual Answer maySubscribe(const std::string& channel) = 0;
@@ -113,6 +117,11 @@ struct HubOptions {
   // Client requests (WebSocket subscribes and publishes, re-polls that must
   // read history) waiting for the workers beyond which new ones get a 503.
   size_t workerQueueMax = 4096;
+  // The clock skew the token verifier allows past a token's exp
+  // (rtdemo.auth.jwt.leeway.seconds): a stream ends when its token would
+  // no longer be accepted, so that its reconnect is refused, not let in
+  // to be ended again at once.
+  int tokenLeewaySeconds = 30;
   // Send a fan-out's writes in one io_uring submission (batch_sender.h)
   // when the kernel allows it; otherwise, and when false, one send() each.
   bool batchSends = true;
@@ -122,6 +131,11 @@ struct HubOptions {
 };
 
 struct Conn;
+
+// The steady-clock deadline of a token that expires at `expiresAtSeconds`
+// (its exp, seconds since 1970) and is accepted `leewaySeconds` past it, as
+// the verifier accepts it; 0 for a token without exp.
+int64_t expiryDeadline(std::optional<int64_t> expiresAtSeconds, int leewaySeconds);
 
 // What a kept-alive long-poll connection carries from its first request so
 // that a hub loop can answer the client's next polls itself.
@@ -158,6 +172,9 @@ struct Sub {
   std::optional<MessageId> lastSent;      // nullopt: every live event is new
   std::string ref;                        // a WebSocket subscribe's ref
   size_t slot = SIZE_MAX;                 // index in its channel list
+  // When the token that allowed this private channel expires, on the
+  // steady clock; 0: never (hub_expiry.cc).
+  int64_t expiresSteadyMs = 0;
 };
 
 // One detached client socket.
@@ -195,6 +212,8 @@ struct Conn {
   // (http_util.h): a poll's pipelined next request, frames sent with a
   // WebSocket upgrade. Consumed before anything is read from the socket.
   std::string input;
+
+  int64_t expiryKey = 0;                  // its entry in expiries_, 0: none
 
   bool closing = false;                   // finish once the output is flushed
   bool wantWrite = false;                 // EPOLLOUT registered
@@ -326,6 +345,11 @@ class HubLoop {
   void expirePolls(int64_t now);
   bool keepsListening(const Conn& c) const;
 
+  // Token expiry (hub_expiry.cc).
+  void scheduleExpiry(Conn* c);
+  void expireTokens(int64_t now);
+  void endExpired(Conn* c, int64_t now);
+
   // WebSockets (hub_ws.cc).
   void readWebSocket(Conn* c);
   // Decodes and answers `n` bytes the client sent. False once the
@@ -367,6 +391,8 @@ class HubLoop {
   std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns_;
   std::unordered_map<std::string, std::vector<Sub*>> channels_;
   std::set<std::pair<int64_t, uint64_t>> pollDeadlines_;
+  // (steady ms, conn id): the earliest token expiry of each connection.
+  std::set<std::pair<int64_t, uint64_t>> expiries_;
   bool fanningOut_ = false;
   std::vector<std::unique_ptr<Conn>> graveyard_;
   // Null when io_uring is off or unavailable. batched_[tag] is the
@@ -383,5 +409,16 @@ class HubLoop {
   int64_t nextHeartbeatMs_ = 0;
   uint64_t generations_ = 1;  // 1 is the first Sub of a Conn made off the loop
 };
+
+template <typename F>
+void HubLoop::guarded(uint64_t connId, const char* what, F&& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    failConn(connId, what, e.what());
+  } catch (...) {
+    failConn(connId, what, "unknown exception");
+  }
+}
 
 }  // namespace rtdemo

@@ -24,6 +24,7 @@ struct HubStats {
   std::atomic<uint64_t> connErrors{0};       // connections closed after an exception
   std::atomic<uint64_t> busyRefusals{0};     // requests refused: workers' queue full
   std::atomic<uint64_t> historyPages{0};     // history pages read for replays
+  std::atomic<uint64_t> tokenExpiries{0};    // subscriptions ended at their token's exp
 };
 
 }  // namespace rtdemo

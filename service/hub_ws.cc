@@ -84,12 +84,14 @@ void HubLoop::handleWsText(Conn* c, const std::string& text) {
         wsSend(c, wsproto::encodeError("too many subscriptions on one connection", cmd.ref));
         return;
       }
+      std::optional<int64_t> expiresAt;
       if (c->gate) {
         WsGate::Answer a = c->gate->maySubscribe(cmd.channel);
         if (a.status != 0) {
           wsSend(c, wsproto::encodeError(a.error, cmd.ref, a.status));
           return;
         }
+        expiresAt = a.expiresAt;
       }
       if (!wsAdmit(c, cmd, true)) return;
       // Register first, then read history (hub_loop.h, step 1). The feed's
@@ -97,7 +99,9 @@ void HubLoop::handleWsText(Conn* c, const std::string& text) {
       c->subs.push_back(std::make_unique<Sub>(c, cmd.channel, nextGeneration()));
       Sub* s = c->subs.back().get();
       s->ref = cmd.ref;
+      s->expiresSteadyMs = expiryDeadline(expiresAt, options_.tokenLeewaySeconds);
       link(s);
+      scheduleExpiry(c);
       Hub::PageRequest r;
       r.connId = c->id;
       r.channel = cmd.channel;

@@ -149,6 +149,11 @@ void MetricsHandler::handle(Poco::Net::HTTPServerRequest&,
            "next page only once its socket has taken the last one.");
   m.sample("rtdemo_history_pages_total", "", get(hub.historyPages));
 
+  m.family("rtdemo_token_expiries_total", "counter",
+           "Subscriptions to private channels ended because the token that allowed "
+           "them expired (SSE token-expired event, poll 401, WebSocket expired message).");
+  m.sample("rtdemo_token_expiries_total", "", get(hub.tokenExpiries));
+
   m.family("rtdemo_hub_connection_errors_total", "counter",
            "Connections a hub loop closed because serving them raised an error "
            "(each is logged in one line); the loop itself goes on.");

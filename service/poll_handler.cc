@@ -112,7 +112,7 @@ void PollHandler::handle(Poco::Net::HTTPServerRequest& request,
   DetachedSocket detached = detachSocket(request);
   ctx_->hub->addPoll(detached.socket, channel, cursor,
                      static_cast<int64_t>(timeout) * 1000, keepAlive,
-                     std::move(reuse), std::move(detached.buffered));
+                     std::move(reuse), std::move(detached.buffered), auth.tokenExpiresAt);
 }
 
 }  // namespace rtdemo

@@ -310,6 +310,7 @@ int RtdemoApp::main(const std::vector<std::string>&) {
   hubOptions.workerQueueMax = static_cast<size_t>(settings.hubWorkerQueue);
   hubOptions.wsSubscribeRate = settings.wsSubscribeRate;
   hubOptions.wsInFlightMax = settings.wsInFlight;
+  hubOptions.tokenLeewaySeconds = settings.security.jwtLeewaySeconds;
   hubOptions.keepAliveIdleMs = sharedParams->getKeepAliveTimeout().totalMilliseconds();
   hubOptions.pollTimeoutMaxMs = int64_t{settings.pollTimeoutSeconds} * 1000;
   // A re-poll read by the hub must be one the HTTP server would accept.

@@ -83,5 +83,19 @@ std::string encodeReset(const std::string& epochStartId,
   return out;
 }
 
+std::string encodeTokenExpired(const std::string& channel) {
+  JsonWriter json;
+  json.beginObject();
+  json.key("error");
+  json.string("token expired");
+  json.key("channel");
+  json.string(channel);
+  json.endObject();
+  std::string out = "event: token-expired\n";
+  appendField(&out, "data", json.str());
+  out.push_back('\n');
+  return out;
+}
+
 }  // namespace sse
 }  // namespace rtdemo

@@ -35,6 +35,11 @@ std::string encodeHeartbeat(int64_t nowMs);
 std::string encodeReset(const std::string& epochStartId,
                         const std::string& oldest, const std::string& reason);
 
+// The "token-expired" event that ends a stream of a private channel when
+// the token that allowed it expires: {"error":"token expired","channel":C}.
+// It carries no id, so a reconnect resumes after the last message.
+std::string encodeTokenExpired(const std::string& channel);
+
 // Appends `value` as one or more "<field>: " lines, splitting on CR, LF and
 // CRLF. Exposed for tests.
 void appendField(std::string* out, const char* field, const std::string& value);

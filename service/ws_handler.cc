@@ -35,7 +35,7 @@ class SecurityWsGate : public WsGate {
   }
 
  private:
-  static Answer answer(const Verdict& v) { return Answer{v.status, v.error}; }
+  static Answer answer(const Verdict& v) { return Answer{v.status, v.error, v.tokenExpiresAt}; }
 
   Security* const security_;
   const Credentials credentials_;
@@ -94,7 +94,7 @@ void WebSocketHandler::handle(Poco::Net::HTTPServerRequest& request,
     Poco::Net::WebSocket socket(request, response);
     ctx_->hub->addWebSocket(socket, channel, cursor,
                             std::make_unique<SecurityWsGate>(&security, credentials, auth.address),
-                            std::move(early));
+                            std::move(early), auth.tokenExpiresAt);
   } catch (const Poco::Net::WebSocketException& e) {
     if (response.sent()) return;
     if (e.code() == Poco::Net::WebSocket::WS_ERR_HANDSHAKE_UNSUPPORTED_VERSION) {

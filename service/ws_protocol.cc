@@ -208,5 +208,20 @@ std::string encodeError(const std::string& error, const std::string& ref, int st
   return json.take();
 }
 
+std::string encodeExpired(const std::string& channel) {
+  JsonWriter json;
+  json.beginObject();
+  json.key("type");
+  json.string("expired");
+  json.key("channel");
+  json.string(channel);
+  json.key("status");
+  json.number(401);
+  json.key("error");
+  json.string("token expired");
+  json.endObject();
+  return json.take();
+}
+
 }  // namespace wsproto
 }  // namespace rtdemo

@@ -42,6 +42,10 @@ std::string encodeUnsubscribed(const std::string& channel, const std::string& re
 std::string encodeAck(const Message& stored, const std::string& ref);
 std::string encodeError(const std::string& error, const std::string& ref,
                         int status = 400);
+// {"type":"expired","channel","status":401,"error"}: the token that allowed
+// this private channel has expired and the subscription has ended. The
+// client reconnects with a fresh token and resumes from its last id.
+std::string encodeExpired(const std::string& channel);
 
 }  // namespace wsproto
 }  // namespace rtdemo
