@@ -3,8 +3,9 @@
 //
 // Everything here is read from relaxed atomics that the hot paths keep anyway
 // (HubStats, SendCounters, the publish-latency histogram), so a scrape costs
-// the hub and /send nothing. The one active probe is Broker::health() for
-// rtdemo_backend_up, the same call /healthz makes.
+// the hub and /send nothing. The active probes are Broker::health() for
+// rtdemo_backend_up, the same call /healthz makes, and Broker::historyStats()
+// for the rtdemo_history_* gauges (a Redis round trip on the redis backend).
 //
 // Names follow Prometheus conventions: an rtdemo_ prefix, base units
 // (seconds), `_total` on counters, one metric with a label rather than one
@@ -174,6 +175,35 @@ void MetricsHandler::handle(Poco::Net::HTTPServerRequest&,
   m.family("rtdemo_backend_errors_total", "counter",
            "Publishes the backend refused or failed (any status but OK).");
   m.sample("rtdemo_backend_errors_total", backendLabel, get(sends.backendErrors));
+
+  // History across channels against its cap (storage/history_cap.h). On
+  // Redis the two gauges are Redis's, the same on every instance sharing the
+  // prefix; the counters are this instance's evictions.
+  HistoryStats history;
+  Status historyStatus = ctx_->broker->historyStats(&history);
+  if (historyStatus.code() != Status::Code::kNotSupported) {
+    if (historyStatus.ok()) {
+      m.family("rtdemo_history_retained_bytes", "gauge",
+               "Bytes of history retained across all channels, as counted against "
+               "rtdemo.history.max-bytes (data + event + 64 per message).");
+      m.sample("rtdemo_history_retained_bytes", "", history.retainedBytes);
+      m.family("rtdemo_history_channels", "gauge",
+               "Channels history knows, counted against rtdemo.history.max-channels.");
+      m.sample("rtdemo_history_channels", "", history.channels);
+    }
+    m.family("rtdemo_history_max_bytes", "gauge", "rtdemo.history.max-bytes.");
+    m.sample("rtdemo_history_max_bytes", "", uint64_t{ctx_->settings.broker.historyMaxBytes});
+    m.family("rtdemo_history_max_channels", "gauge", "rtdemo.history.max-channels.");
+    m.sample("rtdemo_history_max_channels", "",
+             uint64_t{ctx_->settings.broker.historyMaxChannels});
+    m.family("rtdemo_history_evicted_channels_total", "counter",
+             "Channels whose whole history the global cap evicted, least recently "
+             "published first; their readers get a reset.");
+    m.sample("rtdemo_history_evicted_channels_total", "", history.evictedChannels);
+    m.family("rtdemo_history_evicted_messages_total", "counter",
+             "Messages the global cap removed, those of evicted channels included.");
+    m.sample("rtdemo_history_evicted_messages_total", "", history.evictedMessages);
+  }
 
   LatencyHistogram::Snapshot latency = ctx_->publishLatency.snapshot();
   m.family("rtdemo_publish_duration_seconds", "histogram",

@@ -125,6 +125,10 @@ Status loadSettings(const Poco::Util::AbstractConfiguration& config,
   r.size("rtdemo.history.size", 1, 100000000, &b.historySize);
   r.integer64("rtdemo.history.max-age.seconds", 0, kIntMax,
               &b.historyMaxAgeSeconds);
+  int64_t maxBytes = static_cast<int64_t>(b.historyMaxBytes);
+  r.integer64("rtdemo.history.max-bytes", 1, int64_t(1) << 50, &maxBytes);
+  b.historyMaxBytes = static_cast<uint64_t>(maxBytes);
+  r.size("rtdemo.history.max-channels", 1, 100000000, &b.historyMaxChannels);
   r.text("rtdemo.sqlite.path", &b.sqlitePath);
   r.oneOf("rtdemo.sqlite.synchronous", {"full", "normal"},
           &b.sqliteSynchronous);

@@ -38,6 +38,19 @@ struct HistoryRead {
   std::string resetReason;
 };
 
+// What history holds across all channels, against its global cap
+// (storage/history_cap.h), for /metrics.
+struct HistoryStats {
+  uint64_t retainedBytes = 0;  // messageCost() of every retained message
+  uint64_t channels = 0;       // channels history knows
+  // Since this broker started: channels evicted whole by the cap, and
+  // messages removed by it (those of evicted channels included). On Redis,
+  // the evictions this instance's publishes did; the two gauges above are
+  // Redis's, shared by every instance on the prefix.
+  uint64_t evictedChannels = 0;
+  uint64_t evictedMessages = 0;
+};
+
 // Live delivery of one channel. Destroying it unsubscribes; once the
 // destructor returns, its callback is not running and will not run again.
 // REQUIRES: not destroyed from inside its own callback.
@@ -74,8 +87,10 @@ class Broker {
                            const std::string& cursor, size_t limit,
                            HistoryRead* out) = 0;
 
-  // The id of the newest message of `channel`, or "<epoch>-0" if it has none.
-  // Used as the cursor of a client that asks for live messages only.
+  // The id of the newest message of `channel`; for a channel with none, an
+  // id just before the first one it will get ("<epoch>-0", or the eviction
+  // floor of storage/history_cap.h). Used as the cursor of a client that asks
+  // for live messages only: resuming from it never needs a reset.
   virtual Status lastId(const std::string& channel, std::string* out) = 0;
 
   // Registers `cb` for every message published to `channel` from now on.
@@ -87,6 +102,13 @@ class Broker {
 
   // OK when the backend can accept publishes right now (for /healthz).
   virtual Status health() = 0;
+
+  // Fills *out. Unavailable when the backend cannot tell now (Redis away);
+  // NotSupported from a Broker that keeps no history of its own.
+  virtual Status historyStats(HistoryStats* out) {
+    *out = HistoryStats();
+    return Status::NotSupported("no history statistics");
+  }
 };
 
 // Opens the backend named by config.backend. On failure returns nullptr and

@@ -19,6 +19,9 @@ struct BrokerConfig {
   // Retention, per channel. 0 disables the age limit.
   size_t historySize = 1000;
   int64_t historyMaxAgeSeconds = 86400;
+  // Retention across all channels (storage/history_cap.h).
+  uint64_t historyMaxBytes = 256ull << 20;
+  size_t historyMaxChannels = 100000;
 
   // SQLite.
   std::string sqlitePath = "var/rtdemo.db";

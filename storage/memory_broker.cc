@@ -3,15 +3,23 @@
 // One mutex guards all channels. Publishing is a few pointer moves under it,
 // and live delivery happens under it too, which is what keeps live callbacks
 // of a channel in id order without a second sequencing step.
+//
+// The global cap (storage/history_cap.h): every channel knows the cost of
+// what it retains, and sits in `lru_`, least recently published first, so a
+// publish over the cap evicts from the front of that list. An evicted
+// channel's entry is erased and its last sequence folded into seqFloor_,
+// where every channel created later starts.
 #include "storage/memory_broker.h"
 
-#include <chrono>
+#include <algorithm>
 #include <deque>
+#include <list>
 #include <mutex>
 #include <unordered_map>
 
 #include "storage/clock.h"
 #include "storage/cursor.h"
+#include "storage/history_cap.h"
 #include "storage/live_registry.h"
 
 namespace rtdemo {
@@ -22,6 +30,8 @@ class MemoryBroker : public Broker {
   explicit MemoryBroker(const BrokerConfig& config)
       : historySize_(config.historySize > 0 ? config.historySize : 1),
         maxAgeMs_(config.historyMaxAgeSeconds * 1000),
+        maxBytes_(config.historyMaxBytes),
+        maxChannels_(std::max<size_t>(1, config.historyMaxChannels)),
         epoch_(newEpoch()),
         clock_(config.clock ? config.clock : systemWallClock()) {}
 
@@ -31,12 +41,22 @@ class MemoryBroker : public Broker {
   Status publish(const std::string& channel, const std::string& event,
                  const std::string& data, MessagePtr* out) override {
     std::lock_guard<std::mutex> lock(mu_);
-    Channel& ch = channels_[channel];
+    auto [it, created] = channels_.try_emplace(channel);
+    Channel& ch = it->second;
+    if (created) {
+      ch.lastSeq = seqFloor_;
+      ch.lruPos = lru_.insert(lru_.end(), &it->first);
+    } else {
+      lru_.splice(lru_.end(), lru_, ch.lruPos);
+    }
     int64_t now = clock_->nowMs();
     MessagePtr msg = makeMessage(channel, MessageId{epoch_, ++ch.lastSeq, 0},
                                  event, data, now);
     ch.history.push_back(msg);
+    ch.bytes += messageCost(event.size(), data.size());
+    retainedBytes_ += messageCost(event.size(), data.size());
     trim(&ch, now);
+    enforceCap(&ch);
     live_.deliver(msg);
     *out = std::move(msg);
     return Status::OK();
@@ -48,6 +68,7 @@ class MemoryBroker : public Broker {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = channels_.find(channel);
     Channel empty;
+    empty.lastSeq = seqFloor_;  // unknown: as if evicted (history_cap.h)
     Channel& ch = it == channels_.end() ? empty : it->second;
     trim(&ch, clock_->nowMs());
     uint64_t oldest = ch.history.empty() ? 0 : ch.history.front()->id.major;
@@ -66,7 +87,7 @@ class MemoryBroker : public Broker {
   Status lastId(const std::string& channel, std::string* out) override {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = channels_.find(channel);
-    uint64_t last = it == channels_.end() ? 0 : it->second.lastSeq;
+    uint64_t last = it == channels_.end() ? seqFloor_ : it->second.lastSeq;
     *out = MessageId{epoch_, last, 0}.toString();
     return Status::OK();
   }
@@ -78,26 +99,72 @@ class MemoryBroker : public Broker {
 
   Status health() override { return Status::OK(); }
 
+  Status historyStats(HistoryStats* out) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    out->retainedBytes = retainedBytes_;
+    out->channels = channels_.size();
+    out->evictedChannels = evictedChannels_;
+    out->evictedMessages = evictedMessages_;
+    return Status::OK();
+  }
+
  private:
   struct Channel {
     uint64_t lastSeq = 0;  // survives trimming: the gap check needs it
     std::deque<MessagePtr> history;
+    uint64_t bytes = 0;  // messageCost() of `history`
+    std::list<const std::string*>::iterator lruPos;  // its place in lru_
   };
+
+  // REQUIRES: mu_ held.
+  void popFront(Channel* ch) {
+    const MessagePtr& m = ch->history.front();
+    uint64_t cost = messageCost(m->event.size(), m->data.size());
+    ch->bytes -= cost;
+    retainedBytes_ -= cost;
+    ch->history.pop_front();
+  }
 
   // Age expiry pops from the front only, so what goes is always a prefix in
   // id order: after a clock step back, a message stamped earlier than an
   // older one stays until that one expires, and no reader sees a gap.
   // REQUIRES: mu_ held.
   void trim(Channel* ch, int64_t now) {
-    while (ch->history.size() > historySize_) ch->history.pop_front();
+    while (ch->history.size() > historySize_) popFront(ch);
     if (maxAgeMs_ <= 0) return;
     while (!ch->history.empty() && ch->history.front()->tsMs < now - maxAgeMs_)
-      ch->history.pop_front();
+      popFront(ch);
   }
+
+  // After a publish to `current` (now at the back of lru_): evicts the least
+  // recently published channels, then `current`'s own oldest messages,
+  // while over the cap (history_cap.h). REQUIRES: mu_ held.
+  void enforceCap(Channel* current) {
+    for (size_t n = 0; n < kMaxEvictionsPerStep && overCap() &&
+                       lru_.front() != *current->lruPos;
+         ++n) {
+      auto victim = channels_.find(*lru_.front());
+      Channel& ch = victim->second;
+      seqFloor_ = std::max(seqFloor_, ch.lastSeq);
+      retainedBytes_ -= ch.bytes;
+      evictedMessages_ += ch.history.size();
+      ++evictedChannels_;
+      lru_.erase(ch.lruPos);
+      channels_.erase(victim);
+    }
+    while (retainedBytes_ > maxBytes_ && current->history.size() > 1) {
+      popFront(current);
+      ++evictedMessages_;
+    }
+  }
+
+  bool overCap() const { return retainedBytes_ > maxBytes_ || channels_.size() > maxChannels_; }
 
   // Constant after construction.
   const size_t historySize_;
   const int64_t maxAgeMs_;
+  const uint64_t maxBytes_;
+  const size_t maxChannels_;
   const std::string epoch_;
   const std::shared_ptr<const WallClock> clock_;
 
@@ -106,6 +173,13 @@ class MemoryBroker : public Broker {
   std::mutex mu_;
   // Guarded by mu_.
   std::unordered_map<std::string, Channel> channels_;
+  // Keys of channels_, least recently published first. Node-based maps keep
+  // their keys in place, so the pointers stay valid until the entry goes.
+  std::list<const std::string*> lru_;
+  uint64_t retainedBytes_ = 0;
+  uint64_t seqFloor_ = 0;  // highest sequence an evicted channel issued
+  uint64_t evictedChannels_ = 0;
+  uint64_t evictedMessages_ = 0;
 };
 
 }  // namespace

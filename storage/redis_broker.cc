@@ -59,7 +59,9 @@
 #include "storage/cursor.h"
 #include "storage/live_registry.h"
 #include "storage/redis_connection.h"
+#include "storage/history_cap.h"
 #include "storage/redis_live_reader.h"
+#include "storage/redis_scripts.h"
 #include "storage/redis_stream.h"
 
 namespace rtdemo {
@@ -71,56 +73,6 @@ namespace {
 constexpr size_t kPoolSize = 8;
 // The wake stream of a crashed instance disappears on its own after this.
 constexpr const char* kWakeTtlSeconds = "86400";
-
-// KEYS: epoch key, stream key. ARGV: max length, max age in ms (0: none),
-// event, data. Returns {id, epoch} or the error NOEPOCH.
-const char* const kPublishScript = R"lua(
-local epoch = redis.call('GET', KEYS[1])
-if not epoch then return redis.error_reply('NOEPOCH history epoch missing') end
-local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[1], '*',
-                      'p', epoch, 'e', ARGV[3], 'd', ARGV[4])
-local maxAge = tonumber(ARGV[2])
-if maxAge > 0 then
-  local t = redis.call('TIME')
-  local cut = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - maxAge
-  if cut > 0 then redis.call('XTRIM', KEYS[2], 'MINID', string.format('%d', cut)) end
-end
-return {id, epoch}
-)lua";
-
-// KEYS: epoch key, stream key. ARGV: max length, max age in ms (0: none),
-// XRANGE start ("-" or "(<id>"), count (0: no entries).
-// Returns {epoch, last-generated-id, max-deleted-entry-id, first id, entries,
-// 1 if anything was ever trimmed else 0}; ids are "" when there is none.
-const char* const kReadScript = R"lua(
-local epoch = redis.call('GET', KEYS[1])
-if not epoch then return redis.error_reply('NOEPOCH history epoch missing') end
-if redis.call('EXISTS', KEYS[2]) == 0 then return {epoch, '', '0-0', '', {}, 0} end
-redis.call('XTRIM', KEYS[2], 'MAXLEN', ARGV[1])
-local maxAge = tonumber(ARGV[2])
-if maxAge > 0 then
-  local t = redis.call('TIME')
-  local cut = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - maxAge
-  if cut > 0 then redis.call('XTRIM', KEYS[2], 'MINID', string.format('%d', cut)) end
-end
-local info = redis.call('XINFO', 'STREAM', KEYS[2])
-local last, maxdel, first, added, length = '', '0-0', '', 0, 0
-for i = 1, #info, 2 do
-  local k = info[i]
-  if k == 'last-generated-id' then last = info[i + 1]
-  elseif k == 'max-deleted-entry-id' then maxdel = info[i + 1]
-  elseif k == 'entries-added' then added = info[i + 1]
-  elseif k == 'length' then length = info[i + 1]
-  elseif k == 'first-entry' and info[i + 1] then first = info[i + 1][1] end
-end
-local entries = {}
-if tonumber(ARGV[4]) > 0 then
-  entries = redis.call('XRANGE', KEYS[2], ARGV[3], '+', 'COUNT', ARGV[4])
-end
-local trimmed = 0
-if added > length then trimmed = 1 end
-return {epoch, last, maxdel, first, entries, trimmed}
-)lua";
 
 std::string sha1Hex(const std::string& text) {
   Poco::SHA1Engine sha;
@@ -140,6 +92,7 @@ struct StreamRead {
   StreamId maxDeleted;
   std::optional<StreamId> first;  // first retained entry; nullopt: none
   bool trimmed = false;           // entries were ever trimmed away
+  StreamId floor;                 // the eviction floor (history_cap.h)
   RedisReplyPtr reply;  // owns `entries`
   const redisReply* entries = nullptr;
 };
@@ -153,8 +106,10 @@ class RedisBroker : public Broker {
                                      ? config.historyMaxAgeSeconds * 1000
                                      : 0)),
         wakeKey_(wakeKey(prefix_, newEpoch())),
-        publishSha_(sha1Hex(kPublishScript)),
-        readSha_(sha1Hex(kReadScript)),
+        maxBytes_(std::to_string(config.historyMaxBytes)),
+        maxChannels_(std::to_string(config.historyMaxChannels)),
+        publishSha_(sha1Hex(kRedisPublishScript)),
+        readSha_(sha1Hex(kRedisReadScript)),
         pool_(endpointOf(config), kPoolSize),
         live_([this](const std::string& channel, bool active) {
           reader_->setActive(channel, active);
@@ -203,11 +158,15 @@ class RedisBroker : public Broker {
     auto conn = pool_.acquire();
     RedisReplyPtr reply;
     // Never resent: a publish whose connection broke may have been stored.
-    Status s = runScript(&*conn, kPublishScript, publishSha_, channel,
-                         {maxLen_, maxAgeMs_, event, data}, Resend::kNo, &reply);
+    Status s = runScript(&*conn, kRedisPublishScript, publishSha_, channel,
+                         {maxLen_, maxAgeMs_, event, data, maxBytes_, maxChannels_, channel,
+                          prefix_, std::to_string(kMaxEvictionsPerStep)},
+                         Resend::kNo, &reply);
     if (!s.ok()) return s;
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 2)
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 4)
       return Status::Corruption("redis publish: unexpected reply");
+    evictedChannels_ += static_cast<uint64_t>(std::max<long long>(0, reply->element[2]->integer));
+    evictedMessages_ += static_cast<uint64_t>(std::max<long long>(0, reply->element[3]->integer));
     auto sid = StreamId::parse(replyString(reply->element[0]));
     std::string epoch = replyString(reply->element[1]);
     if (!sid || !isValidEpoch(epoch)) return Status::Corruption("redis publish: bad id or epoch");
@@ -235,7 +194,10 @@ class RedisBroker : public Broker {
     std::string reason = check.reason;
     if (check.sameEpoch && !check.fromStart) {
       StreamId c{check.id.major, check.id.minor};
-      if (!r.last ? c != StreamId{} : *r.last < c) {
+      if (!r.last && c < r.floor) {
+        // No stream: this channel's history was evicted (history_cap.h).
+        reason = "messages after this id were trimmed from history";
+      } else if (!r.last ? c != r.floor : *r.last < c) {
         reason = "id was never issued by this history";
       } else if (c < r.maxDeleted || (r.trimmed && c < r.first.value_or(*r.last))) {
         reason = "messages after this id were trimmed from history";
@@ -266,7 +228,8 @@ class RedisBroker : public Broker {
     StreamRead r;
     Status s = readStream(&*conn, channel, "-", 0, &r);
     if (!s.ok()) return s;
-    StreamId last = r.last.value_or(StreamId{});
+    // No stream: the floor, above which a new stream starts (history_cap.h).
+    StreamId last = r.last.value_or(r.floor);
     *out = MessageId{r.epoch, last.ms, last.seq}.toString();
     return Status::OK();
   }
@@ -305,6 +268,23 @@ class RedisBroker : public Broker {
     return conn->command({"PING"}, &reply, Resend::kOnce);
   }
 
+  Status historyStats(HistoryStats* out) override {
+    *out = HistoryStats();
+    out->evictedChannels = evictedChannels_.load();
+    out->evictedMessages = evictedMessages_.load();
+    auto conn = pool_.acquire();
+    std::vector<RedisReplyPtr> replies;
+    Status s = conn->pipeline({{"GET", bytesKey(prefix_)}, {"ZCARD", channelsKey(prefix_)}},
+                              &replies, Resend::kOnce);
+    for (size_t i = 0; s.ok() && i < replies.size(); ++i)
+      s = redisStatus(nullptr, replies[i].get(), "redis history statistics");
+    if (!s.ok()) return s;
+    long long bytes = std::atoll(replyString(replies[0].get()).c_str());
+    out->retainedBytes = static_cast<uint64_t>(std::max(0LL, bytes));
+    out->channels = static_cast<uint64_t>(std::max(0LL, replies[1]->integer));
+    return Status::OK();
+  }
+
  private:
   static RedisEndpoint endpointOf(const BrokerConfig& c) {
     RedisEndpoint e;
@@ -319,13 +299,16 @@ class RedisBroker : public Broker {
   // Runs one of our scripts against `channel`'s stream: EVALSHA, falling back
   // to EVAL when Redis lost its script cache (a restart). A missing epoch is
   // recreated and the script retried once.
-  Status runScript(RedisConnection* conn, const char* script, const std::string& sha,
+  Status runScript(RedisConnection* conn, const std::string& script, const std::string& sha,
                    const std::string& channel, std::vector<std::string> args, Resend resend,
                    RedisReplyPtr* reply) {
     Status s;
     for (int attempt = 0; attempt < 2; ++attempt) {
-      std::vector<std::string> argv = {"EVALSHA", sha, "2", epochKey(prefix_),
-                                       channelKey(prefix_, channel)};
+      std::vector<std::string> argv = {"EVALSHA",           sha,
+                                       "6",                 epochKey(prefix_),
+                                       channelKey(prefix_, channel), channelsKey(prefix_),
+                                       bytesKey(prefix_),   costKey(prefix_, channel),
+                                       floorKey(prefix_)};
       argv.insert(argv.end(), args.begin(), args.end());
       s = conn->command(argv, reply, resend);
       if (isErrorReply(*reply, "NOSCRIPT")) {
@@ -346,12 +329,12 @@ class RedisBroker : public Broker {
                     const std::string& start, size_t limit, StreamRead* out) {
     *out = StreamRead();
     // Safe to resend: it only reads, and trims what is already due.
-    Status s = runScript(conn, kReadScript, readSha_, channel,
+    Status s = runScript(conn, kRedisReadScript, readSha_, channel,
                          {maxLen_, maxAgeMs_, start, std::to_string(limit)}, Resend::kOnce,
                          &out->reply);
     if (!s.ok()) return s;
     const redisReply* r = out->reply.get();
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 6)
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 7)
       return Status::Corruption("redis history read: unexpected reply");
     out->epoch = replyString(r->element[0]);
     if (!isValidEpoch(out->epoch)) return Status::Corruption("redis history read: bad epoch");
@@ -363,6 +346,7 @@ class RedisBroker : public Broker {
     if (!first.empty()) out->first = StreamId::parse(first);
     out->entries = r->element[4];
     out->trimmed = r->element[5]->integer != 0;
+    out->floor = StreamId::parse(replyString(r->element[6])).value_or(StreamId{});
     return Status::OK();
   }
 
@@ -393,10 +377,14 @@ class RedisBroker : public Broker {
   const std::string maxLen_;
   const std::string maxAgeMs_;
   const std::string wakeKey_;
+  const std::string maxBytes_;
+  const std::string maxChannels_;
   const std::string publishSha_;
   const std::string readSha_;
 
   std::atomic<uint64_t> wakeSeq_{0};
+  // Cap evictions this instance's publishes did (HistoryStats).
+  std::atomic<uint64_t> evictedChannels_{0}, evictedMessages_{0};
   RedisPool pool_;  // thread-safe
   EpochCell epoch_;  // thread-safe
   LiveRegistry live_;  // thread-safe; its hook calls reader_

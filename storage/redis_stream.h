@@ -13,6 +13,12 @@
 //                    its ids are "0-<n>" from a counter of that instance, not
 //                    the clock, so a recreated stream (after a flush) never
 //                    restarts below the reader's cursor;
+//   P channels       sorted set of every channel with a stream, ordered by
+//                    its last publish (the global cap evicts the lowest);
+//   P cost:<channel> list of each entry's messageCost(), oldest first;
+//   P bytes          the sum of every cost list;
+//   P floor          the highest last-generated-id of an evicted stream
+//                    (redis_scripts.h explains the cap's keys);
 //   P next:<epoch>   written once epoch <epoch> has been replaced: every live
 //                    reader that still believes in <epoch> blocks on it from
 //                    0-0, so whoever first sees the new epoch wakes them all
@@ -58,6 +64,12 @@ inline std::string channelKey(const std::string& prefix, const std::string& chan
 }
 inline std::string wakeKey(const std::string& prefix, const std::string& token) {
   return prefix + "wake:" + token;
+}
+inline std::string channelsKey(const std::string& prefix) { return prefix + "channels"; }
+inline std::string bytesKey(const std::string& prefix) { return prefix + "bytes"; }
+inline std::string floorKey(const std::string& prefix) { return prefix + "floor"; }
+inline std::string costKey(const std::string& prefix, const std::string& channel) {
+  return prefix + "cost:" + channel;
 }
 inline std::string nextEpochKey(const std::string& prefix, const std::string& epoch) {
   return prefix + "next:" + epoch;

@@ -29,6 +29,11 @@
 // (and at least every kMaintenanceMs) for age and for channels with a
 // backlog. No step holds the write transaction for long.
 //
+// The writer's index of channels, per-channel trimming and the global cap
+// (storage/history_cap.h) live in SqliteChannels (sqlite_channels.h): cap
+// evictions happen inside the transaction of the publish that went over, so
+// a batch commits with history back under the cap.
+//
 // Reads (readAfter, lastId) go to SqliteReaders (sqlite_reader.h): a small
 // pool of read-only connections that WAL lets run while the writer commits.
 //
@@ -37,6 +42,7 @@
 #include "storage/sqlite_broker.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -50,7 +56,9 @@
 #include "Poco/Data/Statement.h"
 #include "Poco/Logger.h"
 #include "storage/clock.h"
+#include "storage/history_cap.h"
 #include "storage/live_registry.h"
+#include "storage/sqlite_channels.h"
 #include "storage/sqlite_reader.h"
 #include "storage/sqlite_schema.h"
 #include "storage/sqlite_status.h"
@@ -67,7 +75,6 @@ using Poco::Data::Keywords::use;
 using Poco::Data::Keywords::useRef;
 
 constexpr size_t kMaxBatch = 1024;  // publishes per transaction
-constexpr Int64 kTrimBatch = 500;   // rows deleted per channel per step
 constexpr size_t kTrimChannelsPerStep = 8;
 constexpr auto kMaintenanceEvery = std::chrono::milliseconds(1000);
 constexpr size_t kReaders = 4;
@@ -84,23 +91,23 @@ class SqliteBroker : public Broker {
  public:
   SqliteBroker(const BrokerConfig& config, SqliteOpened opened,
                std::vector<std::unique_ptr<Session>> readers)
-      : historySize_(config.historySize > 0 ? config.historySize : 1),
-        maxAgeMs_(config.historyMaxAgeSeconds * 1000),
+      : maxAgeMs_(config.historyMaxAgeSeconds * 1000),
         epoch_(opened.epoch),
         clock_(config.clock ? config.clock : systemWallClock()),
         lock_(std::move(opened.lock)),
         readers_(std::move(readers), opened.epoch, config.historySize,
                  config.historyMaxAgeSeconds * 1000, clock_),
         db_(std::move(opened.writer)),
+        // Data as a BLOB: SQLite knows a blob's length from the record
+        // header, so measuring rows for the cap never reads their payload.
         insert_((*db_ << "INSERT INTO messages(channel_id, seq, ts_ms, event, "
-                         "data) VALUES(?, ?, ?, ?, ?)",
+                         "data) VALUES(?, ?, ?, ?, CAST(? AS BLOB))",
                  use(bChannel_), use(bSeq_), use(bTs_), use(bEvent_),
                  use(bData_))),
         updateLast_((*db_ << "UPDATE channels SET last_seq = ? WHERE id = ?",
                      use(bSeq_), use(bChannel_))),
-        trimRange_((*db_ << "DELETE FROM messages WHERE channel_id = ? AND "
-                            "seq > ? AND seq <= ?",
-                    use(bChannel_), use(bFrom_), use(bTo_))) {}
+        channels_(db_.get(), config.historySize, config.historyMaxBytes,
+                  config.historyMaxChannels) {}
 
   ~SqliteBroker() override {
     {
@@ -111,15 +118,22 @@ class SqliteBroker : public Broker {
     if (writer_.joinable()) writer_.join();
   }
 
-  // Finds channels left over the count limit (history.size lowered since the
-  // last run), then starts the writer. Throws Poco::Exception.
+  // Loads the channel index, which finds channels left over the count limit
+  // or the cap (either lowered since the last run), then starts the writer.
+  // Throws Poco::Exception.
   void start() {
+    *db_ << "BEGIN", now;  // one snapshot
     std::vector<std::string> over;
-    Int64 size = static_cast<Int64>(historySize_);
-    *db_ << "SELECT c.name FROM channels c WHERE (SELECT MIN(seq) FROM "
-            "messages m WHERE m.channel_id = c.id) <= c.last_seq - ?",
-        use(size), into(over), now;
+    try {
+      over = channels_.ensureLoaded();
+      *db_ << "COMMIT", now;
+    } catch (...) {
+      rollbackQuietly(*db_);
+      throw;
+    }
     trimBacklog_.insert(over.begin(), over.end());
+    capBacklog_ = true;  // the first maintenance step checks it
+    publishStats();
     writer_ = std::thread([this] { writerLoop(); });
   }
 
@@ -165,6 +179,14 @@ class SqliteBroker : public Broker {
     return lastWrite_;
   }
 
+  Status historyStats(HistoryStats* out) override {
+    out->retainedBytes = statBytes_.load(std::memory_order_relaxed);
+    out->channels = statChannels_.load(std::memory_order_relaxed);
+    out->evictedChannels = statEvictedChannels_.load(std::memory_order_relaxed);
+    out->evictedMessages = statEvictedMessages_.load(std::memory_order_relaxed);
+    return Status::OK();
+  }
+
  private:
   // One queued publish. Lives on the publisher's stack, and the publisher
   // blocks until done, so the writer may read the strings it points at
@@ -183,13 +205,15 @@ class SqliteBroker : public Broker {
     MessagePtr message;
   };
 
-  // What the writer knows of a channel; loaded on first use in this run.
-  struct ChannelState {
-    Int64 id = 0;
-    Int64 lastSeq = 0;  // last issued sequence, committed or in this batch
-    Int64 trimmedThrough = 0;  // every seq <= this has been deleted
-    bool touched = false;      // in the current batch
-  };
+  using ChannelState = SqliteChannels::Channel;
+
+  // Writer thread: what historyStats() reads, after each commit or reload.
+  void publishStats() {
+    statBytes_.store(channels_.retainedBytes(), std::memory_order_relaxed);
+    statChannels_.store(channels_.channelCount(), std::memory_order_relaxed);
+    statEvictedChannels_.store(channels_.evictedChannels(), std::memory_order_relaxed);
+    statEvictedMessages_.store(channels_.evictedMessages(), std::memory_order_relaxed);
+  }
 
   void writerLoop() {
     auto nextMaintenance = std::chrono::steady_clock::now() + kMaintenanceEvery;
@@ -221,22 +245,24 @@ class SqliteBroker : public Broker {
   }
 
   bool maintenanceBacklog() const {
-    return ageBacklog_ || !trimBacklog_.empty();
+    return ageBacklog_ || capBacklog_ || !trimBacklog_.empty();
   }
 
   void commitBatch(const std::vector<Pending*>& batch) {
     std::vector<MessagePtr> stored;
     stored.reserve(batch.size());
     Status result;
+    std::vector<ChannelState*> touched;
     try {
       *db_ << "BEGIN IMMEDIATE", now;
+      std::vector<std::string> over = channels_.ensureLoaded();
+      trimBacklog_.insert(over.begin(), over.end());
       bTs_ = clock_->nowMs();
-      std::vector<std::pair<const std::string*, ChannelState*>> touched;
       for (Pending* p : batch) {
-        ChannelState& ch = channelState(*p->channel);
+        ChannelState& ch = channels_.publishedTo(*p->channel);
         if (!ch.touched) {
           ch.touched = true;
-          touched.emplace_back(p->channel, &ch);
+          touched.push_back(&ch);
         }
         auto m = std::make_shared<Message>();
         m->channel = *p->channel;
@@ -259,15 +285,19 @@ class SqliteBroker : public Broker {
         }
         bData_.swap(m->data);
         ch.lastSeq += 1;
+        channels_.added(&ch, messageCost(m->event.size(), m->data.size()));
         stored.push_back(std::move(m));
       }
-      for (auto& [name, ch] : touched) {
-        ch->touched = false;
+      for (ChannelState* ch : touched) {
         bChannel_ = ch->id;
         bSeq_ = ch->lastSeq;
         updateLast_.execute();
-        if (trimCount(ch)) trimBacklog_.insert(*name);
+        if (channels_.trimCount(ch)) trimBacklog_.insert(*ch->name);
       }
+      // The channels of this batch are spared: a publish never evicts the
+      // history it just wrote (history_cap.h).
+      if (channels_.enforceCap(touched)) capBacklog_ = true;
+      for (ChannelState* ch : touched) ch->touched = false;
       *db_ << "COMMIT", now;
     } catch (const Poco::Exception& e) {
       result =
@@ -279,11 +309,13 @@ class SqliteBroker : public Broker {
     }
     if (!result.ok()) {
       rollbackQuietly(*db_);
-      // What this run cached may now be ahead of the file; reload on demand.
-      // (If COMMIT failed after the data reached the WAL, the reload picks up
-      // the stored sequences, so no id is ever issued twice.)
-      channels_.clear();
+      // The index may now be ahead of the file; it reloads before its next
+      // use. (If COMMIT failed after the data reached the WAL, the reload
+      // picks up the stored sequences, so no id is ever issued twice.)
+      channels_.invalidate();
       stored.clear();
+    } else {
+      publishStats();
     }
     for (const MessagePtr& m : stored) live_.deliver(m);
     {
@@ -302,78 +334,32 @@ class SqliteBroker : public Broker {
     }
   }
 
-  // REQUIRES: writer thread, inside a transaction. Throws Poco::Exception.
-  ChannelState& channelState(const std::string& name) {
-    auto it = channels_.find(name);
-    if (it != channels_.end()) return it->second;
-    ChannelState st;
-    Int64 minSeq = 0;
-    Statement lookup =
-        (*db_ << "SELECT c.id, c.last_seq, COALESCE((SELECT MIN(seq) FROM "
-                 "messages m WHERE m.channel_id = c.id), c.last_seq + 1) FROM "
-                 "channels c WHERE c.name = ?",
-         useRef(name), into(st.id), into(st.lastSeq), into(minSeq));
-    size_t rows = lookup.execute();
-    if (rows == 0) {
-      *db_ << "INSERT INTO channels(name, last_seq) VALUES(?, 0)", useRef(name),
-          now;
-      *db_ << "SELECT last_insert_rowid()", into(st.id), now;
-      st.lastSeq = 0;
-      minSeq = 1;
-    }
-    st.trimmedThrough = minSeq - 1;
-    return channels_.emplace(name, st).first->second;
-  }
-
-  // Deletes at most kTrimBatch rows of `ch` past the count limit. Returns
-  // true when more remain. REQUIRES: writer thread, inside a transaction.
-  bool trimCount(ChannelState* ch) {
-    Int64 floor = ch->lastSeq - static_cast<Int64>(historySize_);
-    if (ch->trimmedThrough >= floor) return false;
-    bChannel_ = ch->id;
-    bFrom_ = ch->trimmedThrough;
-    bTo_ = std::min(floor, ch->trimmedThrough + kTrimBatch);
-    trimRange_.execute();
-    ch->trimmedThrough = bTo_;
-    return bTo_ < floor;
-  }
-
-  // Deletes at most kTrimBatch of the oldest stored rows past the age limit:
-  // a prefix of rowid (= store) order, stopping at the first row still inside
-  // max-age even when later rows carry older stamps (a clock stepped back).
-  // Deleting those too would leave a hole in their channel that a reader
-  // could not see (sqlite_reader.h). Returns true when more may remain.
-  bool trimAge() {
-    Int64 cutoff = clock_->nowMs() - maxAgeMs_;
-    std::vector<Int64> ids, stamps;
-    *db_ << "SELECT id, ts_ms FROM messages ORDER BY id LIMIT ?",
-        useRef(kTrimBatch), into(ids), into(stamps), now;
-    size_t expired = 0;
-    while (expired < ids.size() && stamps[expired] < cutoff) ++expired;
-    if (expired == 0) return false;
-    Int64 upTo = ids[expired - 1];
-    *db_ << "DELETE FROM messages WHERE id <= ?", use(upTo), now;
-    return expired == ids.size() && ids.size() == size_t(kTrimBatch);
-  }
-
   void maintain() {
-    if (maxAgeMs_ <= 0 && trimBacklog_.empty()) return;
+    if (maxAgeMs_ <= 0 && trimBacklog_.empty() && !capBacklog_) return;
     try {
       *db_ << "BEGIN IMMEDIATE", now;
-      ageBacklog_ = maxAgeMs_ > 0 && trimAge();
+      std::vector<std::string> over = channels_.ensureLoaded();
+      trimBacklog_.insert(over.begin(), over.end());
+      // Deleting by age walks store order and stops at the first row still
+      // inside max-age, even when later rows carry older stamps (a clock
+      // stepped back): see sqlite_reader.h.
+      ageBacklog_ = maxAgeMs_ > 0 && channels_.trimAge(clock_->nowMs() - maxAgeMs_);
       size_t n = 0;
       for (auto it = trimBacklog_.begin();
            it != trimBacklog_.end() && n < kTrimChannelsPerStep; ++n) {
-        if (trimCount(&channelState(*it))) {
+        ChannelState* ch = channels_.find(*it);
+        if (ch != nullptr && channels_.trimCount(ch)) {
           ++it;
         } else {
           it = trimBacklog_.erase(it);
         }
       }
+      capBacklog_ = channels_.enforceCapIdle();
       *db_ << "COMMIT", now;
+      publishStats();
     } catch (const Poco::Exception& e) {
       rollbackQuietly(*db_);
-      channels_.clear();
+      channels_.invalidate();
       ageBacklog_ = false;
       Poco::Logger::get("rtdemo").warning(
           "sqlite: trimming history failed, will retry: %s",
@@ -382,7 +368,6 @@ class SqliteBroker : public Broker {
   }
 
   // Constant after construction.
-  const size_t historySize_;
   const int64_t maxAgeMs_;
   const std::string epoch_;
   const std::shared_ptr<const WallClock> clock_;
@@ -396,14 +381,18 @@ class SqliteBroker : public Broker {
   // Writer thread only (set up before it starts). The statements are bound
   // to the b* members by reference: set those, then execute().
   std::unique_ptr<Session> db_;
-  Int64 bChannel_ = 0, bSeq_ = 0, bTs_ = 0, bFrom_ = 0, bTo_ = 0;
+  Int64 bChannel_ = 0, bSeq_ = 0, bTs_ = 0;
   std::string bEvent_, bData_;
   Statement insert_;
   Statement updateLast_;
-  Statement trimRange_;
-  std::unordered_map<std::string, ChannelState> channels_;
+  SqliteChannels channels_;
   std::unordered_set<std::string> trimBacklog_;  // channels over the count
   bool ageBacklog_ = false;
+  bool capBacklog_ = false;  // over the cap after the last step allowed
+
+  // Written by the writer thread, read by historyStats().
+  std::atomic<uint64_t> statBytes_{0}, statChannels_{0}, statEvictedChannels_{0},
+      statEvictedMessages_{0};
 
   std::mutex mu_;
   std::condition_variable writerCv_;

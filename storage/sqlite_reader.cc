@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "Poco/Data/LOB.h"
+#include "Poco/NumberParser.h"
 #include "storage/clock.h"
 #include "storage/cursor.h"
 #include "storage/sqlite_status.h"
@@ -26,6 +27,16 @@ void rollbackQuietly(Session& s) {
   } catch (const Poco::Exception&) {
     // No transaction was open; nothing to undo.
   }
+}
+
+// A channel history does not know is treated as evicted: its last sequence
+// is the floor every channel created from now on starts at (history_cap.h).
+Int64 seqFloor(Session& s) {
+  std::vector<std::string> floor;
+  s << "SELECT value FROM meta WHERE key = 'seq_floor'", into(floor), now;
+  Int64 value = 0;
+  if (floor.empty() || !Poco::NumberParser::tryParse64(floor[0], value)) return 0;
+  return value;
 }
 
 }  // namespace
@@ -79,6 +90,7 @@ Status SqliteReaders::readAfter(const std::string& channel,
     Int64 channelId = 0, lastSeq = 0;
     s << "SELECT id, last_seq FROM channels WHERE name = ?", useRef(channel),
         into(channelId), into(lastSeq), now;
+    if (channelId == 0) lastSeq = seqFloor(s);
     uint64_t last = static_cast<uint64_t>(lastSeq);
     Int64 floor = last > historySize_ ? lastSeq - Int64(historySize_) : 0;
     Int64 cutoff = maxAgeMs_ > 0 ? clock_->nowMs() - maxAgeMs_
@@ -127,10 +139,12 @@ Status SqliteReaders::readAfter(const std::string& channel,
 Status SqliteReaders::lastId(const std::string& channel, std::string* out) {
   Lease reader(this);
   try {
-    Int64 lastSeq = 0;
-    *reader->session << "SELECT last_seq FROM channels WHERE name = ?",
-        useRef(channel), into(lastSeq), now;
-    *out = MessageId{epoch_, uint64_t(lastSeq), 0}.toString();
+    Session& s = *reader->session;
+    std::vector<Int64> lastSeq;
+    s << "SELECT last_seq FROM channels WHERE name = ?", useRef(channel),
+        into(lastSeq), now;
+    if (lastSeq.empty()) lastSeq.push_back(seqFloor(s));
+    *out = MessageId{epoch_, uint64_t(lastSeq[0]), 0}.toString();
     return Status::OK();
   } catch (const Poco::Exception& e) {
     return sqliteStatus(e, "reading the last id of channel " + channel);

@@ -23,6 +23,9 @@ class BrokerContractTest : public ::testing::TestWithParam<BrokerBackend> {
   // Opens the backend with this test's isolated storage and the given
   // retention; the broker is kept in broker_.
   void open(size_t historySize = 1000, int64_t maxAgeSeconds = 0);
+  // As open(), with the global cap (storage/history_cap.h) set.
+  void openWithCap(uint64_t maxBytes, size_t maxChannels);
+  HistoryStats stats();
 
   std::string publish(const std::string& channel, const std::string& data,
                       const std::string& event = "");

@@ -257,6 +257,92 @@ TEST(RedisBroker, SubscribeAfterAFlushIsWokenAndDelivered) {
   EXPECT_EQ(MessageId::parse(id)->epoch, b->epoch());
 }
 
+BrokerConfig cappedConfig(int port, const std::string& prefix, size_t maxChannels) {
+  BrokerConfig c = redisConfig(port, prefix);
+  c.historyMaxChannels = maxChannels;
+  return c;
+}
+
+TEST(RedisBroker, InstancesShareOneCap) {
+  // The cap is Redis's, not an instance's: publishes through A and B count
+  // against the same limit, and B sees what A's publish evicted.
+  RedisServer* server = sharedServer();
+  ASSERT_TRUE(server->running());
+  std::string prefix = uniquePrefix("sharedcap");
+  Status s;
+  auto a = openRedisBroker(cappedConfig(server->port(), prefix, 2), &s);
+  auto b = openRedisBroker(cappedConfig(server->port(), prefix, 2), &s);
+  std::string x1 = mustPublish(a.get(), "x", "1");
+  mustPublish(b.get(), "y", "1");
+  mustPublish(a.get(), "z", "1");  // x goes
+  HistoryStats onB;
+  ASSERT_TRUE(b->historyStats(&onB).ok());
+  EXPECT_EQ(onB.channels, 2u);
+  EXPECT_EQ(onB.evictedChannels, 0u);  // A's publish evicted it
+  HistoryStats onA;
+  ASSERT_TRUE(a->historyStats(&onA).ok());
+  EXPECT_EQ(onA.evictedChannels, 1u);
+  EXPECT_EQ(onA.retainedBytes, onB.retainedBytes);
+  HistoryRead h;
+  ASSERT_TRUE(b->readAfter("x", MessageId::start(b->epoch()).toString(), 10, &h).ok());
+  EXPECT_TRUE(h.reset);
+  ASSERT_TRUE(b->readAfter("x", x1, 10, &h).ok());
+  EXPECT_FALSE(h.reset);
+  EXPECT_TRUE(h.messages.empty());
+}
+
+TEST(RedisBroker, AChannelCreatedWhileTheClockIsBehindTheFloorStartsAboveIt) {
+  // The floor can be ahead of the clock (a clock stepped back, or a Redis
+  // restored on another machine): a new stream must still start above it,
+  // or an old cursor would look like one of its ids.
+  RedisServer* server = sharedServer();
+  ASSERT_TRUE(server->running());
+  std::string prefix = uniquePrefix("floor");
+  auto broker = openOn(server->port(), prefix);
+  mustPublish(broker.get(), "warm", "x");  // the epoch exists
+  const uint64_t aheadMs = static_cast<uint64_t>(nowMs()) + 3600 * 1000;
+  std::string floor = std::to_string(aheadMs) + "-5";
+  ASSERT_EQ(server->command({"SET", prefix + "floor", floor}), "OK");
+  std::string epoch = broker->epoch();
+  std::string last;
+  ASSERT_TRUE(broker->lastId("c", &last).ok());
+  EXPECT_EQ(last, (MessageId{epoch, aheadMs, 5}.toString()));
+  std::string id = mustPublish(broker.get(), "c", "first");
+  EXPECT_EQ(id, (MessageId{epoch, aheadMs, 6}.toString()));
+  HistoryRead h;
+  ASSERT_TRUE(broker->readAfter("c", last, 10, &h).ok());
+  EXPECT_FALSE(h.reset) << h.resetReason;
+  ASSERT_EQ(h.messages.size(), 1u);
+  std::string older = MessageId{epoch, aheadMs - 1, 0}.toString();
+  ASSERT_TRUE(broker->readAfter("c", older, 10, &h).ok());
+  EXPECT_TRUE(h.reset);
+  EXPECT_EQ(h.oldest, id);
+}
+
+TEST(RedisBroker, StreamsWrittenBeforeTheCapExistedKeepWorking) {
+  // An older rtdemo wrote streams without cost lists; their entries are not
+  // counted, and publishing to them must neither fail nor miscount.
+  RedisServer* server = sharedServer();
+  ASSERT_TRUE(server->running());
+  std::string prefix = uniquePrefix("legacy");
+  auto broker = openOn(server->port(), prefix);
+  std::string epoch = broker->epoch();
+  ASSERT_NE(epoch, "0");
+  for (int i = 0; i < 3; ++i) {
+    std::string r = server->command({"XADD", prefix + "ch:old", "*", "p", epoch, "e", "", "d", "legacy"});
+    ASSERT_EQ(r.find("ERROR"), std::string::npos) << r;
+  }
+  std::string id = mustPublish(broker.get(), "old", "new");
+  HistoryStats st;
+  ASSERT_TRUE(broker->historyStats(&st).ok());
+  EXPECT_EQ(st.retainedBytes, 3 + 64u);
+  EXPECT_EQ(st.channels, 1u);
+  HistoryRead h;
+  ASSERT_TRUE(broker->readAfter("old", "", 10, &h).ok());
+  EXPECT_EQ(h.messages.size(), 4u);
+  EXPECT_EQ(h.messages.back()->idText, id);
+}
+
 TEST(RedisBroker, SubscribersNeverMissAMessagePublishedAfterSubscribe) {
   // Subscriptions come and go on a channel under constant publishing, so the
   // channel is dropped and re-added many times: each subscription must see,
