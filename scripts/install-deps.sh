@@ -4,8 +4,9 @@
 #   scripts/install-deps.sh          build and run dependencies
 #   scripts/install-deps.sh --test   also what the tests need (GoogleTest,
 #                                    redis-server, Chromium, Firefox ESR, Node.js,
-#                                    systemd-analyze, systemd-nspawn for the
-#                                    container tests, dpkg-shlibdeps, clang
+#                                    systemd-analyze, systemd-nspawn and
+#                                    sqlite3 for the container tests,
+#                                    dpkg-shlibdeps, clang
 #                                    and libFuzzer for scripts/fuzz.sh,
 #                                    libseccomp for the io_uring fallback test)
 set -euo pipefail
@@ -13,7 +14,7 @@ set -euo pipefail
 packages=(build-essential cmake pkg-config libpoco-dev libhiredis-dev libsystemd-dev liburing-dev)
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(googletest libgtest-dev redis-server chromium firefox-esr nginx-light libnginx-mod-nchan wrk
-            systemd systemd-container dpkg-dev caddy clang libclang-rt-14-dev libseccomp-dev)
+            systemd systemd-container sqlite3 dpkg-dev caddy clang libclang-rt-14-dev libseccomp-dev)
   command -v node >/dev/null 2>&1 || packages+=(nodejs)
   command -v npm >/dev/null 2>&1 || packages+=(npm)
 fi

@@ -31,6 +31,7 @@
 #include "service/demo_ticker.h"
 #include "service/handler_factory.h"
 #include "service/handshake_guard.h"
+#include "service/journal_log.h"
 #include "service/service_context.h"
 #include "service/settings.h"
 #include "service/systemd_notifier.h"
@@ -46,8 +47,10 @@ namespace rtdemo {
 namespace {
 
 void setUpLogging(const std::string& level) {
+  // Under systemd, lines carry their priority for journald (journal_log.h).
   Poco::AutoPtr<Poco::PatternFormatter> format(
-      new Poco::PatternFormatter("%Y-%m-%d %H:%M:%S.%i [%p] %t"));
+      stderrIsJournal() ? new JournalFormatter("[%p] %t")
+                        : new Poco::PatternFormatter("%Y-%m-%d %H:%M:%S.%i [%p] %t"));
   format->setProperty("times", "UTC");
   Poco::AutoPtr<Poco::FormattingChannel> channel(
       new Poco::FormattingChannel(format, new Poco::ConsoleChannel(std::cerr)));
@@ -200,7 +203,9 @@ int RtdemoApp::main(const std::vector<std::string>&) {
   if (helpRequested_) return EXIT_OK;
   SystemdNotifier systemd;  // no-op unless started by systemd (Type=notify)
   auto fail = [&systemd](const std::string& line, int code) {
-    std::cerr << "rtdemo: " << line << std::endl;
+    // An error for journald too: logging is not set up yet.
+    std::cerr << (stderrIsJournal() ? journalPriorityPrefix(Poco::Message::PRIO_ERROR) : "")
+              << "rtdemo: " << line << std::endl;
     systemd.status("failed to start: " + line);
     return code;
   };

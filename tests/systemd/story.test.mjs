@@ -20,24 +20,22 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import {
   launchBrowser, openStreamingTabs, status, messageIds, logEntries, waitForId, serverHistory,
   uniqueChannel, startSender, waitUntil,
 } from '../browser/harness.mjs';
 import {
   ct, systemctl, show, journal, journalCursor, waitJournal, writeEtc, editProperties, waitRunning,
-  mainPid,
+  mainPid, debName, startRedis, TEST_PROPERTIES, NO_START_LIMIT,
 } from './container.mjs';
 
 const URL = 'http://127.0.0.1:5000';
-const DEB = fs.readdirSync(process.env.RTDEMO_PKG_DIR || '.').find((f) => /^rtdemo_.*\.deb$/.test(f));
+const DEB = debName();
 // Two tabs per HTTP transport and one WebSocket tab, as in the browser tests.
 const TRANSPORTS = ['sse', 'sse', 'longpoll', 'longpoll', 'ws'];
 
 let browser;
 before(async () => {
-  assert.ok(DEB, `no rtdemo_*.deb in RTDEMO_PKG_DIR (${process.env.RTDEMO_PKG_DIR})`);
   browser = await launchBrowser();
 });
 after(async () => {
@@ -61,19 +59,8 @@ test('1. dpkg -i installs the package, enables rtdemo.service and starts it', as
 });
 
 test('2. choose SQLite in /etc/rtdemo/rtdemo.properties; restart: running only after READY=1', async () => {
-  // Short timings, so heartbeats and reconnects happen within the test, and
-  // no demo ticker: the tabs count messages.
-  editProperties({
-    'rtdemo.backend': 'sqlite',
-    'rtdemo.heartbeat.seconds': '1',
-    'rtdemo.poll.timeout.seconds': '2',
-    'rtdemo.demo.interval.seconds': '0',
-    'rtdemo.retry.ms': '500',
-  });
-  // The story starts rtdemo more often than the unit's StartLimitBurst=5 in
-  // 120 s allows (that limit stops a crash loop, and counts manual starts
-  // too); this drop-in lifts it for the test, as `systemctl edit` would.
-  writeEtc('systemd/system/rtdemo.service.d/50-test-restarts.conf', '[Unit]\nStartLimitIntervalSec=0\n');
+  editProperties({ 'rtdemo.backend': 'sqlite', ...TEST_PROPERTIES });
+  writeEtc('systemd/system/rtdemo.service.d/50-test.conf', NO_START_LIMIT);
   await systemctl('daemon-reload');
 
   // systemd's debug log names each notification and each state change.
@@ -187,9 +174,7 @@ test('3. SQLite: tabs stay open across systemctl restart and a SIGKILL, every me
 });
 
 test('4. Redis: redis-server in the container, rtdemo.backend = redis, the same', async () => {
-  // The root's /var is fresh; on a real host redis-server's postinst made these.
-  await ct(['install', '-d', '-o', 'redis', '-g', 'redis', '-m', '750', '/var/lib/redis', '/var/log/redis']);
-  await systemctl('start', 'redis-server');
+  await startRedis();
   editProperties({ 'rtdemo.backend': 'redis' });
   await systemctl('restart', 'rtdemo');
   assert.deepEqual(await healthz(), { status: 200, body: { status: 'ok', backend: 'redis' } });
