@@ -6,8 +6,9 @@
 // History. One stream per channel (redis_stream.h has the key layout). The
 // stream id is the message id, so every instance names a message the same
 // way, and its millisecond part is the store time. Publishing is one Lua
-// script: read the epoch key, XADD the entry stamped with that epoch (MAXLEN ~
-// history.size, cheap), trim by age. Doing the epoch check inside the same
+// script (redis_scripts.h): read the epoch key, XADD the entry stamped with
+// that epoch, trim (MAXLEN ~ history.size, cheap, and by age), and apply the
+// global cap (storage/history_cap.h). Doing the epoch check inside the same
 // atomic step as the XADD is why a flushed Redis is noticed by *every*
 // instance at its very next publish: no instance can append to a fresh stream
 // under an epoch that no longer exists, as it could if it checked the epoch
@@ -31,6 +32,9 @@
 //     strictly need; it is then sent the same messages, with the notice;
 //   - a cursor above last-generated-id: never issued (or lost by a Redis that
 //     restarted without fsync): reset;
+//   - no stream: the channel is unknown or was evicted by the global cap; a
+//     cursor below the eviction floor gets a reset, the floor itself (what
+//     lastId() answers) does not;
 //   - an empty cursor: everything retained, no reset.
 // The checks and the read happen in one script, so a trim cannot slip
 // between them.
@@ -42,7 +46,11 @@
 // Faults. Every command goes through RedisConnection, which drops a broken
 // context and reconnects with backoff; while Redis is away publish(),
 // readAfter(), lastId() and health() return Unavailable quickly, and the
-// service answers 503. Nothing here throws.
+// service answers 503. A key of ours holding what rtdemo never writes (a
+// foreign epoch value, a wrong type) is Corruption, found by the scripts
+// before they write anything, so Redis is left as it was; the service
+// answers 500 naming the key. Start-up logs one line for either case (the
+// live reader's first connection). Nothing here throws.
 //
 // Threading: all methods are thread-safe. Commands use a small pool of
 // connections, each used by one thread at a time; the live reader has its
@@ -127,22 +135,9 @@ class RedisBroker : public Broker {
     }
   }
 
-  // Connects once so that the log says at start whether Redis is there.
-  void start() {
-    auto conn = pool_.acquire();
-    std::string epoch;
-    Status s = loadEpoch(&*conn, prefix_, &epoch);
-    if (s.ok()) {
-      noteEpoch(&*conn, epoch);
-    } else {
-      Poco::Logger::get("rtdemo.redis")
-          .warning("redis at %s is unreachable at start (%s); starting anyway: POST /send "
-                   "answers 503 and /healthz fails until it is reachable, and the "
-                   "connection is retried with backoff",
-                   conn->address(), s.message());
-    }
-    reader_->start();
-  }
+  // The reader's first connection, made before start() returns, says in
+  // the log whether Redis is there, and loads the epoch.
+  void start() { reader_->start(); }
 
   std::string name() const override { return "redis"; }
 
@@ -262,10 +257,17 @@ class RedisBroker : public Broker {
     return sub;
   }
 
+  // Redis answers, and its epoch key is one rtdemo can publish under
+  // (missing is fine: the next publish creates it).
   Status health() override {
     auto conn = pool_.acquire();
     RedisReplyPtr reply;
-    return conn->command({"PING"}, &reply, Resend::kOnce);
+    Status s = conn->command({"GET", epochKey(prefix_)}, &reply, Resend::kOnce);
+    if (!s.ok() || replyIsNil(reply.get())) return s;
+    std::string epoch = replyString(reply.get());
+    if (!isValidEpoch(epoch))
+      return Status::Corruption("redis key " + epochKey(prefix_) + " is not an rtdemo epoch");
+    return s;
   }
 
   Status historyStats(HistoryStats* out) override {

@@ -50,7 +50,9 @@ Status redisStatus(const redisContext* context, const redisReply* reply,
   for (const char* p : kNotNow) {
     if (startsWith(text, p)) return Status::Unavailable(where + ": " + text);
   }
-  if (startsWith(text, "WRONGTYPE")) return Status::Corruption(where + ": " + text);
+  // CORRUPT: our scripts found a key that rtdemo did not write that way.
+  if (startsWith(text, "WRONGTYPE") || startsWith(text, "CORRUPT"))
+    return Status::Corruption(where + ": " + text);
   if (startsWith(text, "ERR unknown command") || startsWith(text, "ERR syntax") ||
       startsWith(text, "ERR Unknown") || startsWith(text, "ERR unknown subcommand")) {
     return Status::NotSupported(where + ": " + text + " (rtdemo needs Redis 7.0 or later)");

@@ -51,7 +51,12 @@ RedisLiveReader::~RedisLiveReader() {
   if (thread_.joinable()) thread_.join();
 }
 
-void RedisLiveReader::start() { thread_ = std::thread([this] { run(); }); }
+void RedisLiveReader::start() {
+  // The first attempt runs here, before rtdemo accepts connections, so that
+  // start-up says at once, and in one line, whether Redis is there.
+  connect(conn_.get(), true);
+  thread_ = std::thread([this] { run(); });
+}
 
 void RedisLiveReader::setActive(const std::string& channel, bool active) {
   std::lock_guard<std::mutex> lock(mu_);
@@ -100,7 +105,7 @@ void RedisLiveReader::run() {
     if (!conn_->connected()) {
       waitBackoff(*conn_);
       if (stop_) break;
-      if (!connect(conn_.get())) continue;
+      if (!connect(conn_.get(), false)) continue;
     }
     resolveUnknownCursors(conn_.get());
     if (!conn_->connected()) continue;
@@ -117,7 +122,7 @@ void RedisLiveReader::waitBackoff(const RedisConnection& conn) {
   cv_.wait_for(lock, std::chrono::milliseconds(ms), [this] { return stop_.load(); });
 }
 
-bool RedisLiveReader::connect(RedisConnection* conn) {
+bool RedisLiveReader::connect(RedisConnection* conn, bool atStart) {
   Status s = conn->ensure();
   std::string epoch;
   if (s.ok()) s = loadEpoch(conn, prefix_, &epoch);
@@ -125,8 +130,19 @@ bool RedisLiveReader::connect(RedisConnection* conn) {
     if (conn->connected()) conn->drop(true);
     int64_t now = steadyMs();
     if (stop_) return false;
-    if (connected_.exchange(false) || downSinceLogMs_ == 0 ||
-        now - downSinceLogMs_ >= kDownLogEveryMs) {
+    if (atStart) {
+      // The one line start-up writes about it; the reader then retries
+      // quietly for kDownLogEveryMs.
+      const bool corrupt = s.code() == Status::Code::kCorruption;
+      logger().warning("redis at %s %s at start (%s); starting anyway: POST /send "
+                       "answers %s and /healthz fails until it is usable, and the "
+                       "connection is retried with backoff",
+                       conn->address(),
+                       std::string(corrupt ? "holds data rtdemo cannot use" : "is unreachable"),
+                       s.message(), std::string(corrupt ? "500" : "503"));
+      downSinceLogMs_ = now;
+    } else if (connected_.exchange(false) || downSinceLogMs_ == 0 ||
+               now - downSinceLogMs_ >= kDownLogEveryMs) {
       logger().warning("redis: live reader cannot reach %s: %s; live delivery resumes "
                        "when it is back (retrying with backoff)",
                        conn->address(), s.message());

@@ -101,6 +101,8 @@ class RedisLiveReader {
                   LiveRegistry* live, EpochCell* epoch);
   ~RedisLiveReader();
 
+  // Makes the first connection attempt on the calling thread (logging one
+  // line if Redis is unusable), then starts the reader thread.
   void start();
 
   // From the ChannelHook, under the registry lock: no I/O, no registry calls.
@@ -125,7 +127,7 @@ class RedisLiveReader {
   };
 
   void run();
-  bool connect(RedisConnection* conn);
+  bool connect(RedisConnection* conn, bool atStart);
   void resolveUnknownCursors(RedisConnection* conn);
   bool readOnce(RedisConnection* conn);
   void adoptEpoch(RedisConnection* conn, const std::string& epoch);

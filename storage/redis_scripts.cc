@@ -21,13 +21,38 @@ local function idLess(a, b)
   local bm, bs = parseId(b)
   return am < bm or (am == bm and as < bs)
 end
+-- Reads every key the script will write and refuses, before any write, what
+-- rtdemo did not put there: a bad value is an error (CORRUPT, or WRONGTYPE
+-- from Redis itself) and leaves Redis as it was. Returns the epoch and floor.
+local function checkKeys()
+  for i, want in ipairs({'string', 'stream', 'zset', 'string', 'list', 'string'}) do
+    local t = redis.call('TYPE', KEYS[i])['ok']
+    if t ~= want and t ~= 'none' then
+      return nil, nil, redis.error_reply('CORRUPT ' .. KEYS[i] .. ' is a ' .. t .. ', not a ' .. want)
+    end
+  end
+  local epoch = redis.call('GET', KEYS[1])
+  if not epoch then return nil, nil, redis.error_reply('NOEPOCH history epoch missing') end
+  if #epoch > 16 or not string.match(epoch, '^[0-9a-z]+$') then
+    return nil, nil, redis.error_reply('CORRUPT ' .. KEYS[1] .. ' is not an rtdemo epoch')
+  end
+  local bytes = redis.call('GET', KEYS[4])
+  if bytes and not string.match(bytes, '^%-?%d+$') then
+    return nil, nil, redis.error_reply('CORRUPT ' .. KEYS[4] .. ' is not a number')
+  end
+  local floor = redis.call('GET', KEYS[6])
+  if floor and not string.match(floor, '^%d+%-%d+$') then
+    return nil, nil, redis.error_reply('CORRUPT ' .. KEYS[6] .. ' is not a stream id')
+  end
+  return epoch, floor, nil
+end
 -- After the stream lost entries from its front, drops as many costs from
 -- the front of its cost list and the total; returns how many bytes went.
 local function alignCosts(streamKey, costKey, bytesKey)
   local extra = redis.call('LLEN', costKey) - redis.call('XLEN', streamKey)
   if extra <= 0 then return 0 end
   local freed = 0
-  for _, c in ipairs(redis.call('LPOP', costKey, extra)) do freed = freed + tonumber(c) end
+  for _, c in ipairs(redis.call('LPOP', costKey, extra)) do freed = freed + (tonumber(c) or 0) end
   if freed > 0 then redis.call('DECRBY', bytesKey, freed) end
   return freed
 end
@@ -49,11 +74,10 @@ end
 }  // namespace
 
 const std::string kRedisPublishScript = kPrelude + R"lua(
-local epoch = redis.call('GET', KEYS[1])
-if not epoch then return redis.error_reply('NOEPOCH history epoch missing') end
+local epoch, floor, err = checkKeys()
+if err then return err end
 local channel, prefix = ARGV[7], ARGV[8]
 local fresh = redis.call('EXISTS', KEYS[2]) == 0
-local floor = redis.call('GET', KEYS[6])
 -- A new stream starts above every id an evicted one issued, even when the
 -- clock is behind the floor.
 local idArg = '*'
@@ -84,7 +108,9 @@ while evictedChannels < most and
   end
   if not victim then break end
   local vkey, vcost = prefix .. 'ch:' .. victim, prefix .. 'cost:' .. victim
-  if redis.call('EXISTS', vkey) == 1 then
+  -- Only what rtdemo wrote is deleted; a key of another type under the
+  -- prefix is left alone (and leaves the bookkeeping, so it is not retried).
+  if redis.call('TYPE', vkey)['ok'] == 'stream' then
     local info = redis.call('XINFO', 'STREAM', vkey)
     for i = 1, #info, 2 do
       if info[i] == 'last-generated-id' then
@@ -100,8 +126,10 @@ while evictedChannels < most and
     redis.call('DEL', vkey)
   end
   local freed = 0
-  for _, c in ipairs(redis.call('LRANGE', vcost, 0, -1)) do freed = freed + tonumber(c) end
-  redis.call('DEL', vcost)
+  if redis.call('TYPE', vcost)['ok'] == 'list' then
+    for _, c in ipairs(redis.call('LRANGE', vcost, 0, -1)) do freed = freed + (tonumber(c) or 0) end
+    redis.call('DEL', vcost)
+  end
   if freed > 0 then redis.call('DECRBY', KEYS[4], freed) end
   redis.call('ZREM', KEYS[3], victim)
   evictedChannels = evictedChannels + 1
@@ -116,7 +144,7 @@ if over > 0 then
   local k, freed = 0, 0
   while k < #costs and freed < over do
     k = k + 1
-    freed = freed + tonumber(costs[k])
+    freed = freed + (tonumber(costs[k]) or 0)
   end
   if k > 0 then
     redis.call('XTRIM', KEYS[2], 'MAXLEN', len - uncounted - k)
@@ -129,9 +157,9 @@ return {id, epoch, evictedChannels, evictedMessages}
 )lua";
 
 const std::string kRedisReadScript = kPrelude + R"lua(
-local epoch = redis.call('GET', KEYS[1])
-if not epoch then return redis.error_reply('NOEPOCH history epoch missing') end
-local floor = redis.call('GET', KEYS[6]) or ''
+local epoch, floor, err = checkKeys()
+if err then return err end
+floor = floor or ''
 if redis.call('EXISTS', KEYS[2]) == 0 then return {epoch, '', '0-0', '', {}, 0, floor} end
 trim(KEYS[2], KEYS[5], KEYS[4], ARGV[1], true, tonumber(ARGV[2]))
 local info = redis.call('XINFO', 'STREAM', KEYS[2])

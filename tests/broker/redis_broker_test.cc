@@ -8,10 +8,12 @@
 // stop and restart it.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "storage/redis_broker.h"
@@ -341,6 +343,56 @@ TEST(RedisBroker, StreamsWrittenBeforeTheCapExistedKeepWorking) {
   ASSERT_TRUE(broker->readAfter("old", "", 10, &h).ok());
   EXPECT_EQ(h.messages.size(), 4u);
   EXPECT_EQ(h.messages.back()->idText, id);
+}
+
+TEST(RedisBroker, KeysRtdemoDidNotWriteAreRefusedAndChangeNothing) {
+  // Each of rtdemo's keys holding what rtdemo would never write: publish and
+  // read fail with Corruption (a 500 with the key's name) before writing
+  // anything, so Redis is left exactly as it was.
+  RedisServer* server = sharedServer();
+  ASSERT_TRUE(server->running());
+  struct Case {
+    const char* key;  // under the prefix
+    std::vector<std::string> write;  // the command that corrupts it, prefix added to argv[1]
+  };
+  const std::vector<Case> cases = {
+      {"epoch", {"SET", "epoch", "NOT AN EPOCH!"}},
+      {"ch:c", {"SET", "ch:c", "a string"}},
+      {"channels", {"SET", "channels", "a string"}},
+      {"cost:c", {"SET", "cost:c", "a string"}},
+      {"bytes", {"SET", "bytes", "lots"}},
+      {"floor", {"SET", "floor", "yesterday"}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.key);
+    std::string prefix = uniquePrefix("corrupt");
+    auto broker = openOn(server->port(), prefix);
+    mustPublish(broker.get(), "other", "x");  // bookkeeping exists
+    std::vector<std::string> argv = c.write;
+    argv[1] = prefix + argv[1];
+    ASSERT_EQ(server->command(argv), "OK");
+    auto snapshot = [&] {
+      std::string keys = server->command({"KEYS", prefix + "*"});
+      std::stringstream lines(keys);
+      std::vector<std::string> sorted;
+      for (std::string k; std::getline(lines, k);) {
+        if (k.find(":wake:") != std::string::npos) continue;  // the reader's, not history
+        sorted.push_back(k + " " + server->command({"TYPE", k}) + " " +
+                         server->command({"DUMP", k}));
+      }
+      std::sort(sorted.begin(), sorted.end());
+      return sorted;
+    };
+    auto before = snapshot();
+    MessagePtr m;
+    Status s = broker->publish("c", "", "data", &m);
+    EXPECT_EQ(s.code(), Status::Code::kCorruption) << s.toString();
+    EXPECT_NE(s.message().find(prefix + c.key), std::string::npos) << s.message();
+    HistoryRead h;
+    s = broker->readAfter("c", "", 10, &h);
+    EXPECT_EQ(s.code(), Status::Code::kCorruption) << s.toString();
+    EXPECT_EQ(snapshot(), before);
+  }
 }
 
 TEST(RedisBroker, SubscribersNeverMissAMessagePublishedAfterSubscribe) {
