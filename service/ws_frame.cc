@@ -53,14 +53,17 @@ CloseReply closeReply(std::string_view body) {
   return CloseReply{code, ""};
 }
 
+void Decoder::release() {
+  std::string().swap(buf_);
+  std::string().swap(fragments_);
+  utf8Checked_ = 0;
+}
+
 bool Decoder::fail(uint16_t code, const char* why, uint16_t* closeCode,
                    std::string* reason) {
   failCode_ = code;
   failWhy_ = why;
-  buf_.clear();
-  buf_.shrink_to_fit();
-  fragments_.clear();
-  fragments_.shrink_to_fit();
+  release();
   *closeCode = code;
   *reason = why;
   return false;
@@ -152,10 +155,7 @@ bool Decoder::feed(const char* data, size_t n, std::vector<Message>* out,
     out->push_back(Message{static_cast<Opcode>(opcode), std::move(payload)});
     if (opcode == kClose) {
       closed_ = true;
-      buf_.clear();
-      buf_.shrink_to_fit();
-      fragments_.clear();
-      fragments_.shrink_to_fit();
+      release();
       return true;
     }
   }

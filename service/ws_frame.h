@@ -96,6 +96,8 @@ class Decoder {
  private:
   bool fail(uint16_t code, const char* why, uint16_t* closeCode,
             std::string* reason);
+  // Frees what the buffers hold: nothing more is decoded (closed or failed).
+  void release();
 
   const size_t max_;
   std::string buf_;        // bytes of an incomplete frame
