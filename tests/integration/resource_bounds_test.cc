@@ -221,85 +221,6 @@ class HeartbeatSentinels {
   std::thread thread_;
 };
 
-class ResourceBoundsTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/rtdemo-bounds-XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override {
-    server_.reset();
-    std::system(("rm -rf " + dir_).c_str());
-  }
-
-  void start(std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"--backend", "sqlite",
-                                     "-D", "rtdemo.sqlite.path=" + dir_ + "/bounds.db",
-                                     // What is measured is memory, not durability.
-                                     "-D", "rtdemo.sqlite.synchronous=normal",
-                                     "-D", "rtdemo.heartbeat.seconds=1",
-                                     "-D", "rtdemo.poll.timeout.seconds=25"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    server_ = std::make_unique<ServerProcess>(args);
-    ASSERT_TRUE(server_->ready());
-    port_ = server_->port();
-  }
-
-  // 1,000 messages of 60 KB on `channel`, from 8 publishers at once.
-  void fillHistory(const std::string& channel) {
-    const std::string body = "channel=" + channel + "&data=" + std::string(kMessageBytes, 'x');
-    std::atomic<int> next{0}, failed{0};
-    std::vector<std::thread> publishers;
-    for (int t = 0; t < 8; ++t) {
-      publishers.emplace_back([&] {
-        while (next++ < kHistoryMessages) {
-          if (httpRequest(port_, "POST", "/send", body, "application/x-www-form-urlencoded")
-                  .status != 201)
-            failed++;
-        }
-      });
-    }
-    for (auto& t : publishers) t.join();
-    ASSERT_EQ(failed.load(), 0);
-  }
-
-  // From here on, peak RSS counts against the bound.
-  void markBaseline() {
-    ASSERT_TRUE(resetPeakRss(server_->pid())) << "cannot write /proc/PID/clear_refs";
-    baseline_ = procStatusBytes(server_->pid(), "VmRSS");
-    ASSERT_GT(baseline_, 0);
-  }
-
-  // The peak since markBaseline(), over the baseline.
-  long long peakGrowth() const { return procStatusBytes(server_->pid(), "VmHWM") - baseline_; }
-
-  // The checks every test ends with, once its connections are in place:
-  // heartbeats keep coming for three more intervals, a publish is answered,
-  // and the peak RSS stays under `bound`.
-  void expectBoundsHold(HeartbeatSentinels& sentinels, long long bound, const std::string& what) {
-    int beats = sentinels.fewestBeats();
-    EXPECT_TRUE(waitUntil([&] { return sentinels.fewestBeats() >= beats + 3; }, 30s))
-        << "heartbeats stopped while " << what;
-    EXPECT_FALSE(sentinels.anyClosed()) << "a sentinel was cut off while " << what;
-    EXPECT_LE(sentinels.longestGap(), kMaxHeartbeatGap)
-        << "a loop stalled for " << sentinels.longestGap().count() << " ms while " << what;
-    HttpResponse sent = httpRequest(port_, "POST", "/send", "channel=other&data=alive",
-                                    "application/x-www-form-urlencoded", {}, 10s);
-    EXPECT_EQ(sent.status, 201) << "a publish was not answered within 10 s while " << what;
-    long long growth = peakGrowth();
-    EXPECT_LE(growth, bound) << what << ": peak RSS grew by " << growth / kMiB << " MiB, bound "
-                             << bound / kMiB << " MiB";
-    std::cout << what << ": peak RSS +" << growth / kKiB << " KiB (bound " << bound / kKiB
-              << " KiB), longest heartbeat gap " << sentinels.longestGap().count() << " ms\n";
-  }
-
-  std::string dir_;
-  std::unique_ptr<ServerProcess> server_;
-  int port_ = 0;
-  long long baseline_ = 0;
-};
-
 // Silent connections that each sent `request` and never read; a small
 // receive buffer, so the kernel holds little and the server holds the rest.
 std::vector<int> openSilent(int port, int n, const std::string& request) {
@@ -388,6 +309,113 @@ const std::string kWsUpgrade =
     "Upgrade: websocket\r\nConnection: Upgrade\r\n"
     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
 
+class ResourceBoundsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/rtdemo-bounds-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override {
+    server_.reset();
+    std::system(("rm -rf " + dir_).c_str());
+  }
+
+  void start(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"--backend", "sqlite",
+                                     "-D", "rtdemo.sqlite.path=" + dir_ + "/bounds.db",
+                                     // What is measured is memory, not durability.
+                                     "-D", "rtdemo.sqlite.synchronous=normal",
+                                     "-D", "rtdemo.heartbeat.seconds=1",
+                                     "-D", "rtdemo.poll.timeout.seconds=25"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    server_ = std::make_unique<ServerProcess>(args);
+    ASSERT_TRUE(server_->ready());
+    port_ = server_->port();
+  }
+
+  // 1,000 messages of 60 KB on `channel`, from 8 publishers at once.
+  void fillHistory(const std::string& channel) {
+    const std::string body = "channel=" + channel + "&data=" + std::string(kMessageBytes, 'x');
+    std::atomic<int> next{0}, failed{0};
+    std::vector<std::thread> publishers;
+    for (int t = 0; t < 8; ++t) {
+      publishers.emplace_back([&] {
+        while (next++ < kHistoryMessages) {
+          if (httpRequest(port_, "POST", "/send", body, "application/x-www-form-urlencoded")
+                  .status != 201)
+            failed++;
+        }
+      });
+    }
+    for (auto& t : publishers) t.join();
+    ASSERT_EQ(failed.load(), 0);
+  }
+
+  // From here on, peak RSS counts against the bound.
+  void markBaseline() {
+    ASSERT_TRUE(resetPeakRss(server_->pid())) << "cannot write /proc/PID/clear_refs";
+    baseline_ = procStatusBytes(server_->pid(), "VmRSS");
+    ASSERT_GT(baseline_, 0);
+  }
+
+  // The peak since markBaseline(), over the baseline.
+  long long peakGrowth() const { return procStatusBytes(server_->pid(), "VmHWM") - baseline_; }
+
+  // The checks every test ends with, once its connections are in place:
+  // heartbeats keep coming for three more intervals, a publish is answered,
+  // and the peak RSS stays under `bound`.
+  void expectBoundsHold(HeartbeatSentinels& sentinels, long long bound, const std::string& what) {
+    int beats = sentinels.fewestBeats();
+    EXPECT_TRUE(waitUntil([&] { return sentinels.fewestBeats() >= beats + 3; }, 30s))
+        << "heartbeats stopped while " << what;
+    EXPECT_FALSE(sentinels.anyClosed()) << "a sentinel was cut off while " << what;
+    EXPECT_LE(sentinels.longestGap(), kMaxHeartbeatGap)
+        << "a loop stalled for " << sentinels.longestGap().count() << " ms while " << what;
+    HttpResponse sent = httpRequest(port_, "POST", "/send", "channel=other&data=alive",
+                                    "application/x-www-form-urlencoded", {}, 10s);
+    EXPECT_EQ(sent.status, 201) << "a publish was not answered within 10 s while " << what;
+    long long growth = peakGrowth();
+    EXPECT_LE(growth, bound) << what << ": peak RSS grew by " << growth / kMiB << " MiB, bound "
+                             << bound / kMiB << " MiB";
+    std::cout << what << ": peak RSS +" << growth / kKiB << " KiB (bound " << bound / kKiB
+              << " KiB), longest heartbeat gap " << sentinels.longestGap().count() << " ms\n";
+  }
+
+  // 200 connections that each sent `request`, asking for the filled channel
+  // from an id it cannot serve (a reset and the whole history), and then
+  // never read; each may cost `each` bytes. `pong`: they are WebSockets,
+  // which send an unsolicited pong twice a second (RFC 6455 5.5.3 allows
+  // one as a heartbeat), since the server drops a WebSocket it has heard
+  // nothing from for three heartbeats and these must stay held.
+  void silentResume(const std::string& request, long long each, const std::string& what,
+                    bool pong = false) {
+    constexpr int kSilent = 200;
+    fillHistory("full");
+    markBaseline();
+    const long long bound = rssBound(kSilent, each);
+    HeartbeatSentinels sentinels(port_);
+    RssGuard guard(server_->pid(), baseline_ + 2 * bound);
+    std::vector<int> fds = openSilent(port_, kSilent, request);
+    std::unique_ptr<PongKeeper> keeper = pong ? std::make_unique<PongKeeper>(fds) : nullptr;
+    ASSERT_TRUE(waitUntil([&] { return guard.tripped() || withUnread(fds, 4096) == kSilent; }, 60s))
+        << withUnread(fds, 4096) << " of " << kSilent << " written to within 60 s: " << what;
+    ASSERT_EQ(guard.tripped(), 0) << "RSS reached " << guard.tripped() / kMiB << " MiB: " << what;
+    expectBoundsHold(sentinels, bound, what);
+    if (pong) {
+      EXPECT_EQ(openConnections(port_, "websocket"), kSilent) << "not all still held";
+    }
+    EXPECT_EQ(guard.tripped(), 0);
+    keeper.reset();  // before its descriptors close
+    closeAll(fds);
+  }
+
+  std::string dir_;
+  std::unique_ptr<ServerProcess> server_;
+  int port_ = 0;
+  long long baseline_ = 0;
+};
+
 TEST_F(ResourceBoundsTest, IdleSseStreams) {
   constexpr int kStreams = 1000;
   start();
@@ -404,67 +432,25 @@ TEST_F(ResourceBoundsTest, IdleSseStreams) {
 }
 
 TEST_F(ResourceBoundsTest, SilentSseStreamsResumingAFullHistory) {
-  constexpr int kStreams = 200;
   start();
-  fillHistory("full");
-  markBaseline();
-  const long long bound = rssBound(kStreams, kIdleBytes + kBufferBytes);
-  HeartbeatSentinels sentinels(port_);
-  RssGuard guard(server_->pid(), baseline_ + 2 * bound);
-  std::vector<int> fds =
-      openSilent(port_, kStreams, getRequest("/events?channel=full&last_event_id=x"));
-  ASSERT_TRUE(waitUntil([&] { return guard.tripped() || withUnread(fds, 4096) == kStreams; }, 60s))
-      << withUnread(fds, 4096) << " of " << kStreams << " streams written to within 60 s";
-  ASSERT_EQ(guard.tripped(), 0) << "RSS reached " << guard.tripped() / kMiB << " MiB";
-  expectBoundsHold(sentinels, bound, "200 silent SSE streams resuming a 60 MB history");
-  EXPECT_EQ(guard.tripped(), 0);
-  closeAll(fds);
+  silentResume(getRequest("/events?channel=full&last_event_id=x"), kIdleBytes + kBufferBytes,
+               "200 silent SSE streams resuming a 60 MB history");
 }
 
 TEST_F(ResourceBoundsTest, SilentWebSocketsResumingAFullHistory) {
-  constexpr int kSockets = 200;
   start();
-  fillHistory("full");
-  markBaseline();
-  const long long bound = rssBound(kSockets, kIdleBytes + kBufferBytes);
-  HeartbeatSentinels sentinels(port_);
-  RssGuard guard(server_->pid(), baseline_ + 2 * bound);
-  std::vector<int> fds =
-      openSilent(port_, kSockets, getRequest("/ws?channel=full&last_id=x", kWsUpgrade));
-  // They never read, but each sends an unsolicited pong twice a second (RFC
-  // 6455 5.5.3 allows one as a heartbeat): the server drops a WebSocket it
-  // has heard nothing from for three heartbeats, and these must stay held.
-  auto keeper = std::make_unique<PongKeeper>(fds);
-  ASSERT_TRUE(waitUntil([&] { return guard.tripped() || withUnread(fds, 4096) == kSockets; }, 60s))
-      << withUnread(fds, 4096) << " of " << kSockets << " WebSockets written to within 60 s";
-  ASSERT_EQ(guard.tripped(), 0) << "RSS reached " << guard.tripped() / kMiB << " MiB";
-  expectBoundsHold(sentinels, bound, "200 silent WebSockets resuming a 60 MB history");
-  EXPECT_EQ(openConnections(port_, "websocket"), kSockets) << "every WebSocket is still held";
-  EXPECT_EQ(guard.tripped(), 0);
-  keeper.reset();  // before its descriptors close
-  closeAll(fds);
+  silentResume(getRequest("/ws?channel=full&last_id=x", kWsUpgrade), kIdleBytes + kBufferBytes,
+               "200 silent WebSockets resuming a 60 MB history", /*pong=*/true);
 }
 
 TEST_F(ResourceBoundsTest, SilentPollsResumingAFullHistory) {
-  constexpr int kPolls = 200;
   constexpr int kMaxBatch = 10;
   // A poll answer holds up to max-batch messages, and is written whole:
   // its bound is that answer (JSON adds little to plain data), not the
   // stream buffer.
   start({"-D", "rtdemo.poll.max-batch=" + std::to_string(kMaxBatch)});
-  fillHistory("full");
-  markBaseline();
-  const long long answerBytes = (kMaxBatch + 1) * 65536;
-  const long long bound = rssBound(kPolls, kIdleBytes + answerBytes);
-  HeartbeatSentinels sentinels(port_);
-  RssGuard guard(server_->pid(), baseline_ + 2 * bound);
-  std::vector<int> fds = openSilent(port_, kPolls, getRequest("/poll?channel=full&since=x"));
-  ASSERT_TRUE(waitUntil([&] { return guard.tripped() || withUnread(fds, 4096) == kPolls; }, 60s))
-      << withUnread(fds, 4096) << " of " << kPolls << " polls answered within 60 s";
-  ASSERT_EQ(guard.tripped(), 0) << "RSS reached " << guard.tripped() / kMiB << " MiB";
-  expectBoundsHold(sentinels, bound, "200 silent polls resuming a 60 MB history");
-  EXPECT_EQ(guard.tripped(), 0);
-  closeAll(fds);
+  silentResume(getRequest("/poll?channel=full&since=x"), kIdleBytes + (kMaxBatch + 1) * 65536,
+               "200 silent polls resuming a 60 MB history");
 }
 
 TEST_F(ResourceBoundsTest, IdleKeptAliveConnections) {
