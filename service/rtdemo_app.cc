@@ -32,6 +32,7 @@
 #include "service/handler_factory.h"
 #include "service/handshake_guard.h"
 #include "service/journal_log.h"
+#include "service/listen_socket.h"
 #include "service/service_context.h"
 #include "service/settings.h"
 #include "service/systemd_notifier.h"
@@ -254,17 +255,24 @@ int RtdemoApp::main(const std::vector<std::string>&) {
     return fail("cannot open the " + settings.broker.backend + " backend: " + opened.message(),
                 EXIT_UNAVAILABLE);
 
-  Poco::Net::ServerSocket listener;
+  // Under systemd, the socket an earlier rtdemo kept in the fd store, so
+  // that a restart refuses nobody (listen_socket.h); else bound here.
+  Listener listening;
   try {
-    // No SO_REUSEPORT: a second rtdemo on the same port must fail, not share.
-    listener.bind(Poco::Net::SocketAddress(settings.bind, static_cast<Poco::UInt16>(settings.port)),
-                  true, false);
-    listener.listen(4096);
+    listening = openListener(settings.bind, settings.port, 4096);
   } catch (const Poco::Exception& e) {
     return fail("cannot listen on " + settings.bind + ":" + std::to_string(settings.port) +
                     ": " + e.displayText(),
                 EXIT_UNAVAILABLE);
   }
+  Poco::Net::ServerSocket& listener = listening.socket;
+  std::string storeError;
+  if (listening.fromStore)
+    log.information("listening socket taken over from systemd's fd store");
+  else if (!storeListener(listener, &storeError))
+    log.warning("cannot hand the listening socket to systemd (%s): a restart will refuse "
+                "connections for a moment",
+                storeError);
   // The port is known (and accepts) from here on, even when it was 0.
   const int boundPort = listener.address().port();
   std::string portFileError;
@@ -360,7 +368,9 @@ int RtdemoApp::main(const std::vector<std::string>&) {
   log.information("rtdemo stopping");
   ticker.stop();
   // Stop accepting, close idle keep-alive connections, and let running
-  // requests finish; only then end streams and close the backend.
+  // requests finish; only then end streams and close the backend. What
+  // connects from now on waits for the next instance (listen_socket.h).
+  releaseListener(listener);
   server.stopAll(false);
   waitForHandlers(*ctx, std::chrono::seconds(5));
   ctx->hub->stop();

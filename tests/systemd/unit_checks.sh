@@ -57,6 +57,11 @@ case "$mode" in
     # Not in @system-service; without it the filter's EPERM sends fan-out
     # back to one send() per socket.
     check "io_uring allowed for batched fan-out" has 'SystemCallFilter=io_uring_setup io_uring_enter'
+    # The listening socket waits in the fd store across restarts.
+    check "FileDescriptorStoreMax= keeps the port open across restarts" \
+      has 'FileDescriptorStoreMax=[1-9][0-9]*'
+    check "RestartPreventExitStatus=78: a refused configuration is not restarted" \
+      has 'RestartPreventExitStatus=78'
     nofile=$(sed -n 's/^LimitNOFILE=\([0-9]*\)$/\1/p' "$copy")
     check "LimitNOFILE=${nofile:-?} covers 19,000 subscribers" test "${nofile:-0}" -ge 20000
     ;;
