@@ -266,13 +266,7 @@ int RtdemoApp::main(const std::vector<std::string>&) {
                 EXIT_UNAVAILABLE);
   }
   Poco::Net::ServerSocket& listener = listening.socket;
-  std::string storeError;
-  if (listening.fromStore)
-    log.information("listening socket taken over from systemd's fd store");
-  else if (!storeListener(listener, &storeError))
-    log.warning("cannot hand the listening socket to systemd (%s): a restart will refuse "
-                "connections for a moment",
-                storeError);
+  if (listening.fromStore) log.information("listening socket taken over from systemd's fd store");
   // The port is known (and accepts) from here on, even when it was 0.
   const int boundPort = listener.address().port();
   std::string portFileError;
@@ -355,6 +349,12 @@ int RtdemoApp::main(const std::vector<std::string>&) {
   // on READY=1, so the port must already accept and the backend be open.
   systemd.ready("serving on port " + std::to_string(boundPort) +
                 ", backend " + ctx->broker->name());
+  // After READY=1, which stays the first notification systemd gets.
+  std::string storeError;
+  if (!listening.fromStore && !storeListener(listener, &storeError))
+    log.warning("cannot hand the listening socket to systemd (%s): a restart will refuse "
+                "connections for a moment",
+                storeError);
   systemd.startWatchdog([ctx](std::string* status) {
     // The same window /healthz uses: loops turn at least once a second.
     return rtdemoAlive(*ctx->hub, *ctx->broker, 10000, status);
