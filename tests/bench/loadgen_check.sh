@@ -43,24 +43,22 @@ fail() {
 
 ulimit -n 20000 2>/dev/null || true
 
-# free_port, wait_port
-. "$(dirname "${BASH_SOURCE[0]}")/../../bench/ports.sh"
-
+# rtdemo picks its port (0) and writes it to a file once it accepts, so no
+# other process on the machine can take the port between a probe and the
+# bind.
 start_rtdemo() {
-  local attempt p
-  # A port found free can still be taken before rtdemo binds it: retry.
-  for attempt in 1 2 3 4 5; do
-    p=$(free_port) || break
-    (cd "$WORK" && exec "$RTDEMO" --port "$p" --backend memory \
-      -D rtdemo.demo.interval.seconds=0) >"$WORK/rtdemo.log" 2>&1 &
-    SERVER_PID=$!
-    if wait_port "$p" "$SERVER_PID"; then
-      PORT=$p
+  local i
+  rm -f "$WORK/port"
+  (cd "$WORK" && exec "$RTDEMO" --port 0 --backend memory \
+    -D rtdemo.demo.interval.seconds=0 -D rtdemo.port-file="$WORK/port") >"$WORK/rtdemo.log" 2>&1 &
+  SERVER_PID=$!
+  for i in $(seq 1 200); do
+    if [[ -s "$WORK/port" ]]; then
+      PORT=$(cat "$WORK/port")
       return 0
     fi
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 0.05
   done
   cat "$WORK/rtdemo.log" >&2
   fail "rtdemo did not start"
