@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <optional>
 
 #include "Poco/JSON/Array.h"
 #include "Poco/JSON/Object.h"
@@ -56,6 +57,15 @@ class ChaosTally {
     resets_.push_back(what);
   }
   void reconnected() { reconnects_++; }
+  // A live-only subscriber (no cursor yet) was told `subscribed` at `at`.
+  void subscribedLive(Clock::time_point at) {
+    std::lock_guard<std::mutex> lock(mu_);
+    liveSince_ = at;
+  }
+  std::optional<Clock::time_point> liveSince() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return liveSince_;
+  }
   std::string lastId() const {
     std::lock_guard<std::mutex> lock(mu_);
     return ids_.empty() ? "" : ids_.back();
@@ -75,6 +85,7 @@ class ChaosTally {
   mutable std::mutex mu_;
   std::vector<std::string> ids_;     // guarded by mu_
   std::vector<std::string> resets_;  // guarded by mu_
+  std::optional<Clock::time_point> liveSince_;  // guarded by mu_
   std::atomic<int> reconnects_{0};
 };
 
@@ -143,6 +154,13 @@ void ChaosTest::subscribe(const std::string& kind, int c, int i, const std::stri
   });
 }
 
+// One more WebSocket subscriber per channel, live-only at first.
+void ChaosTest::joinLiveOnly(int event) {
+  for (int c = 0; c < kChannels; ++c)
+    subscribe("ws (live-only, joined after event " + std::to_string(event) + ")", c, 0, "",
+              &ChaosTest::wsSubscriber);
+}
+
 // ---------------------------------------------------------------------------
 // Publishers: one message at a time; a failed one is not sent again.
 
@@ -155,7 +173,7 @@ void ChaosTest::record(int p, const Sent& s) {
 void ChaosTest::httpPublisher(int p) {
   const std::string channel = channelName(p % kChannels);
   for (int n = 0; !stopPublishing_; ++n) {
-    Sent s{"p" + std::to_string(p) + "-" + std::to_string(n), ""};
+    Sent s{"p" + std::to_string(p) + "-" + std::to_string(n), "", Clock::now()};
     HttpResponse r = httpRequest(port_, "POST", "/send", "channel=" + channel + "&data=" + s.data,
                                  "application/x-www-form-urlencoded", {}, 15s);
     if (r.status == 201)
@@ -179,7 +197,7 @@ void ChaosTest::wsPublisher(int p) {
         continue;
       }
     }
-    Sent s{"p" + std::to_string(p) + "-" + std::to_string(n), ""};
+    Sent s{"p" + std::to_string(p) + "-" + std::to_string(n), "", Clock::now()};
     const std::string ref = std::to_string(n++);
     ws->sendText(R"({"type":"publish","channel":")" + channel + R"(","data":")" + s.data +
                  R"(","ref":")" + ref + "\"}");
@@ -277,7 +295,9 @@ void ChaosTest::pollSubscriber(ChaosTally* t, const std::string& channel, std::s
 
 void ChaosTest::wsSubscriber(ChaosTally* t, const std::string& channel, std::string cursor, bool) {
   while (!stopSubscribing_) {
-    WsTestClient ws(port_, "/ws?channel=" + channel + "&last_id=" + urlEncode(cursor));
+    // No cursor yet: a live-only subscribe, as a new tab makes.
+    WsTestClient ws(port_, "/ws?channel=" + channel +
+                               (cursor.empty() ? "" : "&last_id=" + urlEncode(cursor)));
     if (ws.status() != 101) {
       std::this_thread::sleep_for(kRetryPause);
       continue;
@@ -294,7 +314,9 @@ void ChaosTest::wsSubscriber(ChaosTally* t, const std::string& channel, std::str
         continue;
       }
       std::string type = o->optValue<std::string>("type", "");
-      if (type == "message") {
+      if (type == "subscribed" && cursor.empty()) {
+        t->subscribedLive(Clock::now());
+      } else if (type == "message") {
         cursor = o->getValue<std::string>("id");
         t->message(cursor);
       } else if (type == "reset") {
@@ -392,15 +414,35 @@ void ChaosTest::checkChannel(int c, const std::string& start, long* acked, long*
     std::vector<std::string> resets = t->resets();
     EXPECT_TRUE(resets.empty()) << t->name() << " got " << resets.size()
                                 << " resets; the first: " << resets.front();
+    // What it should hold: the whole history, or for a live-only joiner the
+    // history from its first message on.
+    std::vector<std::string> expected = ids;
+    std::optional<Clock::time_point> liveSince = t->liveSince();
+    if (liveSince) {
+      ASSERT_FALSE(got.empty()) << t->name() << " received nothing";
+      ASSERT_TRUE(position.count(got[0])) << t->name() << " received " << got[0]
+                                          << ", which is not in the history";
+      const size_t first = position[got[0]];
+      expected.erase(expected.begin(), expected.begin() + static_cast<long>(first));
+      for (int p = c; p < kPublishers; p += kChannels) {
+        for (const Sent& s : sent_[p]) {
+          if (s.ackedId.empty() || s.sentAt <= *liveSince) continue;
+          ++liveChecks_;
+          EXPECT_GE(position[s.ackedId], first)
+              << t->name() << " missed " << s.data << " (" << s.ackedId
+              << "), sent after its subscribe was answered";
+        }
+      }
+    }
     size_t i = 0;
-    while (i < got.size() && i < ids.size() && got[i] == ids[i]) ++i;
+    while (i < got.size() && i < expected.size() && got[i] == expected[i]) ++i;
     auto describe = [&](const std::vector<std::string>& v) {
       return i < v.size() ? v[i] + " (" + dataById[v[i]] + ")" : std::string("nothing");
     };
-    EXPECT_TRUE(i == got.size() && i == ids.size())
-        << t->name() << " received " << got.size() << " messages, the history holds " << ids.size()
-        << "; they differ first at #" << i << ": received " << describe(got)
-        << ", the history has " << describe(ids);
+    EXPECT_TRUE(i == got.size() && i == expected.size())
+        << t->name() << " received " << got.size() << " messages, " << expected.size()
+        << " expected; they differ first at #" << i << ": received " << describe(got)
+        << ", the history has " << describe(expected);
   }
 }
 
@@ -413,6 +455,7 @@ void ChaosTest::run(const std::vector<std::string>& events) {
   ASSERT_EQ(start.substr(start.find('-')), "-0") << "a fresh store starts at <epoch>-0";
   startClients(start);
 
+  int eventsDone = 0;
   for (const std::string& event : events) {
     ASSERT_TRUE(waitForAcks(kAcksPerPhase)) << acks_.load() << " acknowledged before " << event;
     if (event == "rtdemo") {
@@ -423,6 +466,7 @@ void ChaosTest::run(const std::vector<std::string>& events) {
       ASSERT_TRUE(redis_ && redis_->stop(SIGKILL));
       ASSERT_TRUE(redis_->start());
     }
+    joinLiveOnly(++eventsDone);
   }
   ASSERT_TRUE(waitForAcks(kAcksPerPhase)) << "after the last event";
   stopPublishers();
@@ -435,7 +479,8 @@ void ChaosTest::run(const std::vector<std::string>& events) {
   for (auto& [c, list] : tallies_)
     for (auto& t : list) reconnects += t->reconnects();
   std::cout << "chaos: " << acked << " acknowledged, " << unknown << " failed (outcome unknown), "
-            << events.size() << " restarts, " << reconnects << " subscriber reconnects\n";
+            << events.size() << " restarts, " << reconnects << " subscriber reconnects, "
+            << liveChecks_ << " deliveries to live-only joiners checked\n";
   int kills = static_cast<int>(std::count(events.begin(), events.end(), "rtdemo"));
   EXPECT_GE(reconnects, kChannels * kSubscribersPerChannel * kills)
       << "every subscriber loses its server at every kill";

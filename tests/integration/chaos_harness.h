@@ -16,7 +16,9 @@
 // say); a subscriber that loses its connection reconnects, resuming with
 // Last-Event-ID (SSE, the last id it saw, as EventSource does), since = the
 // last poll answer's last_id, or last_id = the last message's id (WebSocket).
-// Every subscriber starts from the channel's `<epoch>-0`.
+// Every subscriber starts from the channel's `<epoch>-0`, but for one more
+// WebSocket per channel that joins after each event the way a new tab
+// does: subscribing with no last_id, then resuming from the ids it got.
 //
 // What is asserted, once publishers stop and every subscriber has caught up
 // with the channel's final history (read from the start with /poll):
@@ -24,7 +26,11 @@
 //     id its acknowledgement gave;
 //   - every subscriber received exactly that history: each stored message
 //     once, in the history's order, nothing else (so also every stored but
-//     unacknowledged message, and nothing that was never stored);
+//     unacknowledged message, and nothing that was never stored); one that
+//     joined live-only received exactly the history from its first message
+//     on, and that includes every message whose request was sent after the
+//     joiner's `subscribed` answer arrived (protocol.md: every message
+//     published after `subscribed` arrives);
 //   - no subscriber got a `reset`. Both backends keep everything here
 //     (synchronous=full, appendfsync always, a history larger than the
 //     run), and the epoch survives every restart, so a reset would mean an
@@ -76,12 +82,14 @@ class ChaosTest : public ::testing::Test {
   struct Sent {
     std::string data;
     std::string ackedId;
+    std::chrono::steady_clock::time_point sentAt;  // just before the request went out
   };
   using SubscriberFn = void (ChaosTest::*)(ChaosTally*, const std::string&, std::string, bool);
 
   void startServer();
   void startClients(const std::string& startCursor);
   void subscribe(const std::string& kind, int c, int i, const std::string& cursor, SubscriberFn fn);
+  void joinLiveOnly(int event);
   void httpPublisher(int p);
   void wsPublisher(int p);
   void record(int p, const Sent& s);
@@ -98,6 +106,7 @@ class ChaosTest : public ::testing::Test {
   std::unique_ptr<ServerProcess> server_;
   std::atomic<int> port_{0};  // the same across restarts once known
   std::atomic<long> acks_{0};
+  long liveChecks_ = 0;  // test thread only
   std::atomic<bool> stopPublishing_{false}, stopSubscribing_{false};
   std::mutex sentMu_;
   std::vector<std::vector<Sent>> sent_;  // per publisher; guarded by sentMu_
