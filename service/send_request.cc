@@ -1,6 +1,9 @@
 // Implementation of publish-body parsing (see send_request.h).
 #include "service/send_request.h"
 
+#include <algorithm>
+#include <limits>
+
 #include "Poco/Dynamic/Var.h"
 #include "Poco/JSON/Object.h"
 #include "Poco/JSON/Parser.h"
@@ -71,6 +74,11 @@ SendParse parseSendBody(const std::string& contentType, const std::string& body,
       return bad(400, error);
   } else {
     Poco::Net::HTMLForm form;
+    // POCO refuses a form value over 256 KiB by default, far below what
+    // rtdemo.send.max-bytes may allow; the data limit is checked below, with
+    // its own 413. (URL-encoding at most triples a value.)
+    form.setValueLengthLimit(static_cast<int>(
+        std::min<size_t>(maxDataBytes * 3 + 1024, std::numeric_limits<int>::max())));
     try {
       form.read(body);
     } catch (const std::exception&) {
