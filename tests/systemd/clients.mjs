@@ -28,7 +28,6 @@ export class Tally {
     this.refused = 0;
     this.failed = 0;
     this.served = 0;
-    this.refusedAtUs = [];
     this.failures = [];
   }
 }
@@ -108,7 +107,6 @@ class SseSubscriber {
       if (err.code === 'ECONNREFUSED') {
         outcome = 'refused';
         tally.refused += 1;
-        tally.refusedAtUs.push(nowUs());
       } else {
         outcome = 'failed';
         tally.failed += 1;

@@ -117,6 +117,7 @@ async function restartsUnderLoad(label, restarts) {
     midRestartFailed: mid.filter(bad).length,
     messages: history.length,
     subscribersWithLossOrDuplicate: lost,
+    resetsSeen: crowd.subscribers.reduce((n, sub) => n + sub.resets, 0),
     failures: [...crowd.tally.failures.slice(0, 3), ...probes.filter((r) => bad(r) && r.error !== 'ECONNREFUSED')
       .slice(0, 3).map((r) => `${r.kind}: ${r.error ?? r.status}`)],
   };
@@ -139,6 +140,7 @@ test('as shipped: 20 restarts under 1,000 subscribers, 0 refused, mid-restart re
   assert.ok(s.midRestart > 0, 'requests were issued mid-restart');
   assert.equal(s.midRestartFailed, 0, 'each was answered without a retry');
   assert.equal(s.subscribersWithLossOrDuplicate, 0, 'every subscriber has every message exactly once');
+  assert.equal(s.resetsSeen, 0, 'and none was told its history was gone');
 });
 
 test('a new rtdemo.port: the stored socket is dropped, the new port bound and stored', async () => {
