@@ -183,20 +183,25 @@ Status RedisConnection::ready(bool* reused) {
   return ensure();
 }
 
-Status RedisConnection::command(const std::vector<std::string>& argv,
-                                RedisReplyPtr* reply, Resend resend) {
-  reply->reset();
+template <typename Once>
+Status RedisConnection::withResend(Resend resend, Once once) {
   bool reused = false;
   Status s = ready(&reused);
   if (!s.ok()) return s;
-  s = commandOnce(argv, reply);
+  s = once();
   if (context_ || !reused || resend != Resend::kOnce) return s;
   // The connection broke under a command that may run twice; one that had
   // worked before gets one more try on a fresh connection, now (the first
   // failure after a success has no backoff).
   s = ensure();
   if (!s.ok()) return s;
-  return commandOnce(argv, reply);
+  return once();
+}
+
+Status RedisConnection::command(const std::vector<std::string>& argv,
+                                RedisReplyPtr* reply, Resend resend) {
+  reply->reset();
+  return withResend(resend, [&] { return commandOnce(argv, reply); });
 }
 
 Status RedisConnection::commandOnce(const std::vector<std::string>& argv,
@@ -223,14 +228,7 @@ Status RedisConnection::commandOnce(const std::vector<std::string>& argv,
 Status RedisConnection::pipeline(const std::vector<std::vector<std::string>>& commands,
                                  std::vector<RedisReplyPtr>* replies, Resend resend) {
   replies->clear();
-  bool reused = false;
-  Status s = ready(&reused);
-  if (!s.ok()) return s;
-  s = pipelineOnce(commands, replies);
-  if (context_ || !reused || resend != Resend::kOnce) return s;
-  s = ensure();  // as in command()
-  if (!s.ok()) return s;
-  return pipelineOnce(commands, replies);
+  return withResend(resend, [&] { return pipelineOnce(commands, replies); });
 }
 
 Status RedisConnection::pipelineOnce(const std::vector<std::vector<std::string>>& commands,

@@ -116,6 +116,10 @@ class RedisConnection {
   // ensure(), after replacing a context that Redis closed while it was idle.
   // *reused: the context existed before this call.
   Status ready(bool* reused);
+  // ready(), then `once`, then `once` again on a fresh connection if the
+  // context broke under it, was reused, and `resend` allows it.
+  template <typename Once>
+  Status withResend(Resend resend, Once once);
   Status commandOnce(const std::vector<std::string>& argv, RedisReplyPtr* reply);
   Status pipelineOnce(const std::vector<std::vector<std::string>>& commands,
                       std::vector<RedisReplyPtr>* replies);

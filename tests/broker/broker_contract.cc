@@ -21,19 +21,24 @@ void BrokerContractTest::TearDown() {
 }
 
 void BrokerContractTest::open(size_t historySize, int64_t maxAgeSeconds) {
-  broker_.reset();
-  BrokerConfig config = harness_->config();
-  config.historySize = historySize;
-  config.historyMaxAgeSeconds = maxAgeSeconds;
-  broker_ = harness_->open(config);
-  ASSERT_NE(broker_, nullptr);
+  openWith([&](BrokerConfig* c) {
+    c->historySize = historySize;
+    c->historyMaxAgeSeconds = maxAgeSeconds;
+  });
 }
 
 void BrokerContractTest::openWithCap(uint64_t maxBytes, size_t maxChannels) {
+  openWith([&](BrokerConfig* c) {
+    c->historyMaxBytes = maxBytes;
+    c->historyMaxChannels = maxChannels;
+  });
+}
+
+void BrokerContractTest::openWith(const std::function<void(BrokerConfig*)>& tweak) {
   broker_.reset();
   BrokerConfig config = harness_->config();
-  config.historyMaxBytes = maxBytes;
-  config.historyMaxChannels = maxChannels;
+  config.historyMaxAgeSeconds = 0;
+  tweak(&config);
   broker_ = harness_->open(config);
   ASSERT_NE(broker_, nullptr);
 }
@@ -46,13 +51,11 @@ HistoryStats BrokerContractTest::stats() {
 }
 
 void BrokerClockTest::openWithClock(size_t historySize, int64_t maxAgeSeconds) {
-  broker_.reset();
-  BrokerConfig config = harness_->config();
-  config.historySize = historySize;
-  config.historyMaxAgeSeconds = maxAgeSeconds;
-  config.clock = clock_;
-  broker_ = harness_->open(config);
-  ASSERT_NE(broker_, nullptr);
+  openWith([&](BrokerConfig* c) {
+    c->historySize = historySize;
+    c->historyMaxAgeSeconds = maxAgeSeconds;
+    c->clock = clock_;
+  });
 }
 
 std::string BrokerContractTest::publish(const std::string& channel,

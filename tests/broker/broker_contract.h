@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <memory>
 
 #include "tests/broker/broker_harness.h"
@@ -25,6 +26,8 @@ class BrokerContractTest : public ::testing::TestWithParam<BrokerBackend> {
   void open(size_t historySize = 1000, int64_t maxAgeSeconds = 0);
   // As open(), with the global cap (storage/history_cap.h) set.
   void openWithCap(uint64_t maxBytes, size_t maxChannels);
+  // Opens with the harness's configuration (no age limit) changed by `tweak`.
+  void openWith(const std::function<void(BrokerConfig*)>& tweak);
   HistoryStats stats();
 
   std::string publish(const std::string& channel, const std::string& data,

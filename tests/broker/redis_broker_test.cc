@@ -140,6 +140,37 @@ void expectStrictlyIncreasing(const std::vector<MessagePtr>& got) {
     EXPECT_TRUE(got[i - 1]->id < got[i]->id) << got[i - 1]->idText << " then " << got[i]->idText;
 }
 
+// Two instances on a private redis-server, B subscribed to "c" and having
+// received A's message `before`, and then Redis flushed.
+struct FlushedPair {
+  explicit FlushedPair(const std::string& what) : prefix(uniquePrefix(what)) {}
+  // False (with a test failure) when a step failed.
+  bool flush() {
+    if (!server.running()) return false;
+    a = openOn(server.port(), prefix);
+    b = openOn(server.port(), prefix);
+    sub = b->subscribe("c", onB.callback());
+    before = mustPublish(a.get(), "c", "before");
+    // B must have read it before it is flushed away.
+    if (!onB.waitFor(1)) {
+      ADD_FAILURE() << "B did not receive the message before the flush";
+      return false;
+    }
+    oldEpoch = a->epoch();
+    std::string reply = server.command({"FLUSHALL"});
+    EXPECT_EQ(reply, "OK");
+    return reply == "OK";
+  }
+
+  RedisServer server;
+  const std::string prefix;
+  std::unique_ptr<Broker> a, b;
+  Collector onB;
+  std::unique_ptr<Subscription> sub;  // destroyed before onB and b
+  std::string before;
+  std::string oldEpoch;
+};
+
 TEST(RedisBroker, TwoInstancesAgreeOnIdsAndDeliverToEachOther) {
   RedisServer* server = sharedServer();
   ASSERT_TRUE(server->running());
@@ -176,19 +207,14 @@ TEST(RedisBroker, CursorFromOneInstanceResumesOnAnother) {
 }
 
 TEST(RedisBroker, FlushedRedisIsANewEpochForEveryInstance) {
-  RedisServer server;
-  ASSERT_TRUE(server.running());
-  std::string prefix = uniquePrefix("flush");
-  auto a = openOn(server.port(), prefix);
-  auto b = openOn(server.port(), prefix);
-  Collector onB;
-  auto sub = b->subscribe("c", onB.callback());
-  std::string before = mustPublish(a.get(), "c", "before");
-  // B must have read it before it is flushed away.
-  ASSERT_TRUE(onB.waitFor(1));
-  std::string oldEpoch = a->epoch();
-  ASSERT_EQ(server.command({"FLUSHALL"}), "OK");
-  std::string after = mustPublish(a.get(), "c", "after");
+  FlushedPair p("flush");
+  ASSERT_TRUE(p.flush());
+  Broker* a = p.a.get();
+  Broker* b = p.b.get();
+  Collector& onB = p.onB;
+  const std::string& before = p.before;
+  const std::string& oldEpoch = p.oldEpoch;
+  std::string after = mustPublish(a, "c", "after");
   EXPECT_NE(a->epoch(), oldEpoch);
   EXPECT_EQ(MessageId::parse(after)->epoch, a->epoch());
   // B has not published since; its next read must still see the new epoch.
@@ -202,7 +228,7 @@ TEST(RedisBroker, FlushedRedisIsANewEpochForEveryInstance) {
   ASSERT_TRUE(onB.waitFor(2));
   EXPECT_EQ(onB.messages()[1]->idText, after);
   // B publishing in the new epoch agrees with A.
-  EXPECT_EQ(MessageId::parse(mustPublish(b.get(), "c", "b"))->epoch, a->epoch());
+  EXPECT_EQ(MessageId::parse(mustPublish(b, "c", "b"))->epoch, a->epoch());
 }
 
 TEST(RedisBroker, NewEpochWithIdsNotAboveTheOldCursorIsDeliveredFromItsStart) {
@@ -210,16 +236,12 @@ TEST(RedisBroker, NewEpochWithIdsNotAboveTheOldCursorIsDeliveredFromItsStart) {
   // the same millisecond as the last one before the flush (or after a clock
   // step back) gets an id at or below B's cursor. B must still deliver the
   // new epoch from its first entry, not from the old cursor onwards.
-  RedisServer server;
-  ASSERT_TRUE(server.running());
-  std::string prefix = uniquePrefix("samems");
-  auto a = openOn(server.port(), prefix);
-  auto b = openOn(server.port(), prefix);
-  Collector onB;
-  auto sub = b->subscribe("c", onB.callback());
-  std::string before = mustPublish(a.get(), "c", "before");
-  ASSERT_TRUE(onB.waitFor(1));
-  ASSERT_EQ(server.command({"FLUSHALL"}), "OK");
+  FlushedPair p("samems");
+  ASSERT_TRUE(p.flush());
+  RedisServer& server = p.server;
+  const std::string& prefix = p.prefix;
+  Collector& onB = p.onB;
+  const std::string& before = p.before;
   // Another publisher in the same millisecond: the new epoch, and an entry
   // whose stream id equals the old cursor's.
   auto old = MessageId::parse(before);
@@ -229,7 +251,7 @@ TEST(RedisBroker, NewEpochWithIdsNotAboveTheOldCursorIsDeliveredFromItsStart) {
   ASSERT_EQ(server.command({"SET", prefix + "epoch", epoch}), "OK");
   ASSERT_EQ(server.command({"XADD", prefix + "ch:c", sameMs, "p", epoch, "e", "", "d", "same"}),
             sameMs);
-  std::string after = mustPublish(a.get(), "c", "after");
+  std::string after = mustPublish(p.a.get(), "c", "after");
   ASSERT_TRUE(onB.waitFor(3));
   auto got = onB.messages();
   EXPECT_EQ(got[1]->idText, (MessageId{epoch, old->major, old->minor}.toString()));
@@ -241,19 +263,13 @@ TEST(RedisBroker, NewEpochWithIdsNotAboveTheOldCursorIsDeliveredFromItsStart) {
 TEST(RedisBroker, SubscribeAfterAFlushIsWokenAndDelivered) {
   // B's wake stream goes with the flush; its next wake must still wake B's
   // reader, whatever ids the recreated stream starts at.
-  RedisServer server;
-  ASSERT_TRUE(server.running());
-  std::string prefix = uniquePrefix("flushwake");
-  auto a = openOn(server.port(), prefix);
-  auto b = openOn(server.port(), prefix);
-  Collector first;
-  auto sub1 = b->subscribe("c", first.callback());
-  mustPublish(a.get(), "c", "x");
-  ASSERT_TRUE(first.waitFor(1));
-  ASSERT_EQ(server.command({"FLUSHALL"}), "OK");
+  FlushedPair p("flushwake");
+  ASSERT_TRUE(p.flush());
+  Broker* a = p.a.get();
+  Broker* b = p.b.get();
   Collector second;
   auto sub2 = b->subscribe("d", second.callback());
-  std::string id = mustPublish(a.get(), "d", "y");
+  std::string id = mustPublish(a, "d", "y");
   ASSERT_TRUE(second.waitFor(1));
   EXPECT_EQ(second.messages()[0]->idText, id);
   EXPECT_EQ(MessageId::parse(id)->epoch, b->epoch());
