@@ -132,7 +132,7 @@ class SqliteBroker : public Broker {
       throw;
     }
     trimBacklog_.insert(over.begin(), over.end());
-    capBacklog_ = true;  // the first maintenance step checks it
+    capBacklog_ = channels_.overCap();  // the cap was lowered since the last run
     publishStats();
     writer_ = std::thread([this] { writerLoop(); });
   }

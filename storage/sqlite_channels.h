@@ -85,15 +85,15 @@ class SqliteChannels {
   // enforceCap() sparing only the most recently published channel.
   bool enforceCapIdle();
 
+  bool overCap() const {
+    return retainedBytes_ > maxBytes_ || channels_.size() > maxChannels_;
+  }
   uint64_t retainedBytes() const { return retainedBytes_; }
   uint64_t channelCount() const { return channels_.size(); }
   uint64_t evictedChannels() const { return evictedChannels_; }
   uint64_t evictedMessages() const { return evictedMessages_; }
 
  private:
-  bool overCap() const {
-    return retainedBytes_ > maxBytes_ || channels_.size() > maxChannels_;
-  }
   void evict(Channel* ch);
   // Deletes `ch`'s rows with trimmedThrough < seq <= upTo.
   void deleteThrough(Channel* ch, Poco::Int64 upTo, bool byCap);

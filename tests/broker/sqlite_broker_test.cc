@@ -83,9 +83,13 @@ void spit(const std::string& path, const std::string& bytes) {
 bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
 
 // A raw connection, as another program (the sqlite3 shell, say) would open.
+// It waits for the broker's writer like another program would (the writer's
+// maintenance step may hold the write lock for a moment at any time).
 Poco::Data::Session rawSession(const std::string& path) {
   Poco::Data::SQLite::Connector::registerConnector();
-  return Poco::Data::Session("SQLite", path, 0);
+  Poco::Data::Session s("SQLite", path, 0);
+  s << "PRAGMA busy_timeout = 5000", now;
+  return s;
 }
 
 class SqliteHarness : public BrokerHarness {
