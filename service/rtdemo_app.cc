@@ -88,6 +88,19 @@ void waitForHandlers(const ServiceContext& ctx, std::chrono::milliseconds limit)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
 }
 
+// Waits until every connection the server accepted before it stopped
+// accepting has been answered or gone idle between requests. POCO's stop
+// ends a connection whose request it has not begun to handle without an
+// answer; a publish sent just before a restart would be lost to its client.
+void waitForAcceptedRequests(HandshakeWatchdog& watchdog, std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  for (;;) {
+    HandshakeWatchdog::PoolStats s = watchdog.stats(Pool::kServer);
+    if (s.connections <= s.idle || std::chrono::steady_clock::now() >= deadline) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
 }  // namespace
 
 RtdemoApp::RtdemoApp() { setUnixOptions(true); }
@@ -371,6 +384,7 @@ int RtdemoApp::main(const std::vector<std::string>&) {
   // requests finish; only then end streams and close the backend. What
   // connects from now on waits for the next instance (listen_socket.h).
   releaseListener(listener);
+  waitForAcceptedRequests(ctx->security->watchdog(), std::chrono::seconds(1));
   server.stopAll(false);
   waitForHandlers(*ctx, std::chrono::seconds(5));
   ctx->hub->stop();
