@@ -21,87 +21,103 @@ local function idLess(a, b)
   local bm, bs = parseId(b)
   return am < bm or (am == bm and as < bs)
 end
--- Reads every key the script will write and refuses, before any write, what
--- rtdemo did not put there: a bad value is an error (CORRUPT, or WRONGTYPE
--- from Redis itself) and leaves Redis as it was. Returns the epoch and floor.
-local function checkKeys()
-  for i, want in ipairs({'string', 'stream', 'zset', 'string', 'list', 'string'}) do
-    local t = redis.call('TYPE', KEYS[i])['ok']
-    if t ~= want and t ~= 'none' then
-      return nil, nil, redis.error_reply('CORRUPT ' .. KEYS[i] .. ' is a ' .. t .. ', not a ' .. want)
-    end
-  end
-  local epoch = redis.call('GET', KEYS[1])
-  if not epoch then return nil, nil, redis.error_reply('NOEPOCH history epoch missing') end
-  if #epoch > 16 or not string.match(epoch, '^[0-9a-z]+$') then
-    return nil, nil, redis.error_reply('CORRUPT ' .. KEYS[1] .. ' is not an rtdemo epoch')
-  end
-  local bytes = redis.call('GET', KEYS[4])
-  if bytes and not string.match(bytes, '^%-?%d+$') then
-    return nil, nil, redis.error_reply('CORRUPT ' .. KEYS[4] .. ' is not a number')
-  end
-  local floor = redis.call('GET', KEYS[6])
-  if floor and not string.match(floor, '^%d+%-%d+$') then
-    return nil, nil, redis.error_reply('CORRUPT ' .. KEYS[6] .. ' is not a stream id')
-  end
-  return epoch, floor, nil
+-- Every key either script writes is read first, through pcall, so that one
+-- holding what rtdemo never writes (a wrong type, a foreign value) is
+-- refused with CORRUPT <key> before the first write, and Redis is left as it
+-- was. The stream itself is checked by the first write (XADD, or XTRIM in
+-- the read script), also through pcall.
+local function corrupt(key, what) return redis.error_reply('CORRUPT ' .. key .. ' ' .. what) end
+local function read(key, ...)
+  local r = redis.pcall(...)
+  if type(r) == 'table' and r.err then return nil, corrupt(key, 'is of the wrong type') end
+  return r, nil
 end
--- After the stream lost entries from its front, drops as many costs from
--- the front of its cost list and the total; returns how many bytes went.
-local function alignCosts(streamKey, costKey, bytesKey)
+-- Returns epoch, floor, bytes, top score, err.
+local function checkKeys()
+  local epoch, err = read(KEYS[1], 'GET', KEYS[1])
+  if err then return nil, nil, nil, nil, err end
+  if not epoch then return nil, nil, nil, nil, redis.error_reply('NOEPOCH history epoch missing') end
+  if #epoch > 16 or not string.match(epoch, '^[0-9a-z]+$') then
+    return nil, nil, nil, nil, corrupt(KEYS[1], 'is not an rtdemo epoch')
+  end
+  local top
+  top, err = read(KEYS[3], 'ZRANGE', KEYS[3], -1, -1, 'WITHSCORES')
+  if err then return nil, nil, nil, nil, err end
+  local bytes
+  bytes, err = read(KEYS[4], 'GET', KEYS[4])
+  if err then return nil, nil, nil, nil, err end
+  if bytes and not string.match(bytes, '^%-?%d+$') then
+    return nil, nil, nil, nil, corrupt(KEYS[4], 'is not a number')
+  end
+  local _, lerr = read(KEYS[5], 'LLEN', KEYS[5])
+  if lerr then return nil, nil, nil, nil, lerr end
+  local floor
+  floor, err = read(KEYS[6], 'GET', KEYS[6])
+  if err then return nil, nil, nil, nil, err end
+  if floor and not string.match(floor, '^%d+%-%d+$') then
+    return nil, nil, nil, nil, corrupt(KEYS[6], 'is not a stream id')
+  end
+  return epoch, floor or nil, tonumber(bytes or '0'), tonumber(top[2] or '0'), nil
+end
+-- After the stream lost `dropped` entries from its front, drops as many
+-- costs from the front of its cost list; returns how many bytes went.
+local function alignCosts(streamKey, costKey, dropped)
+  if dropped <= 0 then return 0 end
   local extra = redis.call('LLEN', costKey) - redis.call('XLEN', streamKey)
   if extra <= 0 then return 0 end
   local freed = 0
   for _, c in ipairs(redis.call('LPOP', costKey, extra)) do freed = freed + (tonumber(c) or 0) end
-  if freed > 0 then redis.call('DECRBY', bytesKey, freed) end
   return freed
 end
--- Retention of one stream: count (exact or approximate) and age.
-local function trim(streamKey, costKey, bytesKey, maxLen, exact, maxAge)
+-- Retention of one stream: count (exact or approximate) and age. Returns
+-- the bytes it freed (not yet taken off the total).
+local function trim(streamKey, costKey, maxLen, exact, maxAge)
+  local dropped
   if exact then
-    redis.call('XTRIM', streamKey, 'MAXLEN', maxLen)
+    dropped = redis.call('XTRIM', streamKey, 'MAXLEN', maxLen)
   else
-    redis.call('XTRIM', streamKey, 'MAXLEN', '~', maxLen)
+    dropped = redis.call('XTRIM', streamKey, 'MAXLEN', '~', maxLen)
   end
   if maxAge > 0 then
     local cut = nowMs() - maxAge
-    if cut > 0 then redis.call('XTRIM', streamKey, 'MINID', string.format('%d', cut)) end
+    if cut > 0 then
+      dropped = dropped + redis.call('XTRIM', streamKey, 'MINID', string.format('%d', cut))
+    end
   end
-  alignCosts(streamKey, costKey, bytesKey)
+  return alignCosts(streamKey, costKey, dropped)
 end
 )lua";
 
 }  // namespace
 
 const std::string kRedisPublishScript = kPrelude + R"lua(
-local epoch, floor, err = checkKeys()
+local epoch, floor, bytes, top, err = checkKeys()
 if err then return err end
 local channel, prefix = ARGV[7], ARGV[8]
-local fresh = redis.call('EXISTS', KEYS[2]) == 0
 -- A new stream starts above every id an evicted one issued, even when the
 -- clock is behind the floor.
+local fresh = floor and redis.call('EXISTS', KEYS[2]) == 0
 local idArg = '*'
-if fresh and floor then
+if fresh then
   local fms, fseq = parseId(floor)
   if nowMs() <= fms then idArg = string.format('%d-%d', fms, fseq + 1) end
 end
-local id = redis.call('XADD', KEYS[2], idArg, 'p', epoch, 'e', ARGV[3], 'd', ARGV[4])
-if fresh and floor then redis.call('XSETID', KEYS[2], id, 'MAXDELETEDID', floor) end
+local id
+id, err = read(KEYS[2], 'XADD', KEYS[2], idArg, 'p', epoch, 'e', ARGV[3], 'd', ARGV[4])
+if err then return err end
+if fresh then redis.call('XSETID', KEYS[2], id, 'MAXDELETEDID', floor) end
 local cost = )lua" + std::to_string(kMessageOverheadBytes) + R"lua( + #ARGV[3] + #ARGV[4]
 redis.call('RPUSH', KEYS[5], cost)
-redis.call('INCRBY', KEYS[4], cost)
 -- Scores count publishes (the highest plus one), so that recency is exact
 -- even for publishes within one millisecond.
-local top = redis.call('ZRANGE', KEYS[3], -1, -1, 'WITHSCORES')
-redis.call('ZADD', KEYS[3], (tonumber(top[2]) or 0) + 1, channel)
-trim(KEYS[2], KEYS[5], KEYS[4], ARGV[1], false, tonumber(ARGV[2]))
+redis.call('ZADD', KEYS[3], top + 1, channel)
+bytes = bytes + cost - trim(KEYS[2], KEYS[5], ARGV[1], false, tonumber(ARGV[2]))
 
 -- The global cap: evict the least recently published channels, never this one.
 local maxBytes, maxChannels, most = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[9])
 local evictedChannels, evictedMessages = 0, 0
-local function bytes() return tonumber(redis.call('GET', KEYS[4]) or '0') end
-while evictedChannels < most and
-      (bytes() > maxBytes or redis.call('ZCARD', KEYS[3]) > maxChannels) do
+local channels = redis.call('ZCARD', KEYS[3])
+while evictedChannels < most and (bytes > maxBytes or channels > maxChannels) do
   local victim = nil
   for _, name in ipairs(redis.call('ZRANGE', KEYS[3], 0, 1)) do
     if name ~= channel then victim = name; break end
@@ -125,18 +141,17 @@ while evictedChannels < most and
     end
     redis.call('DEL', vkey)
   end
-  local freed = 0
   if redis.call('TYPE', vcost)['ok'] == 'list' then
-    for _, c in ipairs(redis.call('LRANGE', vcost, 0, -1)) do freed = freed + (tonumber(c) or 0) end
+    for _, c in ipairs(redis.call('LRANGE', vcost, 0, -1)) do bytes = bytes - (tonumber(c) or 0) end
     redis.call('DEL', vcost)
   end
-  if freed > 0 then redis.call('DECRBY', KEYS[4], freed) end
   redis.call('ZREM', KEYS[3], victim)
+  channels = channels - 1
   evictedChannels = evictedChannels + 1
 end
 -- Still over with only this channel left: its own oldest entries go, down
 -- to its newest.
-local over = bytes() - maxBytes
+local over = bytes - maxBytes
 if over > 0 then
   local len = redis.call('XLEN', KEYS[2])
   local costs = redis.call('LRANGE', KEYS[5], 0, -2)
@@ -149,19 +164,23 @@ if over > 0 then
   if k > 0 then
     redis.call('XTRIM', KEYS[2], 'MAXLEN', len - uncounted - k)
     redis.call('LTRIM', KEYS[5], k, -1)
-    redis.call('DECRBY', KEYS[4], freed)
+    bytes = bytes - freed
     evictedMessages = evictedMessages + uncounted + k
   end
 end
+redis.call('SET', KEYS[4], string.format('%d', bytes))
 return {id, epoch, evictedChannels, evictedMessages}
 )lua";
 
 const std::string kRedisReadScript = kPrelude + R"lua(
-local epoch, floor, err = checkKeys()
+local epoch, floor, bytes, _, err = checkKeys()
 if err then return err end
 floor = floor or ''
 if redis.call('EXISTS', KEYS[2]) == 0 then return {epoch, '', '0-0', '', {}, 0, floor} end
-trim(KEYS[2], KEYS[5], KEYS[4], ARGV[1], true, tonumber(ARGV[2]))
+local _, serr = read(KEYS[2], 'XLEN', KEYS[2])
+if serr then return serr end
+local freed = trim(KEYS[2], KEYS[5], ARGV[1], true, tonumber(ARGV[2]))
+if freed > 0 then redis.call('SET', KEYS[4], string.format('%d', bytes - freed)) end
 local info = redis.call('XINFO', 'STREAM', KEYS[2])
 local last, maxdel, first, added, length = '', '0-0', '', 0, 0
 for i = 1, #info, 2 do
