@@ -1,5 +1,6 @@
 // Implementation of DemoTicker (see demo_ticker.h).
 #include "service/demo_ticker.h"
+#include "storage/thread_name.h"
 
 #include "Poco/DateTimeFormatter.h"
 #include "Poco/Logger.h"
@@ -19,6 +20,7 @@ DemoTicker::~DemoTicker() { stop(); }
 void DemoTicker::start() {
   if (intervalSeconds_ <= 0 || thread_.joinable()) return;
   thread_ = std::thread([this] { run(); });
+  nameThread(thread_, "rtdemo-ticker");
 }
 
 void DemoTicker::stop() {

@@ -1,6 +1,7 @@
 // The handshake deadline, its watchdog thread and the guarded server (see
 // handshake_guard.h).
 #include "service/handshake_guard.h"
+#include "storage/thread_name.h"
 
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -126,6 +127,7 @@ int64_t HandshakeWatchdog::nowMs() { return steadyMs(); }
 
 void HandshakeWatchdog::start() {
   thread_ = std::thread([this] { run(); });
+  nameThread(thread_, "rtdemo-guard");
 }
 
 void HandshakeWatchdog::stop() {

@@ -135,8 +135,8 @@ class Hub {
   const HubOptions options_;
   HubStats stats_;
   std::vector<std::unique_ptr<HubLoop>> loops_;
-  WorkerPool workers_{2};
-  WorkerPool feedThread_{1};
+  WorkerPool workers_{2, "rtdemo-worker"};
+  WorkerPool feedThread_{1, "rtdemo-feed"};
   std::atomic<uint64_t> nextConnId_{1};
   std::atomic<size_t> nextLoop_{0};
   std::atomic<bool> started_{false};

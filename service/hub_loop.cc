@@ -2,6 +2,7 @@
 // the loop itself, fan-out, writing and closing. History replay is in
 // hub_replay.cc, long polls in hub_poll.cc, WebSockets in hub_ws.cc.
 #include "service/hub_loop.h"
+#include "storage/thread_name.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -79,7 +80,7 @@ void HubLoop::start() {
   // Named so that `top -H` and `perf sched` tell the fan-out threads from
   // POCO's request threads. Named here rather than in run() so the name is
   // set before the server accepts its first connection.
-  pthread_setname_np(thread_.native_handle(), "rtdemo-hub");
+  nameThread(thread_, "rtdemo-hub");
 }
 
 void HubLoop::stopAndJoin() {

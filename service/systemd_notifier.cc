@@ -1,6 +1,7 @@
 // Implementation of SystemdNotifier and of rtdemo's liveness rule (see
 // systemd_notifier.h).
 #include "service/systemd_notifier.h"
+#include "storage/thread_name.h"
 
 #include <systemd/sd-daemon.h>
 
@@ -64,6 +65,7 @@ void SystemdNotifier::startWatchdog(LivenessCheck check) {
     stop_ = false;
   }
   thread_ = std::thread([this, check = std::move(check)] { run(check); });
+  nameThread(thread_, "rtdemo-watchdog");
 }
 
 void SystemdNotifier::stopWatchdog() {

@@ -1,5 +1,6 @@
 // Implementation of WorkerPool (see worker_pool.h).
 #include "service/worker_pool.h"
+#include "storage/thread_name.h"
 
 #include <exception>
 
@@ -7,8 +8,11 @@
 
 namespace rtdemo {
 
-WorkerPool::WorkerPool(int threads) {
-  for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { work(); });
+WorkerPool::WorkerPool(int threads, const char* name) {
+  for (int i = 0; i < threads; ++i) {
+    threads_.emplace_back([this] { work(); });
+    nameThread(threads_.back(), name);
+  }
 }
 
 WorkerPool::~WorkerPool() { stop(); }

@@ -24,7 +24,8 @@ namespace rtdemo {
 
 class WorkerPool {
  public:
-  explicit WorkerPool(int threads);
+  // `name`: what its threads are called (storage/thread_name.h).
+  WorkerPool(int threads, const char* name);
   ~WorkerPool();
 
   // Queues `task`; false once the pool is stopping (the task is dropped).

@@ -1,6 +1,7 @@
 // Implementation of RedisLiveReader (see redis_live_reader.h for the life of
 // a cursor and why the handover from history to live delivery has no gap).
 #include "storage/redis_live_reader.h"
+#include "storage/thread_name.h"
 
 #include <hiredis/hiredis.h>
 
@@ -56,6 +57,7 @@ void RedisLiveReader::start() {
   // start-up says at once, and in one line, whether Redis is there.
   connect(conn_.get(), true);
   thread_ = std::thread([this] { run(); });
+  nameThread(thread_, "rtdemo-redis");
 }
 
 void RedisLiveReader::setActive(const std::string& channel, bool active) {

@@ -40,6 +40,7 @@
 // Thread-safety: every public method may be called from any thread. Members
 // are grouped below by who may touch them.
 #include "storage/sqlite_broker.h"
+#include "storage/thread_name.h"
 
 #include <algorithm>
 #include <atomic>
@@ -135,6 +136,7 @@ class SqliteBroker : public Broker {
     capBacklog_ = channels_.overCap();  // the cap was lowered since the last run
     publishStats();
     writer_ = std::thread([this] { writerLoop(); });
+    nameThread(writer_, "rtdemo-sqlite");
   }
 
   std::string name() const override { return "sqlite"; }
