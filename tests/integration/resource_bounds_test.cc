@@ -6,10 +6,6 @@
 // a reset and the whole 60 MB history. Drip-feeding: a request head one byte
 // at a time.
 //
-// Drip-fed request heads are written too and fail against today's
-// handshake guard (a connection's deadline starts when a pool thread takes
-// it, not when it is accepted); they land with its fix (issue 18).
-//
 // Each test asserts two things, with bounds stated next to it:
 //   - memory: the server's peak RSS (VmHWM in /proc/PID/status, its peak
 //     reset once the channel is filled) over what it had then stays under
@@ -471,6 +467,41 @@ TEST_F(ResourceBoundsTest, IdleKeptAliveConnections) {
   }
   EXPECT_EQ(answeredHeads(fds, 20s), kConnections) << "of the /healthz requests, within 20 s";
   expectBoundsHold(sentinels, bound, "1,000 idle kept-alive connections");
+  EXPECT_EQ(guard.tripped(), 0);
+  closeAll(fds);
+}
+
+TEST_F(ResourceBoundsTest, DripFedRequestHeads) {
+  constexpr int kConnections = 500;
+  start({"-D", "rtdemo.limits.handshake.seconds=3"});
+  markBaseline();
+  const long long bound = rssBound(kConnections, kIdleBytes);
+  HeartbeatSentinels sentinels(port_);
+  RssGuard guard(server_->pid(), baseline_ + 2 * bound);
+  const long long cutBefore = metric(port_, "rtdemo_slow_handshakes_total");
+  std::vector<int> fds;
+  for (int i = 0; i < kConnections; ++i) {
+    int fd = connectLoopback(port_);
+    ASSERT_GE(fd, 0);
+    fds.push_back(fd);
+  }
+  // One byte of a request head on every connection each 100 ms, until the
+  // server has cut them all off; the checks run while they drip.
+  const std::string head = getRequest("/events?channel=drip", "X-Padding: " + std::string(4000, 'p') + "\r\n");
+  std::atomic<bool> stop{false};
+  std::thread dripper([&] {
+    for (size_t at = 0; !stop && at < head.size(); ++at) {
+      for (int fd : fds) ::send(fd, head.data() + at, 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+      std::this_thread::sleep_for(100ms);
+    }
+  });
+  expectBoundsHold(sentinels, bound, "500 drip-fed request heads");
+  EXPECT_TRUE(waitUntil(
+      [&] { return metric(port_, "rtdemo_slow_handshakes_total") >= cutBefore + kConnections; }, 60s))
+      << metric(port_, "rtdemo_slow_handshakes_total") - cutBefore << " of " << kConnections
+      << " drip-fed connections cut off";
+  stop = true;
+  dripper.join();
   EXPECT_EQ(guard.tripped(), 0);
   closeAll(fds);
 }
