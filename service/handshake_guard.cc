@@ -36,8 +36,11 @@ class GuardedConnection : public Poco::Net::TCPServerConnection {
       GuardedConnectionState& s;
       explicit Scope(GuardedConnectionState& st, int fd) : s(st) {
         s.ticket = s.watchdog->add(fd, s.pool);
-        if (s.handshakeMs > 0)
-          s.watchdog->arm(s.ticket, HandshakeWatchdog::nowMs() + s.handshakeMs);
+        // The deadline of a connection that waited in the queue runs from
+        // its accept (RelieveOnAccept).
+        int64_t deadline = s.watchdog->claimQueued(fd);
+        if (deadline == 0 && s.handshakeMs > 0) deadline = HandshakeWatchdog::nowMs() + s.handshakeMs;
+        if (deadline != 0) s.watchdog->arm(s.ticket, deadline);
         tlsConnection = &s;
       }
       // Before the socket is closed (when this connection object is
@@ -86,16 +89,21 @@ class GuardedConnectionFactory : public Poco::Net::TCPServerConnectionFactory {
 
 // Runs on the accept thread for every new connection, before it is queued
 // for a pool thread: if none is free, idle kept-alive connections make room.
+// Its head deadline starts here too (HandshakeWatchdog::queue).
 class RelieveOnAccept : public Poco::Net::TCPServerConnectionFilter {
  public:
-  explicit RelieveOnAccept(HandshakeWatchdog* watchdog) : watchdog_(watchdog) {}
-  bool accept(const Poco::Net::StreamSocket&) override {
+  RelieveOnAccept(HandshakeWatchdog* watchdog, int64_t handshakeMs)
+      : watchdog_(watchdog), handshakeMs_(handshakeMs) {}
+  bool accept(const Poco::Net::StreamSocket& socket) override {
     watchdog_->relieve(Pool::kServer);
+    if (handshakeMs_ > 0)
+      watchdog_->queue(socket.impl()->sockfd(), HandshakeWatchdog::nowMs() + handshakeMs_);
     return true;
   }
 
  private:
   HandshakeWatchdog* watchdog_;
+  const int64_t handshakeMs_;
 };
 
 // HTTPRequestHandlerFactory::serverStopped is protected and befriends only
@@ -211,12 +219,34 @@ void HandshakeWatchdog::remove(uint64_t ticket) {
   watched_.erase(it);
 }
 
+bool HandshakeWatchdog::sameSocket(int fd, dev_t dev, ino_t ino) {
+  struct stat st {};
+  return ::fstat(fd, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+}
+
 bool HandshakeWatchdog::stillOurs(const Watched& w) {
   // POCO closes the socket when its session ends, a moment before the
   // connection removes its ticket; a cut falling in that moment must not
   // hit a new connection that reused the descriptor number.
+  return sameSocket(w.fd, w.dev, w.ino);
+}
+
+void HandshakeWatchdog::queue(int fd, int64_t deadlineMs) {
   struct stat st {};
-  return ::fstat(w.fd, &st) == 0 && st.st_dev == w.dev && st.st_ino == w.ino;
+  ::fstat(fd, &st);
+  std::lock_guard<std::mutex> lock(mu_);
+  queued_[fd] = Queued{st.st_dev, st.st_ino, deadlineMs};
+}
+
+int64_t HandshakeWatchdog::claimQueued(int fd) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = queued_.find(fd);
+  if (it == queued_.end()) return 0;
+  Queued q = it->second;
+  queued_.erase(it);
+  // An entry left by an earlier socket with this number (closed in the
+  // queue at a stop) is not this connection's.
+  return sameSocket(fd, q.dev, q.ino) ? q.deadlineMs : 0;
 }
 
 bool HandshakeWatchdog::busyLocked(Pool pool) const {
@@ -289,7 +319,22 @@ void HandshakeWatchdog::run() {
       ::shutdown(w.fd, SHUT_RDWR);
       if (cutOff_) cutOff_->fetch_add(1, std::memory_order_relaxed);
     }
-    // Connections are relieved as they arrive; this catches a pool that
+    // Queued connections past their deadline are cut where they wait, so
+    // the thread that takes one finds it ended; entries of sockets closed
+    // meanwhile are dropped.
+    for (auto it = queued_.begin(); it != queued_.end();) {
+      const Queued& q = it->second;
+      if (q.deadlineMs > now) {
+        ++it;
+        continue;
+      }
+      if (sameSocket(it->first, q.dev, q.ino)) {
+        ::shutdown(it->first, SHUT_RDWR);
+        if (cutOff_) cutOff_->fetch_add(1, std::memory_order_relaxed);
+      }
+      it = queued_.erase(it);
+    }
+        // Connections are relieved as they arrive; this catches a pool that
     // became busy while its idle connections were already idle.
     for (size_t p = 0; p < kPools; ++p) relieveLocked(static_cast<Pool>(p));
   }
@@ -314,7 +359,7 @@ GuardedHttpServer::GuardedHttpServer(
                                       handshakeSeconds, Pool::kServer),
           pool, socket, params),
       factory_(factory) {
-  setConnectionFilter(new RelieveOnAccept(watchdog));
+  setConnectionFilter(new RelieveOnAccept(watchdog, int64_t{handshakeSeconds} * 1000));
 }
 
 GuardedHttpServer::~GuardedHttpServer() = default;

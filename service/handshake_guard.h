@@ -9,7 +9,9 @@
 // HandshakeWatchdog before POCO starts reading. The handler side
 // (Security::admitRequest / finishRequest, on the same thread, found through
 // currentConnection()) moves the deadline:
-//   connection accepted        -> armed: head within the limit
+//   connection accepted        -> armed: head within the limit, counted
+//                                 from the accept even while it waits in
+//                                 the queue for a thread (queue())
 //   head parsed, no body       -> disarmed (a stream or a poll may detach)
 //   head parsed, with a body   -> armed again: body within the limit
 //   body read (publish parsed) -> disarmed
@@ -102,6 +104,16 @@ class HandshakeWatchdog {
   bool armIdle(uint64_t ticket, int64_t deadlineMs);
   void remove(uint64_t ticket);
 
+  // A connection accepted and waiting in the queue for a thread of the
+  // server's pool: its head deadline runs from its accept, not from when a
+  // thread takes it, or drip-feeders that filled the threads would keep
+  // the queue behind them waiting a whole deadline per thread's worth.
+  // Past `deadlineMs` it is shut down even while queued.
+  void queue(int fd, int64_t deadlineMs);
+  // The deadline queue() gave the connection on `fd` (and forgets it), or 0
+  // if it was not queued.
+  int64_t claimQueued(int fd);
+
   // True while every thread of `pool` holds a connection.
   bool busy(Pool pool);
   // Whether a connection of `pool` answered now could idle afterwards (a
@@ -141,6 +153,7 @@ class HandshakeWatchdog {
 
   void run();
   static bool stillOurs(const Watched& w);
+  static bool sameSocket(int fd, dev_t dev, ino_t ino);
   // REQUIRES: mu_ held.
   void setLocked(Watched& w, State state, int64_t deadlineMs);
   void set(uint64_t ticket, State state, int64_t deadlineMs);
@@ -156,6 +169,12 @@ class HandshakeWatchdog {
   std::condition_variable cv_;
   // Guarded by mu_.
   std::map<uint64_t, Watched> watched_;
+  struct Queued {
+    dev_t dev;
+    ino_t ino;
+    int64_t deadlineMs;
+  };
+  std::map<int, Queued> queued_;  // by descriptor; see queue()
   PoolState pools_[kPools];
   int idlePercent_ = 50;
   uint64_t nextTicket_ = 1;
