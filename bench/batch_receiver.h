@@ -1,5 +1,5 @@
 // Receives on many sockets with one system call: the load generator's side
-// of what rtdemo's hub loops do with their sends (service/batch_sender.h).
+// of what rtdemo's hub loops do with their sends (service/hub/batch_sender.h).
 //
 // Why: one message to 1,000 subscribers makes 1,000 sockets readable at
 // once, and the last of them waits for the one reader thread to get through

@@ -16,7 +16,7 @@
 //
 // --io-uring 1 makes each sender submit its sends for one message in
 // batches of 512 through io_uring (as rtdemo's hub loops do by default, see
-// service/batch_sender.h) instead of one send() system call each.
+// service/hub/batch_sender.h) instead of one send() system call each.
 // --recv is the reader's --recv, as in the load generator: io_uring batches
 // (the default, bench/batch_receiver.h) or one recvmsg() per socket.
 //

@@ -1,4 +1,4 @@
-// libFuzzer target: who the client is (service/client_address.h). The
+// libFuzzer target: who the client is (service/security/client_address.h). The
 // X-Forwarded-For header comes from any client, and the proxy list from
 // the operator's configuration; besides crashes and sanitizer reports it
 // checks the contract:
@@ -22,7 +22,7 @@
 #include <cstring>
 #include <string>
 
-#include "service/client_address.h"
+#include "service/security/client_address.h"
 
 namespace {
 

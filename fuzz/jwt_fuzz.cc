@@ -1,4 +1,4 @@
-// libFuzzer target: bearer tokens (service/jwt_verifier.h), which any client
+// libFuzzer target: bearer tokens (service/security/jwt_verifier.h), which any client
 // may send in Authorization or the token cookie. Besides crashes and
 // sanitizer reports it checks the contract:
 //   - verify() never throws; a refusal has a reason that is printable ASCII
@@ -22,7 +22,7 @@
 #include "Poco/Base64Encoder.h"
 #include "Poco/JSON/Parser.h"
 #include "Poco/SHA2Engine.h"
-#include "service/jwt_verifier.h"
+#include "service/security/jwt_verifier.h"
 
 namespace {
 

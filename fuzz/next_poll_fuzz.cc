@@ -1,5 +1,5 @@
 // libFuzzer target: the re-poll a hub loop reads itself on a kept-alive
-// long-poll connection (service/poll_continuation.h). These bytes come
+// long-poll connection (service/protocol/poll_continuation.h). These bytes come
 // straight from the network and are parsed on a hub loop, so besides crashes
 // and sanitizer reports it checks the contract: a re-poll the hub accepts
 // consumes no more than the bytes it was given and ends at the end of a head,
@@ -14,8 +14,8 @@
 #include <string>
 #include <string_view>
 
-#include "service/poll_continuation.h"
-#include "service/validation.h"
+#include "service/protocol/poll_continuation.h"
+#include "service/protocol/validation.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
   if (size == 0) return 0;

@@ -1,5 +1,5 @@
 // libFuzzer target: the body of POST /send, JSON and form alike
-// (service/send_request.h parseSendBody), and the query of a subscribe
+// (service/protocol/send_request.h parseSendBody), and the query of a subscribe
 // request (the channel rule, as /events and /poll read it). The content type
 // is the client's too: whatever it says, the body goes one of the two ways.
 //
@@ -20,9 +20,9 @@
 
 #include "Poco/Exception.h"
 #include "Poco/URI.h"
-#include "service/json_writer.h"
-#include "service/send_request.h"
-#include "service/validation.h"
+#include "service/protocol/json_writer.h"
+#include "service/protocol/send_request.h"
+#include "service/protocol/validation.h"
 
 namespace {
 

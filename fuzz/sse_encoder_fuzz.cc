@@ -1,4 +1,4 @@
-// libFuzzer target: the SSE encoder (service/sse_encoder.h).
+// libFuzzer target: the SSE encoder (service/protocol/sse_encoder.h).
 //
 // Input layout: three fields separated by NUL bytes, event \0 id \0 data;
 // missing fields are empty. Besides crashes and sanitizer reports, it checks
@@ -12,8 +12,8 @@
 #include <string>
 #include <string_view>
 
-#include "service/sse_encoder.h"
-#include "service/validation.h"
+#include "service/protocol/sse_encoder.h"
+#include "service/protocol/validation.h"
 #include "tests/support/sse_parser.h"
 
 namespace {

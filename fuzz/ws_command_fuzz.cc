@@ -1,5 +1,5 @@
 // libFuzzer target: the WebSocket JSON command parser
-// (service/ws_protocol.h wsproto::parseCommand), which reads every text
+// (service/protocol/ws_protocol.h wsproto::parseCommand), which reads every text
 // message a client sends, on a hub loop. Besides crashes and sanitizer
 // reports it checks the contract:
 //   - no exception escapes;
@@ -22,8 +22,8 @@
 
 #include "Poco/JSON/Object.h"
 #include "Poco/JSON/Parser.h"
-#include "service/validation.h"
-#include "service/ws_protocol.h"
+#include "service/protocol/validation.h"
+#include "service/protocol/ws_protocol.h"
 
 namespace {
 

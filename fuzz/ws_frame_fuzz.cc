@@ -1,4 +1,4 @@
-// libFuzzer target: the WebSocket frame decoder (service/ws_frame.h), fed
+// libFuzzer target: the WebSocket frame decoder (service/protocol/ws_frame.h), fed
 // what any client can send after the upgrade: arbitrary bytes, cut into
 // arbitrary pieces by the network. Besides crashes and sanitizer reports it
 // checks the decoder's contract:
@@ -20,8 +20,8 @@
 #include <string>
 #include <vector>
 
-#include "service/validation.h"
-#include "service/ws_frame.h"
+#include "service/protocol/validation.h"
+#include "service/protocol/ws_frame.h"
 
 namespace {
 

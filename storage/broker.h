@@ -2,7 +2,7 @@
 //
 // The Broker owns truth: it assigns ids, stores history, and hands every
 // published message to live subscribers. It never touches sockets; the hub
-// (service/hub.h) never touches storage formats.
+// (service/hub/hub.h) never touches storage formats.
 //
 // Threading: every method is safe to call from many threads at once without
 // external locking. Live callbacks run on a backend thread (the publisher's

@@ -1,6 +1,6 @@
 // BrokerConfig: everything a backend needs to open, read once at start.
 //
-// The service fills this from rtdemo.* configuration keys (service/settings.cc);
+// The service fills this from rtdemo.* configuration keys (service/app/settings.cc);
 // the defaults here are the documented defaults in etc/rtdemo.properties.
 #pragma once
 

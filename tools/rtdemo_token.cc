@@ -6,7 +6,7 @@
 //   --subject alice
 //
 // Prints the token on stdout. The claims are the ones JwtVerifier reads
-// (service/jwt_verifier.h): "publish" and "subscribe" hold channel patterns
+// (service/security/jwt_verifier.h): "publish" and "subscribe" hold channel patterns
 // (a name, a prefix ending in *, or * alone), "exp" is now + --ttl, "nbf" is
 // now + --not-before when given. A negative --ttl makes an already expired
 // token, which is what the tests need.
@@ -21,7 +21,7 @@
 #include "Poco/Exception.h"
 #include "Poco/NumberParser.h"
 #include "Poco/StringTokenizer.h"
-#include "service/jwt_verifier.h"
+#include "service/security/jwt_verifier.h"
 
 namespace {
 

@@ -1,5 +1,5 @@
 // Long polls on a kept-alive connection, re-polling as clients do: the hub
-// reads plain re-polls itself (service/poll_continuation.h) and must answer
+// reads plain re-polls itself (service/protocol/poll_continuation.h) and must answer
 // them exactly as the HTTP server would, with no message lost or repeated,
 // the same headers, and every other request still going to the HTTP server.
 #include <gtest/gtest.h>

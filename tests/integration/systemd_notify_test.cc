@@ -23,8 +23,8 @@
 #include <thread>
 #include <vector>
 
-#include "service/hub.h"
-#include "service/systemd_notifier.h"
+#include "service/hub/hub.h"
+#include "service/app/systemd_notifier.h"
 #include "storage/broker.h"
 #include "tests/integration/http_client.h"
 #include "tests/integration/server_process.h"

@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "service/validation.h"
+#include "service/protocol/validation.h"
 #include "tests/integration/http_client.h"
 #include "tests/integration/server_process.h"
 #include "tests/support/ws_test_client.h"

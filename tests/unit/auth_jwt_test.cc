@@ -8,7 +8,7 @@
 #include "Poco/Base64Encoder.h"
 #include "Poco/JWT/Signer.h"
 #include "Poco/JWT/Token.h"
-#include "service/jwt_verifier.h"
+#include "service/security/jwt_verifier.h"
 
 namespace rtdemo {
 namespace {

@@ -7,11 +7,11 @@
 
 #include "Poco/AutoPtr.h"
 #include "Poco/Util/MapConfiguration.h"
-#include "service/connection_limits.h"
-#include "service/handshake_guard.h"
-#include "service/rate_limiter.h"
-#include "service/security.h"
-#include "service/security_settings.h"
+#include "service/security/connection_limits.h"
+#include "service/security/handshake_guard.h"
+#include "service/security/rate_limiter.h"
+#include "service/security/security.h"
+#include "service/security/security_settings.h"
 
 namespace rtdemo {
 namespace {

@@ -5,7 +5,7 @@
 
 #include <chrono>
 
-#include "service/security.h"
+#include "service/security/security.h"
 
 namespace rtdemo {
 namespace {

@@ -4,7 +4,7 @@
 // what a short send left over. io_uring must be available here: a machine
 // without it fails these tests rather than skipping them, since rtdemo's
 // fan-out would then never use this code.
-#include "service/batch_sender.h"
+#include "service/hub/batch_sender.h"
 
 #include <errno.h>
 #include <gtest/gtest.h>
@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "service/out_buffer.h"
+#include "service/hub/out_buffer.h"
 
 namespace rtdemo {
 namespace {

@@ -1,6 +1,6 @@
 // clientAddress() and TrustedProxies: who the client is behind a proxy, and
 // that a client can never choose its own address by sending X-Forwarded-For.
-#include "service/client_address.h"
+#include "service/security/client_address.h"
 
 #include <gtest/gtest.h>
 

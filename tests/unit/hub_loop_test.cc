@@ -18,7 +18,7 @@
 
 #include "Poco/Net/StreamSocket.h"
 #include "Poco/Net/StreamSocketImpl.h"
-#include "service/hub.h"
+#include "service/hub/hub.h"
 #include "tests/support/ws_test_client.h"
 
 namespace rtdemo {

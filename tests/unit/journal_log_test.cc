@@ -1,6 +1,6 @@
 // journal_log.h: when rtdemo takes stderr for the journal, and the priority
 // prefix its lines then carry (journald reads "<N>" as the line's priority).
-#include "service/journal_log.h"
+#include "service/app/journal_log.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
 // did, and releaseListener() stops this process from accepting while a
 // socket another holder keeps (systemd's fd store, played here by a dup)
 // goes on listening and queuing connections.
-#include "service/listen_socket.h"
+#include "service/app/listen_socket.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>

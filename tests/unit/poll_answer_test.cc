@@ -1,5 +1,5 @@
 // Long-poll JSON answers: shape, escaping, and the reset fields.
-#include "service/poll_answer.h"
+#include "service/protocol/poll_answer.h"
 
 #include <gtest/gtest.h>
 

@@ -2,7 +2,7 @@
 // hub loop may answer itself, and which must go to the HTTP server.
 #include <gtest/gtest.h>
 
-#include "service/poll_continuation.h"
+#include "service/protocol/poll_continuation.h"
 
 namespace rtdemo {
 namespace {

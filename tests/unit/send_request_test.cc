@@ -1,9 +1,9 @@
 // Publish-body parsing and the validation rules shared by every transport.
-#include "service/send_request.h"
+#include "service/protocol/send_request.h"
 
 #include <gtest/gtest.h>
 
-#include "service/validation.h"
+#include "service/protocol/validation.h"
 
 namespace rtdemo {
 namespace {

@@ -1,5 +1,5 @@
 // Configuration parsing: defaults, overrides and the error for each bad value.
-#include "service/settings.h"
+#include "service/app/settings.h"
 
 #include <gtest/gtest.h>
 

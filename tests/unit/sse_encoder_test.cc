@@ -1,6 +1,6 @@
 // The SSE encoder against the WHATWG parsing rules: whatever bytes a payload
 // holds, a browser must see exactly one event with exactly that data.
-#include "service/sse_encoder.h"
+#include "service/protocol/sse_encoder.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // WebSocket framing: server frames as RFC 6455 lays them out, and the
 // decoder's refusal of everything a client must not send.
-#include "service/ws_frame.h"
+#include "service/protocol/ws_frame.h"
 
 #include <gtest/gtest.h>
 

@@ -1,14 +1,14 @@
-// The WebSocket JSON protocol (service/ws_protocol.h): commands parsed and
+// The WebSocket JSON protocol (service/protocol/ws_protocol.h): commands parsed and
 // refused with a reason, server messages encoded, and answers that quote a
 // client always valid UTF-8 (issue 18: an error text must never split a
 // character or carry a lone surrogate). Also the UTF-8 helpers in
-// service/validation.h those answers rely on.
-#include "service/ws_protocol.h"
+// service/protocol/validation.h those answers rely on.
+#include "service/protocol/ws_protocol.h"
 
 #include <gtest/gtest.h>
 
-#include "service/validation.h"
-#include "service/ws_frame.h"
+#include "service/protocol/validation.h"
+#include "service/protocol/ws_frame.h"
 
 namespace rtdemo {
 namespace {

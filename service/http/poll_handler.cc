@@ -1,0 +1,118 @@
+// GET /poll: answer at once when there is something after `since`, otherwise
+// park the request in the hub until a message arrives or the timeout passes.
+//
+// Answers given here keep the connection alive. Parked ones are answered by a
+// hub loop on the detached socket, with the headers set here (session, CORS)
+// and keeping the connection when the client asked to; the loop may then
+// answer the client's next polls on that connection itself (hub_poll.cc).
+#include <algorithm>
+#include <string>
+
+#include "Poco/NumberParser.h"
+#include "Poco/String.h"
+#include "service/http/handlers.h"
+#include "service/protocol/history_page.h"
+#include "service/http/http_util.h"
+#include "service/protocol/poll_answer.h"
+#include "service/protocol/validation.h"
+
+namespace rtdemo {
+namespace {
+
+// The headers set on `response` so far (session id, CORS) as raw lines, for
+// answers the hub writes on the detached socket. Those the hub writes
+// itself are left out.
+std::string headerLines(const Poco::Net::HTTPServerResponse& response) {
+  std::string lines;
+  for (const auto& h : response) {
+    if (Poco::icompare(h.first, "Connection") == 0 ||
+        Poco::icompare(h.first, "Content-Type") == 0 ||
+        Poco::icompare(h.first, "Content-Length") == 0 ||
+        Poco::icompare(h.first, "Cache-Control") == 0 ||
+        Poco::icompare(h.first, "Transfer-Encoding") == 0)
+      continue;
+    lines += h.first + ": " + h.second + "\r\n";
+  }
+  return lines;
+}
+
+}  // namespace
+
+void PollHandler::handle(Poco::Net::HTTPServerRequest& request,
+                         Poco::Net::HTTPServerResponse& response) {
+  const Settings& settings = ctx_->settings;
+  Query query;
+  std::string channel;
+  if (!readSubscribeQuery(request, response, &query, &channel)) return;
+  // Private channels are checked before any history is read (security.h).
+  SubscribeAuth auth;
+  if (!ctx_->security->authorizeSubscribe(request, response, channel, "poll", &auth)) return;
+  int timeout = settings.pollTimeoutSeconds;
+  if (query.has("timeout")) {
+    int t = 0;
+    if (!Poco::NumberParser::tryParse(query.get("timeout"), t) || t < 0) {
+      sendError(response, 400, "timeout must be a whole number of seconds");
+      return;
+    }
+    // Longer waits than the server allows are shortened, not refused: the
+    // client just polls again sooner.
+    timeout = std::min(t, settings.pollTimeoutSeconds);
+  }
+  std::string since = query.get("since");
+  if (since.size() > kMaxCursorLength) {
+    sendError(response, 400, "since is longer than 128 characters");
+    return;
+  }
+
+  Broker& broker = *ctx_->broker;
+  std::string cursor = since;
+  if (since.empty()) {
+    // No cursor: wait for the next message, and hand back a cursor so the
+    // client's next poll misses nothing published in between.
+    Status s = broker.lastId(channel, &cursor);
+    if (!s.ok()) {
+      sendError(response, httpStatusFor(s), s.toString());
+      return;
+    }
+  } else {
+    HistoryRead read;
+    Status s = broker.readAfter(channel, since, settings.pollMaxBatch, &read);
+    if (!s.ok()) {
+      sendError(response, httpStatusFor(s), s.toString());
+      return;
+    }
+    // As a poll the hub answers: one page (history_page.h).
+    trimToBudget(&read.messages, pollPageBudget(settings.streamBufferBytes));
+    if (!read.messages.empty() || read.reset) {
+      std::string lastId =
+          !read.messages.empty() ? read.messages.back()->idText
+                                 : MessageId::start(broker.epoch()).toString();
+      sendJson(response, 200,
+               encodePollBody(read.messages, lastId, read.reset, read.oldest));
+      return;
+    }
+  }
+  if (timeout == 0) {
+    sendJson(response, 200, encodePollBody({}, cursor));
+    return;
+  }
+  // The hub answers on the detached socket; POCO's session must not try to
+  // read another request from it. Whether the client may reuse the
+  // connection is the hub's business now.
+  if (!ctx_->security->openStream(request, response, auth, channel)) return;
+  bool keepAlive = request.getKeepAlive();
+  response.setKeepAlive(false);
+  // The hub may answer this client's next polls itself when nothing about
+  // them needs checking again: a public channel (no token, which could
+  // expire) and the same Origin (the same CORS answer), poll_continuation.h.
+  PollReuse reuse;
+  reuse.allowed = !ctx_->security->isPrivate(channel);
+  reuse.origin = request.get("Origin", "");
+  reuse.headers = headerLines(response);
+  DetachedSocket detached = detachSocket(request);
+  ctx_->hub->addPoll(detached.socket, channel, cursor,
+                     static_cast<int64_t>(timeout) * 1000, keepAlive,
+                     std::move(reuse), std::move(detached.buffered), auth.tokenExpiresAt);
+}
+
+}  // namespace rtdemo

@@ -1,0 +1,620 @@
+// Implementation of HubLoop (see hub_loop.h for the life of a subscription):
+// the loop itself, fan-out, writing and closing. History replay is in
+// hub_replay.cc, long polls in hub_poll.cc, WebSockets in hub_ws.cc.
+#include "service/hub/hub_loop.h"
+#include "storage/thread_name.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <exception>
+#include <system_error>
+
+#include "Poco/Logger.h"
+#include "storage/clock.h"
+#include "service/hub/hub.h"
+#include "service/protocol/sse_encoder.h"
+#include "service/protocol/ws_protocol.h"
+
+namespace rtdemo {
+namespace {
+
+constexpr uint64_t kWakeToken = 0;  // epoll data of the eventfd; conn ids start at 1
+// Sends per io_uring submission. 512 sends of a small event take one to
+// three milliseconds here; a ring this size is about 40 KiB per loop.
+// Smaller batches (64) measured the same latency.
+constexpr unsigned kBatchSends = 512;
+
+SharedBytes share(std::string s) { return std::make_shared<const std::string>(std::move(s)); }
+
+}  // namespace
+
+Conn::Conn(uint64_t id_, Kind kind_, Poco::Net::StreamSocket socket_)
+    : id(id_), kind(kind_), socket(std::move(socket_)), fd(socket.impl()->sockfd()) {}
+
+Sub* Conn::find(const std::string& channel) {
+  for (auto& s : subs) {
+    if (s->channel == channel) return s.get();
+  }
+  return nullptr;
+}
+
+HubLoop::HubLoop(Hub* hub, const HubOptions& options, HubStats* stats)
+    : hub_(hub), options_(options), stats_(stats) {
+  epollFd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  wakeFd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (epollFd_ < 0 || wakeFd_ < 0)
+    throw std::system_error(errno, std::generic_category(), "hub loop setup");
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kWakeToken;
+  ::epoll_ctl(epollFd_, EPOLL_CTL_ADD, wakeFd_, &ev);
+  lastTurnMs_ = steadyMs();
+  if (options_.batchSends) {
+    std::string why;
+    batch_ = BatchSender::open(kBatchSends, &why);
+    if (batch_) {
+      stats_->batchingLoops.fetch_add(1, std::memory_order_relaxed);
+      batched_.reserve(kBatchSends);
+    } else {
+      Poco::Logger::get("rtdemo").warning(
+          "io_uring unavailable (%s): a hub loop sends with one send() per socket", why);
+    }
+  }
+}
+
+HubLoop::~HubLoop() {
+  stopAndJoin();
+  if (batch_) stats_->batchingLoops.fetch_sub(1, std::memory_order_relaxed);
+  ::close(wakeFd_);
+  ::close(epollFd_);
+}
+
+void HubLoop::start() {
+  thread_ = std::thread([this] { run(); });
+  // Named so that `top -H` and `perf sched` tell the fan-out threads from
+  // POCO's request threads. Named here rather than in run() so the name is
+  // set before the server accepts its first connection.
+  nameThread(thread_, "rtdemo-hub");
+}
+
+void HubLoop::stopAndJoin() {
+  if (!thread_.joinable()) return;
+  post(StopCmd{});
+  thread_.join();
+}
+
+void HubLoop::post(HubCommand command) {
+  bool wasEmpty;
+  {
+    std::lock_guard<std::mutex> lock(inboxMu_);
+    wasEmpty = inbox_.empty();
+    inbox_.push_back(std::move(command));
+  }
+  // One wake-up per batch: the loop drains the whole inbox when it wakes.
+  if (wasEmpty) {
+    uint64_t one = 1;
+    ssize_t n = ::write(wakeFd_, &one, sizeof one);
+    (void)n;  // EAGAIN means a wake-up is already pending
+  }
+}
+
+void HubLoop::failConn(uint64_t connId, const char* what, const char* why) {
+  stats_->connErrors.fetch_add(1, std::memory_order_relaxed);
+  Poco::Logger::get("rtdemo").error(
+      "hub: closing connection %s after an error in %s: %s", std::to_string(connId),
+      std::string(what), std::string(why));
+  auto it = conns_.find(connId);
+  if (it == conns_.end()) return;
+  try {
+    close(it->second.get());
+  } catch (...) {
+    // Even closing failed: at least stop serving it.
+    forget(connId);
+  }
+}
+
+void HubLoop::run() {
+  constexpr int kMaxEvents = 256;
+  epoll_event events[kMaxEvents];
+  nextHeartbeatMs_ = steadyMs() + options_.heartbeatSeconds * 1000;
+  while (!stopping_) {
+    int64_t now = steadyMs();
+    int64_t wake = nextHeartbeatMs_;
+    if (!pollDeadlines_.empty() && pollDeadlines_.begin()->first < wake)
+      wake = pollDeadlines_.begin()->first;
+    if (!expiries_.empty() && expiries_.begin()->first < wake) wake = expiries_.begin()->first;
+    // Wake at least once a second so the watchdog sees a live loop.
+    int timeout = static_cast<int>(std::max<int64_t>(0, std::min<int64_t>(wake - now, 1000)));
+    int n = ::epoll_wait(epollFd_, events, kMaxEvents, timeout);
+    lastTurnMs_ = steadyMs();
+    try {
+      for (int i = 0; i < n; ++i) {
+        if (events[i].data.u64 == kWakeToken) {
+          uint64_t count;
+          ssize_t r = ::read(wakeFd_, &count, sizeof count);
+          (void)r;
+          drainInbox();
+        } else {
+          const uint64_t id = events[i].data.u64;
+          const uint32_t ev = events[i].events;
+          guarded(id, "its socket", [&] { handleIo(id, ev); });
+        }
+      }
+      now = steadyMs();
+      if (now >= nextHeartbeatMs_) {
+        sendHeartbeats(nowMs());
+        nextHeartbeatMs_ = now + options_.heartbeatSeconds * 1000;
+      }
+      expirePolls(now);
+      expireTokens(now);
+    } catch (const std::exception& e) {
+      // Not one connection's: every per-connection step is guarded. Log it
+      // and turn again rather than take every client down.
+      stats_->connErrors.fetch_add(1, std::memory_order_relaxed);
+      Poco::Logger::get("rtdemo").error("hub: error in a loop turn: %s", std::string(e.what()));
+      fanningOut_ = false;
+      flushing_ = false;
+      graveyard_.clear();
+    }
+  }
+  shutdownAll();
+}
+
+namespace {
+
+// The connection a command is about, for the error path; 0 for none.
+uint64_t connOf(const HubCommand& cmd) {
+  if (auto* a = std::get_if<AttachCmd>(&cmd)) return a->conn ? a->conn->id : 0;
+  if (auto* r = std::get_if<ReplayCmd>(&cmd)) return r->connId;
+  if (auto* w = std::get_if<WsAnswerCmd>(&cmd)) return w->connId;
+  return 0;
+}
+
+}  // namespace
+
+void HubLoop::drainInbox() {
+  std::vector<HubCommand> batch;
+  {
+    std::lock_guard<std::mutex> lock(inboxMu_);
+    batch.swap(inbox_);
+  }
+  for (HubCommand& cmd : batch) {
+    if (std::holds_alternative<StopCmd>(cmd)) {
+      stopping_ = true;
+      continue;
+    }
+    // A fan-out guards each of its connections itself.
+    guarded(connOf(cmd), "a command", [&] {
+      std::visit(
+          [this](auto& c) {
+            using T = std::decay_t<decltype(c)>;
+            if constexpr (!std::is_same_v<T, StopCmd>) handle(c);
+          },
+          cmd);
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Subscriptions
+
+void HubLoop::link(Sub* s) {
+  auto& list = channels_[s->channel];
+  s->slot = list.size();
+  list.push_back(s);
+}
+
+void HubLoop::unlink(Sub* s) {
+  auto it = channels_.find(s->channel);
+  if (it == channels_.end()) return;
+  auto& list = it->second;
+  if (s->slot >= list.size() || list[s->slot] != s) return;  // already unlinked
+  Sub* moved = list.back();
+  list[s->slot] = moved;
+  moved->slot = s->slot;
+  list.pop_back();
+  s->slot = SIZE_MAX;
+  if (list.empty()) channels_.erase(it);
+}
+
+bool HubLoop::isNew(const Sub& s, const Message& m) const {
+  if (!s.lastSent) return true;
+  if (s.lastSent->epoch != m.id.epoch) return true;
+  return *s.lastSent < m.id;
+}
+
+SharedBytes HubLoop::encodeFor(const Conn& c, const Message& m) const {
+  if (c.kind == Conn::Kind::kWebSocket)
+    return share(ws::encodeFrame(ws::kText, wsproto::encodeMessage(m)));
+  return share(sse::encodeMessage(m));
+}
+
+const SharedBytes& HubLoop::liveBytesFor(const Conn& c, const LiveEvent& ev) const {
+  return c.kind == Conn::Kind::kWebSocket ? ev.wsFrame() : ev.sse();
+}
+
+void HubLoop::handle(AttachCmd& cmd) {
+  Conn* c = cmd.conn.get();
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLRDHUP;
+  ev.data.u64 = c->id;
+  if (::epoll_ctl(epollFd_, EPOLL_CTL_ADD, c->fd, &ev) != 0) {
+    for (auto& s : c->subs) hub_->releaseFeed(s->channel);
+    return;  // the Conn's socket closes as cmd.conn is destroyed
+  }
+  switch (c->kind) {
+    case Conn::Kind::kStream:
+      stats_->streamsOpen.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case Conn::Kind::kPoll:
+      stats_->pollsHeld.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case Conn::Kind::kWebSocket:
+      stats_->websocketsOpen.fetch_add(1, std::memory_order_relaxed);
+      c->lastHeardMs = steadyMs();
+      break;
+  }
+  for (auto& s : c->subs) link(s.get());
+  conns_.emplace(c->id, std::move(cmd.conn));
+  scheduleExpiry(c);
+  if (c->input.empty()) return;
+  if (c->kind == Conn::Kind::kWebSocket) {
+    std::string early;
+    early.swap(c->input);
+    consumeWebSocket(c, early.data(), early.size());
+  } else if (c->kind == Conn::Kind::kPoll) {
+    // Its next request is already here: read once the answer is out.
+    c->pipelined = true;
+    updateInterest(c);
+  } else {
+    c->input.clear();  // a stream's client has nothing to say
+  }
+}
+
+void HubLoop::dropSub(Conn* c, Sub* s) {
+  unlink(s);
+  const std::string channel = s->channel;
+  c->subs.erase(std::find_if(c->subs.begin(), c->subs.end(),
+                             [s](const std::unique_ptr<Sub>& p) { return p.get() == s; }));
+  hub_->releaseFeed(channel);
+}
+
+SharedBytes HubLoop::resetNotice(const Conn& c, const Sub& s, const std::string& epochStart,
+                                 const std::string& oldest, const std::string& reason) const {
+  if (c.kind == Conn::Kind::kWebSocket)
+    return share(ws::encodeFrame(ws::kText, wsproto::encodeReset(s.channel, oldest, reason)));
+  return share(sse::encodeReset(epochStart, oldest, reason));
+}
+
+bool HubLoop::sendLive(Conn* c, Sub* s, const LiveEventPtr& ev, bool batched) {
+  const Message& m = *ev->message();
+  if (s->lastSent && s->lastSent->epoch != m.id.epoch) {
+    // The history this client was reading is gone (a flushed Redis): say so
+    // before the new epoch's first message, as a resuming client is told.
+    // The live reader starts a new epoch from its first message, so that is
+    // the oldest one the client can still get.
+    stats_->resets.fetch_add(1, std::memory_order_relaxed);
+    s->lastSent.reset();
+    if (!write(c, resetNotice(*c, *s, MessageId::start(m.id.epoch).toString(), m.idText,
+                              "id from another history epoch")))
+      return false;
+  }
+  if (!isNew(*s, m)) return true;
+  s->lastSent = m.id;
+  if (!batched) {
+    stats_->delivered.fetch_add(1, std::memory_order_relaxed);
+    return write(c, liveBytesFor(*c, *ev));
+  }
+  writeBatched(c, liveBytesFor(*c, *ev));
+  return true;
+}
+
+void HubLoop::handle(LiveCmd& cmd) {
+  const Message& m = *cmd.event->message();
+  auto it = channels_.find(m.channel);
+  if (it == channels_.end()) return;
+  // Copy: answering a poll or cutting off a connection edits the list. A
+  // connection closed meanwhile is unlinked (slot SIZE_MAX) and kept alive
+  // until the end (forget()), so every pointer here stays valid.
+  std::vector<Sub*> targets = it->second;
+  fanningOut_ = true;
+  uint64_t delivered = 0;
+  for (Sub* s : targets) {
+    if (s->slot == SIZE_MAX) continue;
+    Conn* c = s->conn;
+    guarded(c->id, "a fan-out", [&] {
+      if (s->replaying) {
+        queueWhileReplaying(s, cmd.event);
+      } else if (c->kind == Conn::Kind::kPoll) {
+        livePoll(c, s, cmd.event);
+      } else {
+        const bool fresh = isNew(*s, m);
+        sendLive(c, s, cmd.event, true);
+        if (fresh) ++delivered;
+      }
+    });
+  }
+  flushBatch();
+  fanningOut_ = false;
+  graveyard_.clear();
+  // Counted once per message: the loops share this counter's cache line.
+  stats_->delivered.fetch_add(delivered, std::memory_order_relaxed);
+}
+
+void HubLoop::forget(uint64_t connId) {
+  auto it = conns_.find(connId);
+  if (it == conns_.end()) return;
+  if (fanningOut_) graveyard_.push_back(std::move(it->second));
+  conns_.erase(it);
+}
+
+// ---------------------------------------------------------------------------
+// Writing
+
+bool HubLoop::write(Conn* c, const SharedBytes& bytes) {
+  if (c->closing) return true;
+  return afterWrite(c, c->out.write(c->fd, bytes));
+}
+
+bool HubLoop::afterWrite(Conn* c, OutBuffer::Result r) {
+  if (r == OutBuffer::Result::kError) {
+    close(c);
+    return false;
+  }
+  if (r == OutBuffer::Result::kBlocked) {
+    if (c->out.bytes() > options_.maxBufferBytes) {
+      cutOffSlow(c);
+      return false;
+    }
+    setWantWrite(c, true);
+  }
+  return true;
+}
+
+void HubLoop::writeBatched(Conn* c, const SharedBytes& bytes) {
+  if (c->inBatch) {
+    // Not expected (one send per connection per round), but its earlier
+    // send must be settled before anything follows it on the socket.
+    const uint64_t id = c->id;
+    flushBatch();
+    if (conns_.count(id) == 0) return;
+  }
+  if (c->closing || !canBatch(*c)) {
+    write(c, bytes);
+    return;
+  }
+  queueBatched(Batched{c, &bytes, nullptr, false});
+}
+
+void HubLoop::queueBatched(Batched b) {
+  b.conn->inBatch = true;
+  batch_->add(b.conn->fd, b.owned ? *b.owned : **b.bytes, batched_.size());
+  batched_.push_back(std::move(b));
+  if (batch_->full()) flushBatch();
+}
+
+bool HubLoop::canBatch(const Conn& c) const {
+  // Something already queued must go first, through the OutBuffer.
+  return batch_ && fanningOut_ && !flushing_ && !c.inBatch && c.out.empty();
+}
+
+void HubLoop::flushBatch() {
+  if (!batch_ || batch_->empty()) return;
+  // An outcome may answer a connection's next poll at once; that write goes
+  // straight out rather than into the batch being reported.
+  flushing_ = true;
+  batch_->submit([this](uint64_t tag, int result) {
+    const Batched& b = batched_[tag];
+    Conn* c = b.conn;
+    c->inBatch = false;
+    guarded(c->id, "a batched send", [&] {
+      OutBuffer::Result r = c->out.settle(b.owned ? b.owned : *b.bytes, result);
+      if (b.pollAnswer)
+        afterPollWrite(c, r);
+      else
+        afterWrite(c, r);
+    });
+  });
+  flushing_ = false;
+  batched_.clear();
+  if (!batch_->usable()) {
+    Poco::Logger::get("rtdemo").error(
+        "io_uring failed during a fan-out; this hub loop now sends with one send() per socket");
+    batch_.reset();
+    stats_->batchingLoops.fetch_sub(1, std::memory_order_relaxed);
+  }
+}
+
+void HubLoop::cutOffSlow(Conn* c) {
+  // A subscriber that cannot keep up would make us hold an unbounded
+  // backlog; it resumes from history when it reconnects.
+  stats_->slowDisconnects.fetch_add(1, std::memory_order_relaxed);
+  close(c);
+}
+
+void HubLoop::setWantWrite(Conn* c, bool want) {
+  if (c->wantWrite == want) return;
+  c->wantWrite = want;
+  updateInterest(c);
+}
+
+void HubLoop::updateInterest(Conn* c) {
+  epoll_event ev{};
+  // A poll whose next request has arrived is not read until it is handed
+  // back, so level-triggered EPOLLIN would fire forever: watch for the peer
+  // going away instead.
+  bool readable = !(c->kind == Conn::Kind::kPoll && c->pipelined);
+  ev.events = EPOLLRDHUP | (readable ? uint32_t(EPOLLIN) : 0u) |
+              (c->wantWrite ? uint32_t(EPOLLOUT) : 0u);
+  ev.data.u64 = c->id;
+  ::epoll_ctl(epollFd_, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+void HubLoop::afterFlush(Conn* c) {
+  setWantWrite(c, false);
+  if (c->closing) {
+    if (c->kind == Conn::Kind::kPoll)
+      finishAnswered(c);
+    else
+      close(c);
+    return;
+  }
+  // A replay waits for the socket to drain before its next page. Indexes,
+  // not iterators: pumping may end a subscription's replay but never adds
+  // or removes one.
+  for (size_t i = 0; i < c->subs.size(); ++i) {
+    Sub* s = c->subs[i].get();
+    if (s->replaying && !s->pageInFlight && c->kind != Conn::Kind::kPoll) {
+      if (!pumpHistory(s)) return;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Input, heartbeats, closing
+
+void HubLoop::handleIo(uint64_t connId, uint32_t events) {
+  auto it = conns_.find(connId);
+  if (it == conns_.end()) return;
+  Conn* c = it->second.get();
+  if (events & (EPOLLERR | EPOLLHUP | EPOLLRDHUP)) {
+    close(c);
+    return;
+  }
+  if (events & EPOLLIN) {
+    if (c->kind == Conn::Kind::kWebSocket) {
+      readWebSocket(c);
+      if (conns_.count(connId) == 0) return;
+    } else if (c->kind == Conn::Kind::kPoll) {
+      readPollInput(c);
+      if (conns_.count(connId) == 0) return;
+    } else {
+      // Stream subscribers have nothing to say after their request; read
+      // to notice a close, and discard anything else.
+      char buf[4096];
+      for (;;) {
+        ssize_t n = ::recv(c->fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (n > 0) continue;
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+        close(c);
+        return;
+      }
+    }
+  }
+  if (events & EPOLLOUT) {
+    OutBuffer::Result r = c->out.flush(c->fd);
+    if (r == OutBuffer::Result::kError)
+      close(c);
+    else if (r == OutBuffer::Result::kDone)
+      afterFlush(c);
+  }
+}
+
+void HubLoop::sendHeartbeats(int64_t nowWall) {
+  auto sseBeat = share(sse::encodeHeartbeat(nowWall));
+  auto wsBeat = share(ws::encodeFrame(ws::kText, wsproto::encodeHeartbeat(nowWall)));
+  auto wsPing = share(ws::encodeFrame(ws::kPing, "rtdemo"));
+  std::vector<uint64_t> targets;
+  targets.reserve(conns_.size());
+  for (auto& entry : conns_) {
+    Conn* c = entry.second.get();
+    if (c->kind != Conn::Kind::kPoll && !c->closing) targets.push_back(c->id);
+  }
+  const int64_t now = steadyMs();
+  // As in a fan-out: a connection closed meanwhile stays in graveyard_ until
+  // the round ends, since batched_ points at it.
+  fanningOut_ = true;
+  for (uint64_t id : targets) {
+    auto it = conns_.find(id);
+    if (it == conns_.end()) continue;
+    Conn* c = it->second.get();
+    stats_->heartbeats.fetch_add(1, std::memory_order_relaxed);
+    guarded(id, "a heartbeat", [&] {
+      if (c->kind == Conn::Kind::kWebSocket) {
+        wsHeartbeat(c, wsBeat, wsPing, now);
+        return;
+      }
+      // A stream still replaying gets no heartbeat: history is flowing.
+      if (!c->subs.empty() && c->subs[0]->replaying) return;
+      writeBatched(c, sseBeat);
+    });
+  }
+  flushBatch();
+  fanningOut_ = false;
+  graveyard_.clear();
+}
+
+void HubLoop::detach(Conn* c) {
+  for (auto& s : c->subs) unlink(s.get());
+  pollDeadlines_.erase({c->pollDeadlineMs, c->id});
+  if (c->expiryKey != 0) expiries_.erase({c->expiryKey, c->id});
+  c->expiryKey = 0;
+  ::epoll_ctl(epollFd_, EPOLL_CTL_DEL, c->fd, nullptr);
+  if (options_.onRelease) options_.onRelease(c->fd);
+}
+
+void HubLoop::discard(Conn* c) {
+  std::vector<std::string> channels;
+  for (auto& s : c->subs) channels.push_back(s->channel);
+  forget(c->id);  // destroys *c
+  for (const std::string& ch : channels) hub_->releaseFeed(ch);
+}
+
+void HubLoop::close(Conn* c) {
+  detach(c);
+  // Unread input makes close() send a reset that can destroy the answer we
+  // just queued in the kernel; read it away first.
+  char buf[1024];
+  for (int i = 0; i < 16; ++i) {
+    ssize_t n = ::recv(c->fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (n <= 0) break;
+  }
+  switch (c->kind) {
+    case Conn::Kind::kStream:
+      stats_->streamsOpen.fetch_sub(1, std::memory_order_relaxed);
+      break;
+    case Conn::Kind::kPoll:
+      if (!c->answered) stats_->pollsHeld.fetch_sub(1, std::memory_order_relaxed);
+      break;
+    case Conn::Kind::kWebSocket:
+      stats_->websocketsOpen.fetch_sub(1, std::memory_order_relaxed);
+      break;
+  }
+  try {
+    c->socket.close();
+  } catch (...) {
+  }
+  discard(c);
+}
+
+void HubLoop::shutdownAll() {
+  std::vector<uint64_t> all;
+  for (auto& entry : conns_) all.push_back(entry.first);
+  for (uint64_t id : all) {
+    auto it = conns_.find(id);
+    if (it == conns_.end()) continue;
+    Conn* c = it->second.get();
+    if (c->kind == Conn::Kind::kPoll && !c->answered && !c->subs.empty() &&
+        !c->subs[0]->replaying) {
+      c->keepAlive = false;  // the server is going away
+      answerPollNow(c, {}, c->pollCursor, false, "");
+      if (conns_.count(id) == 0) continue;
+    }
+    if (c->kind == Conn::Kind::kWebSocket && !c->closing) {
+      c->out.write(c->fd, share(ws::encodeClose(ws::kCloseGoingAway, "server restarting")));
+    }
+    // Streams end with a clean close, which makes EventSource reconnect
+    // after its retry delay; what is still queued goes out if it fits.
+    c->out.flush(c->fd);
+    close(c);
+  }
+}
+
+}  // namespace rtdemo

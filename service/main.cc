@@ -1,7 +1,0 @@
-// Entry point: everything lives in RtdemoApp.
-#include "service/rtdemo_app.h"
-
-int main(int argc, char** argv) {
-  rtdemo::RtdemoApp app;
-  return app.run(argc, argv);
-}

@@ -1,0 +1,64 @@
+// Implementation of the long-poll answer encoding (see poll_answer.h).
+#include "service/protocol/poll_answer.h"
+
+#include "service/protocol/json_writer.h"
+
+namespace rtdemo {
+
+std::string encodePollBody(const std::vector<MessagePtr>& messages,
+                           const std::string& lastId, bool reset,
+                           const std::string& oldest) {
+  JsonWriter json;
+  json.beginObject();
+  json.key("messages");
+  json.beginArray();
+  for (const MessagePtr& m : messages) {
+    json.beginObject();
+    json.key("id");
+    json.string(m->idText);
+    json.key("event");
+    json.string(m->event);
+    json.key("data");
+    json.string(m->data);
+    json.key("ts");
+    json.number(m->tsMs);
+    json.endObject();
+  }
+  json.endArray();
+  json.key("last_id");
+  json.string(lastId);
+  if (reset) {
+    json.key("reset");
+    json.boolean(true);
+    json.key("oldest");
+    if (oldest.empty())
+      json.null();
+    else
+      json.string(oldest);
+  }
+  json.endObject();
+  return json.take();
+}
+
+std::string encodeDetachedHead(int status, const std::string& reason,
+                               size_t contentLength, bool keepAlive,
+                               const std::string& extraHeaders) {
+  std::string out = "HTTP/1.1 " + std::to_string(status) + " " + reason +
+                    "\r\n"
+                    "Content-Type: application/json\r\n"
+                    "Cache-Control: no-cache\r\n";
+  out += keepAlive ? "Connection: Keep-Alive\r\n" : "Connection: close\r\n";
+  out += extraHeaders;
+  out += "Content-Length: " + std::to_string(contentLength) + "\r\n\r\n";
+  return out;
+}
+
+std::string encodeDetachedResponse(int status, const std::string& reason,
+                                   const std::string& jsonBody, bool keepAlive,
+                                   const std::string& extraHeaders) {
+  return encodeDetachedHead(status, reason, jsonBody.size(), keepAlive,
+                            extraHeaders) +
+         jsonBody;
+}
+
+}  // namespace rtdemo
