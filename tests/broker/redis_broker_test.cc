@@ -18,8 +18,8 @@
 
 #include "storage/redis_broker.h"
 #include "tests/broker/broker_contract.h"
-#include "tests/integration/server_process.h"
 #include "tests/support/redis_server.h"
+#include "tests/support/server_process.h"
 
 namespace rtdemo {
 namespace {

@@ -25,7 +25,7 @@
 #include "Poco/Data/Session.h"
 #include "storage/sqlite_broker.h"
 #include "tests/broker/broker_contract.h"
-#include "tests/integration/server_process.h"
+#include "tests/support/server_process.h"
 
 using Poco::Data::Keywords::into;
 using Poco::Data::Keywords::now;

@@ -13,8 +13,8 @@
 #include <iterator>
 
 #include "Poco/Base64Encoder.h"
-#include "tests/integration/auth_support.h"
-#include "tests/integration/server_process.h"
+#include "tests/support/auth_support.h"
+#include "tests/support/server_process.h"
 
 namespace rtdemo {
 namespace {

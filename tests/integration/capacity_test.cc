@@ -13,8 +13,8 @@
 #include <atomic>
 #include <thread>
 
-#include "tests/integration/http_client.h"
-#include "tests/integration/server_process.h"
+#include "tests/support/http_client.h"
+#include "tests/support/server_process.h"
 
 namespace rtdemo {
 namespace {

@@ -2,7 +2,7 @@
 // rtdemo SIGKILLed 5 times under load and redis-server SIGKILLed twice
 // between them, each restarted where it was; Redis keeps its AOF with
 // appendfsync always, so whatever it acknowledged survives its own crash.
-#include "tests/integration/chaos_harness.h"
+#include "tests/support/chaos_harness.h"
 
 namespace rtdemo {
 namespace {

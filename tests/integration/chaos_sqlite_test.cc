@@ -3,7 +3,7 @@
 // each time, with synchronous=full.
 #include <cstdlib>
 
-#include "tests/integration/chaos_harness.h"
+#include "tests/support/chaos_harness.h"
 
 namespace rtdemo {
 namespace {

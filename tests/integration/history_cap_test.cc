@@ -9,8 +9,8 @@
 
 #include <string>
 
-#include "tests/integration/http_client.h"
-#include "tests/integration/server_process.h"
+#include "tests/support/http_client.h"
+#include "tests/support/server_process.h"
 
 namespace rtdemo {
 namespace {

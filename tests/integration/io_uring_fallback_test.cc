@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "tests/integration/http_client.h"
-#include "tests/integration/server_process.h"
 #include "tests/support/forbid_io_uring.h"
+#include "tests/support/http_client.h"
+#include "tests/support/server_process.h"
 
 namespace rtdemo {
 namespace {

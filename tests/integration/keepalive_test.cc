@@ -16,9 +16,9 @@
 #include <fstream>
 #include <vector>
 
-#include "tests/integration/auth_support.h"
-#include "tests/integration/http_client.h"
-#include "tests/integration/server_process.h"
+#include "tests/support/auth_support.h"
+#include "tests/support/http_client.h"
+#include "tests/support/server_process.h"
 
 namespace rtdemo {
 namespace {

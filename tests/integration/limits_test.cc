@@ -6,8 +6,8 @@
 
 #include <vector>
 
-#include "tests/integration/auth_support.h"
-#include "tests/integration/server_process.h"
+#include "tests/support/auth_support.h"
+#include "tests/support/server_process.h"
 
 namespace rtdemo {
 namespace {

@@ -10,8 +10,8 @@
 #include <sstream>
 #include <string>
 
-#include "tests/integration/http_client.h"
-#include "tests/integration/server_process.h"
+#include "tests/support/http_client.h"
+#include "tests/support/server_process.h"
 
 namespace rtdemo {
 namespace {

@@ -7,9 +7,9 @@
 
 #include <future>
 
-#include "tests/integration/http_client.h"
-#include "tests/integration/server_process.h"
+#include "tests/support/http_client.h"
 #include "tests/support/redis_server.h"
+#include "tests/support/server_process.h"
 
 namespace rtdemo {
 namespace {

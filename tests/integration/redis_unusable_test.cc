@@ -8,9 +8,9 @@
 #include <algorithm>
 #include <signal.h>
 
-#include "tests/integration/http_client.h"
-#include "tests/integration/server_process.h"
+#include "tests/support/http_client.h"
 #include "tests/support/redis_server.h"
+#include "tests/support/server_process.h"
 
 namespace rtdemo {
 namespace {

@@ -45,8 +45,8 @@
 #include <sstream>
 #include <thread>
 
-#include "tests/integration/http_client.h"
-#include "tests/integration/server_process.h"
+#include "tests/support/http_client.h"
+#include "tests/support/server_process.h"
 #include "tests/support/sse_parser.h"
 #include "tests/support/ws_test_client.h"
 

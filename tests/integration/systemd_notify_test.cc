@@ -23,11 +23,11 @@
 #include <thread>
 #include <vector>
 
-#include "service/hub/hub.h"
 #include "service/app/systemd_notifier.h"
+#include "service/hub/hub.h"
 #include "storage/broker.h"
-#include "tests/integration/http_client.h"
-#include "tests/integration/server_process.h"
+#include "tests/support/http_client.h"
+#include "tests/support/server_process.h"
 
 namespace rtdemo {
 namespace {

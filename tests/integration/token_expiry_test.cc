@@ -5,8 +5,8 @@
 #include <gtest/gtest.h>
 #include <poll.h>
 
-#include "tests/integration/auth_support.h"
-#include "tests/integration/server_process.h"
+#include "tests/support/auth_support.h"
+#include "tests/support/server_process.h"
 #include "tests/support/ws_test_client.h"
 
 namespace rtdemo {

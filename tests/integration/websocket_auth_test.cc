@@ -3,9 +3,9 @@
 // (or a refused upgrade) and nothing stored.
 #include <gtest/gtest.h>
 
-#include "tests/integration/auth_support.h"
-#include "tests/integration/http_client.h"
-#include "tests/integration/server_process.h"
+#include "tests/support/auth_support.h"
+#include "tests/support/http_client.h"
+#include "tests/support/server_process.h"
 #include "tests/support/ws_test_client.h"
 
 namespace rtdemo {

@@ -10,8 +10,8 @@
 #include <set>
 #include <thread>
 
-#include "tests/integration/http_client.h"
-#include "tests/integration/server_process.h"
+#include "tests/support/http_client.h"
+#include "tests/support/server_process.h"
 #include "tests/support/ws_test_client.h"
 
 namespace rtdemo {

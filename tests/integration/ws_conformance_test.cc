@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "service/protocol/validation.h"
-#include "tests/integration/http_client.h"
-#include "tests/integration/server_process.h"
+#include "tests/support/http_client.h"
+#include "tests/support/server_process.h"
 #include "tests/support/ws_test_client.h"
 
 namespace rtdemo {

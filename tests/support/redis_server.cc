@@ -16,7 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "storage/redis_connection.h"
-#include "tests/integration/server_process.h"
+#include "tests/support/server_process.h"
 
 namespace rtdemo {
 namespace {

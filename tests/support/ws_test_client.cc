@@ -7,7 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "tests/integration/http_client.h"
+#include "tests/support/http_client.h"
 
 namespace rtdemo {
 

@@ -53,8 +53,8 @@
 #include <thread>
 #include <vector>
 
-#include "tests/integration/server_process.h"
 #include "tests/support/redis_server.h"
+#include "tests/support/server_process.h"
 
 namespace rtdemo {
 

@@ -1,7 +1,7 @@
 // Implementation of the test HTTP and SSE clients (see http_client.h).
 // Raw sockets and poll(): the tests need to hold thousands of connections and
 // to see exactly what went over the wire, which a full client would hide.
-#include "tests/integration/http_client.h"
+#include "tests/support/http_client.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -13,7 +13,7 @@
 #include <map>
 #include <string>
 
-#include "tests/integration/http_client.h"
+#include "tests/support/http_client.h"
 
 namespace rtdemo {
 

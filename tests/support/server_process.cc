@@ -1,5 +1,5 @@
 // Implementation of ServerProcess (see server_process.h).
-#include "tests/integration/server_process.h"
+#include "tests/support/server_process.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -17,7 +17,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/integration/http_client.h"
+#include "tests/support/http_client.h"
 
 extern char** environ;
 

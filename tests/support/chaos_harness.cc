@@ -1,5 +1,5 @@
 // Implementation of ChaosTest (see chaos_harness.h).
-#include "tests/integration/chaos_harness.h"
+#include "tests/support/chaos_harness.h"
 
 #include <signal.h>
 #include <unistd.h>
@@ -11,7 +11,7 @@
 #include "Poco/JSON/Array.h"
 #include "Poco/JSON/Object.h"
 #include "Poco/JSON/Parser.h"
-#include "tests/integration/http_client.h"
+#include "tests/support/http_client.h"
 #include "tests/support/ws_test_client.h"
 
 namespace rtdemo {
