@@ -4,12 +4,13 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <set>
 #include <thread>
 #include <vector>
+
+#include "tests/support/live_collector.h"
 
 namespace rtdemo {
 
@@ -74,35 +75,6 @@ HistoryRead BrokerContractTest::read(const std::string& channel,
   EXPECT_TRUE(s.ok()) << s.toString();
   return h;
 }
-
-namespace {
-
-// Collects live messages and lets a test wait for a count without sleeping.
-class Collector {
- public:
-  LiveCallback callback() {
-    return [this](const MessagePtr& m) {
-      std::lock_guard<std::mutex> lock(mu_);
-      got_.push_back(m);
-      cv_.notify_all();
-    };
-  }
-  bool waitFor(size_t n, std::chrono::milliseconds limit = std::chrono::seconds(5)) {
-    std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_for(lock, limit, [&] { return got_.size() >= n; });
-  }
-  std::vector<MessagePtr> messages() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return got_;
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<MessagePtr> got_;
-};
-
-}  // namespace
 
 TEST_P(BrokerContractTest, PublishThenRead) {
   open();

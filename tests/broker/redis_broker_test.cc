@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <condition_variable>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -18,6 +17,7 @@
 
 #include "storage/redis_broker.h"
 #include "tests/broker/broker_contract.h"
+#include "tests/support/live_collector.h"
 #include "tests/support/redis_server.h"
 #include "tests/support/server_process.h"
 
@@ -83,35 +83,6 @@ INSTANTIATE_TEST_SUITE_P(
     Redis, BrokerContractTest,
     ::testing::Values(BrokerBackend{"redis", [] { return std::make_unique<RedisHarness>(); }}),
     [](const auto& info) { return info.param.name; });
-
-// Live messages, waited for with a deadline.
-class Collector {
- public:
-  LiveCallback callback() {
-    return [this](const MessagePtr& m) {
-      std::lock_guard<std::mutex> lock(mu_);
-      got_.push_back(m);
-      cv_.notify_all();
-    };
-  }
-  bool waitFor(size_t n, std::chrono::milliseconds limit = 10s) {
-    std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_for(lock, limit, [&] { return got_.size() >= n; });
-  }
-  std::vector<MessagePtr> messages() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return got_;
-  }
-  size_t size() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return got_.size();
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<MessagePtr> got_;
-};
 
 std::string mustPublish(Broker* b, const std::string& channel, const std::string& data) {
   MessagePtr m;

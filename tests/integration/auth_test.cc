@@ -12,8 +12,8 @@
 #include <functional>
 #include <iterator>
 
-#include "Poco/Base64Encoder.h"
 #include "tests/support/auth_support.h"
+#include "tests/support/base64url.h"
 #include "tests/support/server_process.h"
 
 namespace rtdemo {
@@ -32,16 +32,6 @@ std::vector<std::string> authArgs(std::vector<std::string> extra = {}) {
       "-D",        "rtdemo.poll.timeout.seconds=3"};
   args.insert(args.end(), extra.begin(), extra.end());
   return args;
-}
-
-std::string b64url(const std::string& s) {
-  std::ostringstream out;
-  Poco::Base64Encoder enc(out,
-                          Poco::BASE64_URL_ENCODING | Poco::BASE64_NO_PADDING);
-  enc.rdbuf()->setLineLength(0);
-  enc << s;
-  enc.close();
-  return out.str();
 }
 
 class AuthTest : public ::testing::Test {

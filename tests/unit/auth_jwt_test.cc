@@ -3,28 +3,17 @@
 // rtdemo-token uses) or crafted byte by byte for the attacks.
 #include <gtest/gtest.h>
 
-#include <sstream>
 
-#include "Poco/Base64Encoder.h"
 #include "Poco/JWT/Signer.h"
 #include "Poco/JWT/Token.h"
 #include "service/security/jwt_verifier.h"
+#include "tests/support/base64url.h"
 
 namespace rtdemo {
 namespace {
 
 const std::string kSecret = "0123456789abcdef0123456789abcdef";
 constexpr int64_t kNow = 1800000000;
-
-std::string b64url(const std::string& s) {
-  std::ostringstream out;
-  Poco::Base64Encoder enc(out,
-                          Poco::BASE64_URL_ENCODING | Poco::BASE64_NO_PADDING);
-  enc.rdbuf()->setLineLength(0);
-  enc << s;
-  enc.close();
-  return out.str();
-}
 
 TokenClaims publishTo(std::vector<std::string> p) {
   TokenClaims c;
