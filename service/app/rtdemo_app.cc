@@ -30,7 +30,7 @@
 #include "service/http/connection_returner.h"
 #include "service/app/demo_ticker.h"
 #include "service/http/handler_factory.h"
-#include "service/security/handshake_guard.h"
+#include "service/http/guarded_server.h"
 #include "service/app/journal_log.h"
 #include "service/app/listen_socket.h"
 #include "service/http/service_context.h"
@@ -63,6 +63,20 @@ void setUpLogging(const std::string& level) {
 
 bool hasIndex(const std::string& dir) {
   return Poco::File(Poco::Path(dir).append("index.html")).exists();
+}
+
+// What the handlers read of the settings (http/handler_settings.h).
+HandlerSettings handlerSettings(const Settings& s) {
+  HandlerSettings h;
+  h.webRoot = s.webRoot;
+  h.pollTimeoutSeconds = s.pollTimeoutSeconds;
+  h.pollMaxBatch = s.pollMaxBatch;
+  h.retryMs = s.retryMs;
+  h.streamBufferBytes = s.streamBufferBytes;
+  h.sendMaxBytes = s.sendMaxBytes;
+  h.historyMaxBytes = s.broker.historyMaxBytes;
+  h.historyMaxChannels = s.broker.historyMaxChannels;
+  return h;
 }
 
 // Writes `port` and a newline to `path` for whoever started rtdemo on port 0.
@@ -233,9 +247,9 @@ int RtdemoApp::main(const std::vector<std::string>&) {
     std::string path = Poco::trim(config().getString(key, ""));
     if (!path.empty()) config().setString(key, resolve(path));
   }
-  Status s = loadSettings(config(), &ctx->settings);
+  Settings settings;
+  Status s = loadSettings(config(), &settings);
   if (!s.ok()) return fail(s.message(), EXIT_CONFIG);
-  Settings& settings = ctx->settings;
   setUpLogging(settings.logLevel);
   Poco::Logger& log = Poco::Logger::get("rtdemo");
 
@@ -256,11 +270,12 @@ int RtdemoApp::main(const std::vector<std::string>&) {
     if (settings.webRoot.empty())
       return fail("cannot find the web files (index.html); set rtdemo.web.root", EXIT_CONFIG);
   }
-  ctx->webRoot = Poco::Path(resolve(settings.webRoot)).makeAbsolute().toString();
-  if (!hasIndex(ctx->webRoot))
-    return fail("rtdemo.web.root " + ctx->webRoot + " holds no index.html", EXIT_CONFIG);
+  settings.webRoot = Poco::Path(resolve(settings.webRoot)).makeAbsolute().toString();
+  if (!hasIndex(settings.webRoot))
+    return fail("rtdemo.web.root " + settings.webRoot + " holds no index.html", EXIT_CONFIG);
   settings.broker.sqlitePath = resolve(settings.broker.sqlitePath);
   if (!settings.portFile.empty()) settings.portFile = resolve(settings.portFile);
+  ctx->settings = handlerSettings(settings);
 
   Status opened;
   ctx->broker = openBroker(settings.broker, &opened);
@@ -306,6 +321,7 @@ int RtdemoApp::main(const std::vector<std::string>&) {
   Poco::ThreadPool pool(2, 2 * settings.httpThreads + 2);
   // Before the returner: its connections are guarded by the same watchdog.
   ctx->security = std::make_unique<Security>(settings.security, settings.trustedProxies);
+  ctx->requestSecurity = std::make_unique<RequestSecurity>(ctx->security.get());
   ctx->security->start();
   ConnectionReturner returner(factory, pool, sharedParams, &ctx->security->watchdog(),
                               settings.security.handshakeSeconds);

@@ -17,10 +17,7 @@ ConnectionReturner::ConnectionReturner(
                                       handshakeSeconds, Pool::kReturned),
           pool, params)) {}
 
-ConnectionReturner::~ConnectionReturner() {
-  stop();
-  dispatcher_->release();
-}
+ConnectionReturner::~ConnectionReturner() { stop(); }
 
 void ConnectionReturner::handBack(const Poco::Net::StreamSocket& socket) {
   watchdog_->relieve(Pool::kReturned);

@@ -9,7 +9,7 @@
 // comes straight back to the hub).
 //
 // Each connection handed back is run by a GuardedConnection
-// (handshake_guard.h) as Pool::kReturned: its request head must arrive
+// (guarded_server.h) as Pool::kReturned: its request head must arrive
 // within rtdemo.limits.handshake.seconds of the hand-back, a body within the
 // same time, and it idles between requests under the same rules as the
 // server's own connections. Without that, a client drip-feeding its next
@@ -18,11 +18,12 @@
 // Thread-safe: handBack() may be called from any hub loop.
 #pragma once
 
+#include "Poco/AutoPtr.h"
 #include "Poco/Net/HTTPRequestHandlerFactory.h"
 #include "Poco/Net/HTTPServerParams.h"
 #include "Poco/Net/StreamSocket.h"
 #include "Poco/ThreadPool.h"
-#include "service/security/handshake_guard.h"
+#include "service/http/guarded_server.h"
 
 namespace Poco {
 namespace Net {
@@ -55,7 +56,8 @@ class ConnectionReturner {
 
  private:
   HandshakeWatchdog* const watchdog_;
-  Poco::Net::TCPServerDispatcher* dispatcher_;  // reference-counted by POCO
+  // Reference-counted by POCO: its threads hold it too while they run.
+  Poco::AutoPtr<Poco::Net::TCPServerDispatcher> dispatcher_;
 };
 
 }  // namespace rtdemo

@@ -16,9 +16,11 @@ void EventsHandler::handle(Poco::Net::HTTPServerRequest& request,
   Query query;
   std::string channel;
   if (!readSubscribeQuery(request, response, &query, &channel)) return;
-  // Private channels are checked before any history is read (security.h).
+  // Private channels are checked before any history is read
+  // (request_security.h).
+  RequestSecurity& hooks = *ctx_->requestSecurity;
   SubscribeAuth auth;
-  if (!ctx_->security->authorizeSubscribe(request, response, channel, "sse", &auth)) return;
+  if (!hooks.authorizeSubscribe(request, response, channel, Transport::kSse, &auth)) return;
   // A reconnecting EventSource sends Last-Event-ID; a first connection can
   // only use the query. The header wins when both are present.
   std::string cursor = request.get("Last-Event-ID", query.get("last_event_id"));
@@ -26,7 +28,7 @@ void EventsHandler::handle(Poco::Net::HTTPServerRequest& request,
     sendError(response, 400, "last event id is longer than 128 characters");
     return;
   }
-  if (!ctx_->security->openStream(request, response, auth, channel)) return;
+  if (!hooks.openStream(request, response, auth, channel)) return;
 
   if (cursor.empty()) {
     // Live only, from now: "now" must be taken before the client sees the

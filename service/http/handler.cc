@@ -15,11 +15,11 @@ void Handler::handleRequest(Poco::Net::HTTPServerRequest& request,
   } guard(ctx_->inFlight);
   try {
     // Request-line and header limits, and the slowloris deadline
-    // (security.h); every handler goes through them.
-    Security* security = ctx_->security.get();
-    if (security && !security->admitRequest(request, response)) return;
+    // (request_security.h); every handler goes through them.
+    RequestSecurity* hooks = ctx_->requestSecurity.get();
+    if (hooks && !hooks->admitRequest(request, response)) return;
     handle(request, response);
-    if (security) security->finishRequest(request, response);
+    if (hooks) hooks->finishRequest(request, response);
   } catch (const std::exception& e) {
     Poco::Logger::get("rtdemo").error("%s %s failed: %s", request.getMethod(),
                                       request.getURI(), std::string(e.what()));

@@ -40,13 +40,15 @@ std::string headerLines(const Poco::Net::HTTPServerResponse& response) {
 
 void PollHandler::handle(Poco::Net::HTTPServerRequest& request,
                          Poco::Net::HTTPServerResponse& response) {
-  const Settings& settings = ctx_->settings;
+  const HandlerSettings& settings = ctx_->settings;
+  RequestSecurity& hooks = *ctx_->requestSecurity;
   Query query;
   std::string channel;
   if (!readSubscribeQuery(request, response, &query, &channel)) return;
-  // Private channels are checked before any history is read (security.h).
+  // Private channels are checked before any history is read
+  // (request_security.h).
   SubscribeAuth auth;
-  if (!ctx_->security->authorizeSubscribe(request, response, channel, "poll", &auth)) return;
+  if (!hooks.authorizeSubscribe(request, response, channel, Transport::kPoll, &auth)) return;
   int timeout = settings.pollTimeoutSeconds;
   if (query.has("timeout")) {
     int t = 0;
@@ -99,7 +101,7 @@ void PollHandler::handle(Poco::Net::HTTPServerRequest& request,
   // The hub answers on the detached socket; POCO's session must not try to
   // read another request from it. Whether the client may reuse the
   // connection is the hub's business now.
-  if (!ctx_->security->openStream(request, response, auth, channel)) return;
+  if (!hooks.openStream(request, response, auth, channel)) return;
   bool keepAlive = request.getKeepAlive();
   response.setKeepAlive(false);
   // The hub may answer this client's next polls itself when nothing about

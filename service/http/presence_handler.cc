@@ -13,7 +13,6 @@
 
 #include "service/http/http_util.h"
 #include "service/protocol/json_writer.h"
-#include "service/security/security.h"
 #include "service/http/service_context.h"
 
 namespace rtdemo {
@@ -29,8 +28,8 @@ void PresenceHandler::handle(Poco::Net::HTTPServerRequest& request,
   std::string channel;
   if (!readSubscribeQuery(request, response, &query, &channel)) return;
   SubscribeAuth auth;
-  if (!security.authorizeSubscribe(request, response, channel, "presence",
-                                   &auth))
+  if (!ctx_->requestSecurity->authorizeSubscribe(request, response, channel,
+                                                 Transport::kPresence, &auth))
     return;
 
   std::map<std::string, std::vector<std::string>> byTransport = {{"sse", {}},
@@ -61,8 +60,7 @@ void PresenceHandler::handle(Poco::Net::HTTPServerRequest& request,
 
 void PreflightHandler::handle(Poco::Net::HTTPServerRequest& request,
                               Poco::Net::HTTPServerResponse& response) {
-  if (!ctx_->security->cors().answerPreflight(request, response))
-    ctx_->security->counters().preflightRefused++;
+  ctx_->requestSecurity->answerPreflight(request, response);
 }
 
 }  // namespace rtdemo

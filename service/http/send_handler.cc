@@ -7,7 +7,6 @@
 #include <istream>
 
 #include "Poco/Logger.h"
-#include "service/security/client_address.h"
 #include "service/http/handlers.h"
 #include "service/http/http_util.h"
 #include "service/protocol/json_writer.h"
@@ -28,9 +27,11 @@ void SendHandler::handle(Poco::Net::HTTPServerRequest& request,
   const size_t maxData = ctx_->settings.sendMaxBytes;
   const size_t limit = bodyLimit(maxData);
 
-  // Rate, token and origin checks come before the body is read (security.h).
+  // Rate, token and origin checks come before the body is read
+  // (request_security.h).
+  RequestSecurity& hooks = *ctx_->requestSecurity;
   SendAuth auth;
-  if (!ctx_->security->beginSend(request, response, &auth)) return;
+  if (!hooks.beginSend(request, response, &auth)) return;
 
   auto tooLarge = [&] {
     counters.tooLarge++;
@@ -57,7 +58,7 @@ void SendHandler::handle(Poco::Net::HTTPServerRequest& request,
     }
   }
   // A body shorter than its Content-Length was cut off: the client went
-  // away, or the handshake deadline shut the connection (security.h).
+  // away, or the handshake deadline shut the connection (guarded_server.h).
   // Publishing what arrived would store a truncated message.
   if (request.hasContentLength() &&
       static_cast<Poco::Int64>(body.size()) != request.getContentLength64()) {
@@ -74,7 +75,7 @@ void SendHandler::handle(Poco::Net::HTTPServerRequest& request,
     sendError(response, result.status, result.error);
     return;
   }
-  if (!ctx_->security->authorizeSend(auth, parsed.channel, response)) return;
+  if (!hooks.authorizeSend(auth, parsed.channel, response)) return;
 
   MessagePtr stored;
   auto started = std::chrono::steady_clock::now();
@@ -87,7 +88,7 @@ void SendHandler::handle(Poco::Net::HTTPServerRequest& request,
     (code == 503 ? counters.unavailable : counters.failed)++;
     Poco::Logger::get("rtdemo").warning(
         "publish to channel %s from %s failed: %s", parsed.channel,
-        clientAddress(request, ctx_->settings.trustedProxies), s.toString());
+        auth.address, s.toString());
     if (code == 503) response.set("Retry-After", "1");
     sendError(response, code, s.toString());
     return;

@@ -3,26 +3,29 @@
 // The handler factory holds a shared_ptr to it, and so does the application;
 // whichever lets go last destroys it, so a handler that is still finishing
 // while the server stops never sees freed state (POCO's TCPServer::stop()
-// does not wait for running handlers).
+// does not wait for running handlers). app/ fills it before the server
+// starts.
 #pragma once
 
 #include <atomic>
 #include <memory>
 
+#include "service/http/handler_settings.h"
+#include "service/http/request_security.h"
 #include "service/hub/hub.h"
 #include "service/metrics/latency_histogram.h"
-#include "service/security/security.h"
 #include "service/metrics/send_counters.h"
-#include "service/app/settings.h"
+#include "service/security/security.h"
 #include "storage/broker.h"
 
 namespace rtdemo {
 
 struct ServiceContext {
-  Settings settings;
-  std::string webRoot;            // resolved absolute path
+  HandlerSettings settings;
   std::unique_ptr<Broker> broker;
-  std::unique_ptr<Security> security;  // auth, origins, limits (security.h)
+  std::unique_ptr<Security> security;  // the rules and limits (security.h)
+  // The HTTP hooks over `security` (request_security.h).
+  std::unique_ptr<RequestSecurity> requestSecurity;
   // Destroyed before broker and security (declared after): its WebSocket
   // gates point at security.
   std::unique_ptr<Hub> hub;

@@ -63,7 +63,7 @@ void StaticFileHandler::handle(Poco::Net::HTTPServerRequest& request,
     sendError(response, 404, "not found");
     return;
   }
-  Poco::Path full(ctx_->webRoot);
+  Poco::Path full(ctx_->settings.webRoot);
   full.append(Poco::Path(rel, Poco::Path::PATH_UNIX));
   Poco::File file(full);
   if (!file.exists() || !file.isFile()) {

@@ -67,20 +67,23 @@ void WebSocketHandler::handle(Poco::Net::HTTPServerRequest& request,
   }
 
   Security& security = *ctx_->security;
-  Credentials credentials = security.readCredentials(request);
+  RequestSecurity& hooks = *ctx_->requestSecurity;
+  Credentials credentials = hooks.readCredentials(request);
   if (credentials.source == Credentials::Source::kCookie) {
     // Browsers send cookies on cross-site WebSocket upgrades and apply no
     // CORS to them, so the Origin is checked here (cross-site hijacking).
-    std::string why = security.originAllowedForCookie(request);
+    std::string why = hooks.originAllowedForCookie(request);
     if (!why.empty()) {
       sendError(response, 403, why);
       return;
     }
   }
-  SubscribeAuth auth{security.sessionFor(request), security.clientAddressOf(request), "ws"};
-  if (!channel.empty() && !security.authorizeSubscribe(request, response, channel, "ws", &auth))
+  SubscribeAuth auth{hooks.sessionFor(request), hooks.clientAddressOf(request),
+                     Transport::kWebSocket};
+  if (!channel.empty() &&
+      !hooks.authorizeSubscribe(request, response, channel, Transport::kWebSocket, &auth))
     return;
-  if (!security.openStream(request, response, auth, channel)) return;
+  if (!hooks.openStream(request, response, auth, channel)) return;
 
   if (!channel.empty() && cursor.empty()) {
     // Live from now; "now" taken before the client sees the socket open.

@@ -170,21 +170,4 @@ std::string limitUnit(const std::string& address) {
   return Poco::Net::IPAddress(bytes, 16).toString() + "/64";
 }
 
-std::string clientAddress(const Poco::Net::HTTPServerRequest& request,
-                          const TrustedProxies& trusted) {
-  std::string forwardedFor;
-  if (!trusted.empty()) {
-    // Several X-Forwarded-For headers mean the same as one joined with
-    // commas, in order; POCO's header map keeps equal names adjacent, in the
-    // order they arrived.
-    for (auto it = request.find("X-Forwarded-For");
-         it != request.end() && Poco::icompare(it->first, "X-Forwarded-For") == 0;
-         ++it) {
-      if (!forwardedFor.empty()) forwardedFor += ",";
-      forwardedFor += it->second;
-    }
-  }
-  return clientAddress(request.clientAddress().host(), forwardedFor, trusted);
-}
-
 }  // namespace rtdemo

@@ -11,7 +11,8 @@
 // trusted proxy. A client that forges the header can only add entries to the
 // left of the address its proxy appended, and those are never reached.
 //
-// Used for log lines, and for the per-address limits through limitUnit(). The
+// Used for log lines, and for the per-address limits through limitUnit();
+// an HTTP request's peer and headers are read by http/request_security.h. The
 // result is always an address rtdemo formatted itself, never text copied from
 // the header, so it is safe to log.
 //
@@ -22,7 +23,6 @@
 #include <string>
 #include <vector>
 
-#include "Poco/Net/HTTPServerRequest.h"
 #include "Poco/Net/IPAddress.h"
 #include "storage/status.h"
 
@@ -70,11 +70,6 @@ class TrustedProxies {
 //   trusted hop before it is the best answer.
 std::string clientAddress(const Poco::Net::IPAddress& peer,
                           const std::string& forwardedFor,
-                          const TrustedProxies& trusted);
-
-// The same, for a server request: its peer and every X-Forwarded-For header
-// it carries.
-std::string clientAddress(const Poco::Net::HTTPServerRequest& request,
                           const TrustedProxies& trusted);
 
 // The unit that per-address limits count (streams and kept-alive

@@ -2,8 +2,6 @@
 // connection_limits.h).
 #include "service/security/connection_limits.h"
 
-#include <sys/stat.h>
-
 #include <chrono>
 
 #include "storage/clock.h"
@@ -18,19 +16,6 @@ constexpr int64_t kFullPruneGapMs = 200;  // at the total limit, at most 5/s
 
 ConnectionLimits::ConnectionLimits(size_t perAddress, size_t total)
     : perAddress_(perAddress), total_(total) {}
-
-bool ConnectionLimits::identify(int fd, Identity* out) {
-  struct stat st;
-  if (fd < 0 || ::fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) return false;
-  out->dev = st.st_dev;
-  out->ino = st.st_ino;
-  return true;
-}
-
-bool ConnectionLimits::alive(int fd, const Entry& e) const {
-  Identity now;
-  return identify(fd, &now) && now == e.id;
-}
 
 void ConnectionLimits::erase(int fd) {
   auto it = byFd_.find(fd);
@@ -81,7 +66,7 @@ bool ConnectionLimits::addressHasRoom(const std::string& address) {
 LimitDecision ConnectionLimits::open(int fd, const Subscriber& who,
                                      bool exempt) {
   Entry entry{{}, who, false};
-  if (!identify(fd, &entry.id)) return {};  // not a socket: nothing to hold
+  if (!SocketIdentity::of(fd, &entry.id)) return {};  // not a socket: nothing to hold
   std::lock_guard<std::mutex> lock(mu_);
   auto existing = byFd_.find(fd);
   bool sameSocket = existing != byFd_.end() && existing->second.id == entry.id;
@@ -115,7 +100,7 @@ LimitDecision ConnectionLimits::open(int fd, const Subscriber& who,
 bool ConnectionLimits::holdIdle(int fd, const std::string& address, bool exempt,
                                 Identity* id) {
   Identity socket;
-  if (!identify(fd, &socket)) return false;
+  if (!SocketIdentity::of(fd, &socket)) return false;
   std::lock_guard<std::mutex> lock(mu_);
   auto existing = byFd_.find(fd);
   if (existing != byFd_.end()) {

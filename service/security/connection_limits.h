@@ -4,28 +4,26 @@
 //
 // HTTP connections kept alive between requests count too, per address only:
 // each holds a pool thread while it idles, so one address must not hold more
-// of them than of streams (holdIdle(), called by Security before an answer
-// goes out with keep-alive). They are neither streams nor present anywhere,
-// so the total limit, tracked() and present() leave them out. A kept-alive
-// connection that becomes a stream keeps its place: open() turns its entry
-// into the stream's without counting it again.
+// of them than of streams (holdIdle(), called by the HTTP admission hooks
+// of http/request_security.h before an answer goes out with keep-alive).
+// They are neither streams nor present anywhere, so the total limit,
+// tracked() and present() leave them out. A kept-alive connection that
+// becomes a stream keeps its place: open() turns its entry into the
+// stream's without counting it again.
 //
 // A connection is registered by the pool thread that accepts it, just before
 // its socket goes to the hub, and released when the hub lets it go (closed
 // or handed back; HubOptions::onRelease calls release()). As a safety net for
 // a registration that never reaches the hub, each entry also remembers its
-// socket's descriptor and the socket's identity (device and inode, unique
-// while the socket exists), and an entry whose descriptor no longer names
-// that socket is dropped the next time it matters: when an address reaches
-// its limit, when the total does, when a channel's presence is read, and
-// every few thousand registrations. fstat() on a descriptor number is safe
-// whatever another thread has done with it, so no hub state is touched. The
-// result is exact whenever it decides something (a refusal, a presence list).
+// socket's descriptor and the socket's identity (socket_identity.h), and an
+// entry whose descriptor no longer names that socket is dropped the next
+// time it matters: when an address reaches its limit, when the total does,
+// when a channel's presence is read, and every few thousand registrations.
+// No hub state is touched. The result is exact whenever it decides something
+// (a refusal, a presence list).
 //
 // Thread safety: every method may be called from any thread.
 #pragma once
-
-#include <sys/types.h>
 
 #include <cstdint>
 #include <map>
@@ -34,6 +32,8 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
+
+#include "service/security/socket_identity.h"
 
 namespace rtdemo {
 
@@ -64,14 +64,8 @@ class ConnectionLimits {
   // Forgets the connection on `fd` at once.
   void release(int fd);
 
-  // The identity of an open socket (device and inode), for releaseIdle().
-  struct Identity {
-    dev_t dev = 0;
-    ino_t ino = 0;
-    bool operator==(const Identity& o) const {
-      return dev == o.dev && ino == o.ino;
-    }
-  };
+  // The identity of an open socket, for releaseIdle().
+  using Identity = SocketIdentity;
 
   // Counts the HTTP connection on `fd` against `address` while it is kept
   // alive. False when the address holds its limit (the connection should
@@ -99,8 +93,7 @@ class ConnectionLimits {
     bool idle = false;  // holdIdle(): no channel, not a stream
   };
 
-  static bool identify(int fd, Identity* out);
-  bool alive(int fd, const Entry& e) const;
+  static bool alive(int fd, const Entry& e) { return e.id.names(fd); }
   void erase(int fd);
   void pruneAddress(const std::string& address);
   void pruneAll();

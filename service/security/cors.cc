@@ -1,10 +1,10 @@
-// CORS headers, preflight and the CSRF origin check (see cors.h).
+// The CORS headers, the preflight rule and the CSRF origin check (see
+// cors.h).
 #include "service/security/cors.h"
 
 #include <algorithm>
 
 #include "Poco/String.h"
-#include "service/http/http_util.h"
 #include "service/security/session_id.h"
 
 namespace rtdemo {
@@ -33,54 +33,41 @@ bool CorsPolicy::listed(const std::string& origin) const {
   return false;
 }
 
-bool CorsPolicy::sameOrigin(const Poco::Net::HTTPServerRequest& request) {
-  const std::string origin = request.get("Origin", "");
-  const std::string host = Poco::toLower(request.get("Host", ""));
+bool CorsPolicy::sameOrigin(const std::string& origin, const std::string& host) {
   if (origin.empty() || host.empty()) return false;
   // The scheme is not compared: behind a TLS proxy the browser says https
   // while rtdemo itself speaks http. Host and port must match exactly.
-  return originAuthority(origin) == host;
+  return originAuthority(origin) == Poco::toLower(host);
 }
 
-void CorsPolicy::addHeaders(const Poco::Net::HTTPServerRequest& request,
-                            Poco::Net::HTTPServerResponse& response) const {
-  const std::string origin = request.get("Origin", "");
-  if (!listed(origin)) return;
+HeaderList CorsPolicy::allowHeaders(const std::string& origin) const {
+  HeaderList out;
+  if (!listed(origin)) return out;
   bool anyOrigin = wildcard_ && !settings_.corsCredentials;
-  response.set("Access-Control-Allow-Origin", anyOrigin ? "*" : origin);
-  if (!anyOrigin) response.set("Vary", "Origin");
+  out.emplace_back("Access-Control-Allow-Origin", anyOrigin ? "*" : origin);
+  if (!anyOrigin) out.emplace_back("Vary", "Origin");
   if (settings_.corsCredentials)
-    response.set("Access-Control-Allow-Credentials", "true");
-  response.set("Access-Control-Expose-Headers",
-               std::string(kSessionHeader) + ", Retry-After");
+    out.emplace_back("Access-Control-Allow-Credentials", "true");
+  out.emplace_back("Access-Control-Expose-Headers",
+                   std::string(kSessionHeader) + ", Retry-After");
+  return out;
 }
 
-bool CorsPolicy::answerPreflight(
-    const Poco::Net::HTTPServerRequest& request,
-    Poco::Net::HTTPServerResponse& response) const {
-  const std::string origin = request.get("Origin", "");
-  const std::string method = request.get("Access-Control-Request-Method", "");
-  if (!listed(origin) || method != "POST") {
-    sendError(response, 403,
-              "cross-origin request not allowed from this origin");
-    return false;
-  }
-  addHeaders(request, response);
-  response.set("Access-Control-Allow-Methods", "POST");
-  response.set("Access-Control-Allow-Headers", "Content-Type, Authorization");
-  response.set("Access-Control-Max-Age",
-               std::to_string(settings_.corsMaxAgeSeconds));
-  response.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_NO_CONTENT);
-  response.setContentLength(0);
-  response.send();
+bool CorsPolicy::preflight(const std::string& origin, const std::string& method,
+                           HeaderList* out) const {
+  if (!listed(origin) || method != "POST") return false;
+  *out = allowHeaders(origin);
+  out->emplace_back("Access-Control-Allow-Methods", "POST");
+  out->emplace_back("Access-Control-Allow-Headers", "Content-Type, Authorization");
+  out->emplace_back("Access-Control-Max-Age",
+                    std::to_string(settings_.corsMaxAgeSeconds));
   return true;
 }
 
-std::string CorsPolicy::checkCookieRequest(
-    const Poco::Net::HTTPServerRequest& request) const {
-  const std::string origin = request.get("Origin", "");
+std::string CorsPolicy::checkCookieRequest(const OriginHeaders& request) const {
+  const std::string& origin = request.origin;
   if (!origin.empty()) {
-    if (sameOrigin(request)) return "";
+    if (sameOrigin(origin, request.host)) return "";
     // Only an explicitly listed origin, never `*`: the cookie is a
     // credential.
     if (settings_.corsCredentials) {
@@ -89,7 +76,7 @@ std::string CorsPolicy::checkCookieRequest(
     }
     return "cross-site publish refused: origin is not allowed";
   }
-  const std::string site = Poco::toLower(request.get("Sec-Fetch-Site", ""));
+  const std::string site = Poco::toLower(request.secFetchSite);
   if (site == "same-origin" || site == "none") return "";
   if (site.empty())
     return "cookie-authenticated publish needs an Origin or Sec-Fetch-Site "

@@ -14,16 +14,30 @@
 //   Sec-Fetch-Site: same-origin / none. A bearer token in the Authorization
 //   header needs no such check: no other site can make a browser send it.
 //
+// The rules only: they read header values and say which headers an answer
+// carries. Applying them to a request and its response is the HTTP side's
+// (http/request_security.h), as is answering a preflight.
+//
 // Thread safety: immutable after construction.
 #pragma once
 
 #include <string>
+#include <utility>
+#include <vector>
 
-#include "Poco/Net/HTTPServerRequest.h"
-#include "Poco/Net/HTTPServerResponse.h"
 #include "service/security/security_settings.h"
 
 namespace rtdemo {
+
+// Response headers, name and value, in the order they are to be set.
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+// The request headers the origin rules read ("" when absent).
+struct OriginHeaders {
+  std::string origin;        // Origin
+  std::string host;          // Host
+  std::string secFetchSite;  // Sec-Fetch-Site
+};
 
 class CorsPolicy {
  public:
@@ -32,22 +46,24 @@ class CorsPolicy {
   // True when `origin` is listed (or `*` is, for credential-less use).
   bool listed(const std::string& origin) const;
 
-  // True when the request's Origin names this server itself (its Host).
-  static bool sameOrigin(const Poco::Net::HTTPServerRequest& request);
+  // True when `origin` names this server itself, whose Host is `host`.
+  static bool sameOrigin(const std::string& origin, const std::string& host);
 
-  // Adds Access-Control-Allow-* headers for a listed Origin; nothing for an
-  // unlisted or absent one (the browser then hides the answer).
-  void addHeaders(const Poco::Net::HTTPServerRequest& request,
-                  Poco::Net::HTTPServerResponse& response) const;
+  // The Access-Control-Allow-* headers of an answer to a request from
+  // `origin`: some for a listed one; none for an unlisted or absent one (the
+  // browser then hides the answer).
+  HeaderList allowHeaders(const std::string& origin) const;
 
-  // Answers a preflight; returns true when it was allowed.
-  bool answerPreflight(const Poco::Net::HTTPServerRequest& request,
-                       Poco::Net::HTTPServerResponse& response) const;
+  // A preflight from `origin` for `method`: true, and the headers of its 204
+  // in *out, when allowed; false (a 403) otherwise.
+  bool preflight(const std::string& origin, const std::string& method,
+                 HeaderList* out) const;
+  static constexpr const char* kPreflightRefused =
+      "cross-origin request not allowed from this origin";
 
   // The CSRF rule for cookie-authenticated publishes; "" when allowed, else
   // the reason.
-  std::string checkCookieRequest(
-      const Poco::Net::HTTPServerRequest& request) const;
+  std::string checkCookieRequest(const OriginHeaders& request) const;
 
  private:
   // Constant after construction.

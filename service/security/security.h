@@ -1,80 +1,48 @@
-// Security: authentication, cross-origin rules, sessions and limits, in one
-// object that the handlers consult at a few fixed points (issue 9; the
-// operator's view is the README section "Security").
+// Security: the transport-neutral rules of who may publish or subscribe to
+// what, and the limits on how much (issue 9; the operator's view is the
+// README section "Security").
 //
-// Where each check happens, in request order:
-//   every request      admitRequest(): request line (414) and headers (431);
-//                      the handshake deadline (handshake_guard.h); whether
-//                      the connection may stay alive after the answer (not
-//                      while the pool is busy, nor past the address's
-//                      connection limit: Connection: close instead)
-//   POST /send         beginSend(): session id, CORS headers, rate per
-//                      address (429), token (401), CSRF for cookies (403);
-//                      then, once the body is parsed, authorizeSend():
-//                      channel length (400) and the token's publish claim
-//                      (403). Nothing is stored unless both pass.
-//   GET /events, /poll authorizeSubscribe(): session id, CORS headers,
-//                      channel length (400), private channels need a token
-//                      whose subscribe claim covers them (401/403), before
-//                      any history is read: replay is authorised like live
-//                      messages. openStream(), just before the socket goes
-//                      to the hub: open streams per address (429) and in
-//                      total (503), with Retry-After.
-//   GET /presence      the same subscribe rules for the channel.
-// Every refusal is a JSON error, is counted in SecurityCounters (shown by
-// /metrics) and changes nothing.
+// Each transport asks the same rules with what it learned from its client
+// (its token, its address, the channel); none of them needs HTTP:
+//   checkRequestHead() the request line (414) and header fields (431)
+//   checkChannel()     the channel is within the length limit (400)
+//   checkPublish()     the token may publish to the channel (401/403; 0
+//                      when publish auth is off)
+//   checkSubscribe()   a private channel needs a token whose subscribe
+//                      claim covers it (401/403), replay included
+//   admitPublish()     publishes per address and second (429)
+//   admitStream()      open streams per address (429) and in total (503)
+// An allowing verdict carries the expiry of the token that allowed it, so a
+// subscription can end when its token does.
 //
-// For other transports (WebSocket), the same rules are available without
-// HTTP responses: readCredentials(), checkPublish(), checkSubscribe(),
-// admitStream().
+// Where they are asked: for HTTP requests, by the admission hooks of
+// http/request_security.h, which also answer each refusal (a JSON error)
+// and count it; for a WebSocket's later subscribe and publish messages,
+// through the hub's WsGate (http/ws_handler.cc). Every refusal is counted in
+// SecurityCounters (security_counters.h, shown by /metrics through
+// security_metrics.h) and changes nothing.
 //
 // Thread safety: every method may be called from any thread; the object is
 // created once, before the server starts, and outlives every handler.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 
-#include "Poco/Net/HTTPServerRequest.h"
-#include "Poco/Net/HTTPServerResponse.h"
 #include "service/security/client_address.h"
 #include "service/security/connection_limits.h"
 #include "service/security/cors.h"
-#include "service/security/handshake_guard.h"
+#include "service/security/handshake_watchdog.h"
 #include "service/security/jwt_verifier.h"
 #include "service/security/rate_limiter.h"
+#include "service/security/security_counters.h"
 #include "service/security/security_settings.h"
 
 namespace rtdemo {
 
-// Refusals by reason, for /metrics. Relaxed atomics, like HubStats.
-struct SecurityCounters {
-  std::atomic<uint64_t> unauthorized{0};  // 401: token missing or invalid
-  std::atomic<uint64_t> forbidden{0};  // 403: token does not cover the channel
-  std::atomic<uint64_t> crossSite{0};  // 403: cookie publish from another site
-  std::atomic<uint64_t> preflightRefused{
-      0};  // 403: OPTIONS from an unlisted origin
-  std::atomic<uint64_t> sendRateLimited{0};    // 429: /send rate per address
-  std::atomic<uint64_t> streamsPerAddress{0};  // 429: open streams per address
-  std::atomic<uint64_t> streamsTotal{0};       // 503: open streams in total
-  std::atomic<uint64_t> channelRefused{
-      0};  // 400: channel over the length limit
-  std::atomic<uint64_t> requestLineTooLong{0};  // 414
-  std::atomic<uint64_t> headersTooLarge{0};     // 431
-  std::atomic<uint64_t> slowHandshakes{0};  // cut off by the handshake deadline
-  // Answers that closed the connection instead of keeping it alive.
-  std::atomic<uint64_t> keepAliveDeclinedBusy{0};   // every pool thread held
-  std::atomic<uint64_t> keepAliveDeclinedPerIp{0};  // address at its limit
-  std::atomic<uint64_t> sessionsSse{0};  // sessions seen, by transport
-  std::atomic<uint64_t> sessionsPoll{0};
-  std::atomic<uint64_t> sessionsSend{0};
-  std::atomic<uint64_t> sessionsWs{0};
-};
-
-// A bearer token as presented by a request.
+// A bearer token as presented by a client.
 struct Credentials {
   enum class Source { kNone, kHeader, kCookie };
   Source source = Source::kNone;
@@ -100,115 +68,55 @@ struct Verdict {
   bool ok() const { return status == 0; }
 };
 
-// What beginSend() learned, for authorizeSend().
-struct SendAuth {
-  std::string session;
-  std::string address;
-  bool checked = false;  // publish auth is on and the token verified
-  TokenClaims claims;
-};
-
-// What authorizeSubscribe() learned, for openStream().
-struct SubscribeAuth {
-  SubscribeAuth() = default;
-  SubscribeAuth(std::string session, std::string address,
-                std::string transport)
-      : session(std::move(session)),
-        address(std::move(address)),
-        transport(std::move(transport)) {}
-
-  std::string session;
-  std::string address;
-  std::string transport;
-  // As Verdict::tokenExpiresAt: when the token that allowed this private
-  // channel expires; none for a public channel or a token without exp.
-  std::optional<int64_t> tokenExpiresAt;
-};
-
 class Security {
  public:
+  // `trustedProxies`: the peers allowed to name the client
+  // (client_address.h), for whoever reads a client's address.
   Security(SecuritySettings settings, TrustedProxies trustedProxies);
   ~Security();
 
   const SecuritySettings& settings() const { return settings_; }
+  const TrustedProxies& trustedProxies() const { return trustedProxies_; }
   SecurityCounters& counters() { return counters_; }
   const CorsPolicy& cors() const { return cors_; }
   HandshakeWatchdog& watchdog() { return watchdog_; }
+  ConnectionLimits& connections() { return connections_; }
 
   // Starts and stops the handshake watchdog thread.
   void start();
   void stop();
 
-  // ---- HTTP handler hooks (answer the refusal themselves; false = stop) --
-
-  bool admitRequest(Poco::Net::HTTPServerRequest& request,
-                    Poco::Net::HTTPServerResponse& response);
-  void finishRequest(Poco::Net::HTTPServerRequest& request,
-                     Poco::Net::HTTPServerResponse& response);
-
-  bool beginSend(Poco::Net::HTTPServerRequest& request,
-                 Poco::Net::HTTPServerResponse& response, SendAuth* auth);
-  bool authorizeSend(const SendAuth& auth, const std::string& channel,
-                     Poco::Net::HTTPServerResponse& response);
-
-  // `transport`: "sse", "poll", "ws" or "presence".
-  bool authorizeSubscribe(Poco::Net::HTTPServerRequest& request,
-                          Poco::Net::HTTPServerResponse& response,
-                          const std::string& channel,
-                          const std::string& transport, SubscribeAuth* auth);
-  bool openStream(Poco::Net::HTTPServerRequest& request,
-                  Poco::Net::HTTPServerResponse& response,
-                  const SubscribeAuth& auth, const std::string& channel);
-
-  // ---- Transport-neutral rules (WebSocket) --------------------------------
-
-  // The token a request carries: Authorization: Bearer wins over the cookie.
-  Credentials readCredentials(
-      const Poco::Net::HTTPServerRequest& request) const;
-  // Publishing `channel` with `credentials` (401/403; 0 when auth is off).
-  // For a cookie, the caller must also have checked the Origin
-  // (originAllowedForCookie) at the upgrade. An allowing verdict carries
+  // The sizes of a request head: its request line, its header fields and
+  // their bytes (414/431; counted).
+  Verdict checkRequestHead(size_t lineBytes, size_t fieldCount,
+                           size_t fieldBytes);
+  // The channel length limit (400; counted).
+  Verdict checkChannel(const std::string& channel);
+  // Verifies the token itself (401, not counted): *out holds its claims.
+  Verdict checkToken(const Credentials& credentials, TokenCheck* out);
+  // Publishing `channel` with `credentials` (401/403, not counted; 0 when
+  // auth is off). For a cookie, the caller must also have checked the
+  // Origin (CorsPolicy::checkCookieRequest). An allowing verdict carries
   // the token's tokenExpiresAt.
   Verdict checkPublish(const Credentials& credentials,
                        const std::string& channel);
-  // Reading `channel` (private channels need a subscribe claim). An
-  // allowing verdict on a private channel carries the token's
-  // tokenExpiresAt: the subscription should end then.
+  // Reading `channel` (private channels need a subscribe claim; 401/403,
+  // not counted). An allowing verdict on a private channel carries the
+  // token's tokenExpiresAt: the subscription should end then.
   Verdict checkSubscribe(const Credentials& credentials,
                          const std::string& channel);
-  // The CSRF rule for a request authenticated by cookie ("" = allowed).
-  std::string originAllowedForCookie(
-      const Poco::Net::HTTPServerRequest& request) const {
-    return cors_.checkCookieRequest(request);
-  }
-  // Counts a long-lived connection against the stream limits (429/503).
+  // Counts a long-lived connection on socket `fd` against the stream
+  // limits (429/503 with retryAfterSeconds; counted).
   Verdict admitStream(int fd, const Subscriber& who);
-  // The per-address publish rate, for publishes that do not come through
-  // beginSend() (429 with retryAfterSeconds; counted).
+  // The per-address publish rate (429 with retryAfterSeconds; counted).
   Verdict admitPublish(const std::string& address);
 
-  // The client address (client_address.h). Per-address limits count it by
-  // limitUnit(): an IPv6 client by its /64.
-  std::string clientAddressOf(
-      const Poco::Net::HTTPServerRequest& request) const;
-  // This connection's session id (stable over keep-alive requests).
-  std::string sessionFor(const Poco::Net::HTTPServerRequest& request);
-
-  ConnectionLimits& connections() { return connections_; }
   bool isPrivate(const std::string& channel) const;
+  // True when the per-address limits do not apply to `address`
+  // (rtdemo.limits.exempt).
+  bool exempt(const std::string& address) const;
 
  private:
-  bool exempt(const std::string& address) const;
-  void refuse(Poco::Net::HTTPServerResponse& response, const Verdict& verdict,
-              const std::string& what, const std::string& session,
-              const std::string& address);
-  Verdict checkToken(const Credentials& credentials, TokenCheck* out);
-  // Before the answer: turns keep-alive off when the connection may not
-  // idle on its pool thread afterwards.
-  void decideKeepAlive(Poco::Net::HTTPServerRequest& request,
-                       Poco::Net::HTTPServerResponse& response,
-                       GuardedConnectionState* conn);
-
   // Constant after construction.
   const SecuritySettings settings_;
   const TrustedProxies trustedProxies_;
@@ -220,8 +128,5 @@ class Security {
   ConnectionLimits connections_;
   HandshakeWatchdog watchdog_;
 };
-
-// The security lines of GET /metrics, in Prometheus text format.
-std::string securityMetrics(Security& security);
 
 }  // namespace rtdemo

@@ -50,7 +50,7 @@ struct SecuritySettings {
   int retryAfterSeconds = 5;          // Retry-After on stream refusals
   int handshakeSeconds = 10;          // a request head must arrive this fast
   // The share of rtdemo.http.threads, in percent, that HTTP connections
-  // idling between requests may hold (handshake_guard.h).
+  // idling between requests may hold (handshake_watchdog.h).
   int keepAliveIdlePercent = 50;
   // Client addresses the per-IP limits do not apply to (loopback by
   // default, so the benchmark's 127.0.0.0/8 clients are never limited).

@@ -8,7 +8,7 @@
 #include "Poco/AutoPtr.h"
 #include "Poco/Util/MapConfiguration.h"
 #include "service/security/connection_limits.h"
-#include "service/security/handshake_guard.h"
+#include "service/security/handshake_watchdog.h"
 #include "service/security/rate_limiter.h"
 #include "service/security/security.h"
 #include "service/security/security_settings.h"

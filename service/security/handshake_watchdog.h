@@ -1,14 +1,14 @@
-// Handshake guard: a request head (and a publish body) must arrive within
-// rtdemo.limits.handshake.seconds, or the connection is cut (slowloris).
+// HandshakeWatchdog: a request head (and a publish body) must arrive within
+// rtdemo.limits.handshake.seconds, or the connection is cut (slowloris); and
+// idle kept-alive connections must not take the threads new ones need.
 //
 // POCO's HTTPServer gives each connection a pool thread and reads the
 // request with a per-recv timeout, so a client that sends one byte every
-// few seconds holds a thread forever; 32 such clients stop the server.
-// GuardedHttpServer is HTTPServer with one layer added: each connection is
-// run by a GuardedConnection, which arms a deadline with the
-// HandshakeWatchdog before POCO starts reading. The handler side
-// (Security::admitRequest / finishRequest, on the same thread, found through
-// currentConnection()) moves the deadline:
+// few seconds holds a thread forever; 32 such clients stop the server. The
+// watchdog keeps a deadline per connection and a thread that cuts those
+// past it. Who moves the deadlines is the HTTP side: GuardedHttpServer
+// (http/guarded_server.h) adds each connection and arms its head deadline,
+// and the admission hooks (http/request_security.h) move it:
 //   connection accepted        -> armed: head within the limit, counted
 //                                 from the accept even while it waits in
 //                                 the queue for a thread (queue())
@@ -22,12 +22,8 @@
 // never shuts down a descriptor that has changed hands: disarming happens
 // under its mutex before a socket is detached (streams, polls, WebSocket),
 // and before it shuts one down it checks that the descriptor still names
-// the socket it was given (POCO closes the socket a moment before the
-// connection removes its ticket).
-//
-// Connections that the hub hands back after a kept-alive poll
-// (connection_returner.h) are run by the same GuardedConnection, from the
-// returner's own dispatcher: the same deadlines, counted from the hand-back.
+// the socket it was given (socket_identity.h; POCO closes the socket a
+// moment before the connection removes its ticket).
 //
 // Kept-alive connections and the pool. POCO holds a pool thread for a
 // connection's whole keep-alive life, so idle kept-alive connections could
@@ -37,7 +33,7 @@
 // capped at rtdemo.http.threads) and which of them idle between requests:
 //   - At most a share of a pool's threads (rtdemo.limits.keep-alive.
 //     idle-percent) may hold idle connections; armIdle() refuses past it,
-//     and Security answers with Connection: close when mayIdle() is false.
+//     and the hooks answer with Connection: close when mayIdle() is false.
 //   - While every thread of a pool holds a connection (busy()), relieve()
 //     closes the idle ones: for every connection accepted or handed back,
 //     and on each scan, so a queued connection gets a thread at once.
@@ -45,26 +41,20 @@
 // for the next request ends as a clean end of stream, and an answer already
 // on its way still goes out.
 //
-// Thread safety: HandshakeWatchdog methods may be called from any thread.
+// It knows descriptors, deadlines and pools, nothing of HTTP.
+//
+// Thread safety: every method may be called from any thread.
 #pragma once
-
-#include <sys/types.h>
 
 #include <atomic>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <mutex>
-#include <string>
 #include <thread>
 
-#include "Poco/Net/HTTPRequestHandlerFactory.h"
-#include "Poco/Net/HTTPServerParams.h"
-#include "Poco/Net/ServerSocket.h"
-#include "Poco/Net/TCPServer.h"
-#include "Poco/Net/TCPServerConnectionFactory.h"
-#include "Poco/ThreadPool.h"
+#include "service/security/socket_identity.h"
 
 namespace rtdemo {
 
@@ -137,8 +127,7 @@ class HandshakeWatchdog {
   enum class State { kReading, kHandling, kIdle };
   struct Watched {
     int fd;
-    dev_t dev;  // the socket's identity when added (see stillOurs())
-    ino_t ino;
+    SocketIdentity id;  // the socket's identity when added (see stillOurs())
     Pool pool;
     State state;
     int64_t deadlineMs;  // 0: none
@@ -153,7 +142,6 @@ class HandshakeWatchdog {
 
   void run();
   static bool stillOurs(const Watched& w);
-  static bool sameSocket(int fd, dev_t dev, ino_t ino);
   // REQUIRES: mu_ held.
   void setLocked(Watched& w, State state, int64_t deadlineMs);
   void set(uint64_t ticket, State state, int64_t deadlineMs);
@@ -170,8 +158,7 @@ class HandshakeWatchdog {
   // Guarded by mu_.
   std::map<uint64_t, Watched> watched_;
   struct Queued {
-    dev_t dev;
-    ino_t ino;
+    SocketIdentity id;
     int64_t deadlineMs;
   };
   std::map<int, Queued> queued_;  // by descriptor; see queue()
@@ -179,51 +166,6 @@ class HandshakeWatchdog {
   int idlePercent_ = 50;
   uint64_t nextTicket_ = 1;
   bool stopping_ = false;
-};
-
-// What handlers on a guarded connection's thread can see of it.
-struct GuardedConnectionState {
-  HandshakeWatchdog* watchdog = nullptr;
-  Pool pool = Pool::kServer;
-  uint64_t ticket = 0;
-  int64_t handshakeMs = 0;  // 0: no deadlines
-  int64_t keepAliveMs = 0;  // idle time allowed between requests
-  std::string sessionId;    // assigned on first use
-  // Called once when the connection ends, on its thread, after POCO has
-  // closed the socket (Security forgets the connection's count with it).
-  std::function<void()> onEnd;
-};
-
-// The state of the guarded connection this thread is serving, or nullptr.
-GuardedConnectionState* currentConnection();
-
-// Makes a GuardedConnection for each socket, run as `pool` (the server's
-// factory, and the returner's). `watchdog` must outlive the factory;
-// handshakeSeconds 0 turns deadlines off (connections still get session
-// ids). Sets the watchdog's thread count for `pool` from `params`.
-Poco::Net::TCPServerConnectionFactory::Ptr newGuardedConnectionFactory(
-    Poco::Net::HTTPServerParams::Ptr params,
-    Poco::Net::HTTPRequestHandlerFactory::Ptr factory,
-    HandshakeWatchdog* watchdog, int handshakeSeconds, Pool pool);
-
-class GuardedHttpServer : public Poco::Net::TCPServer {
- public:
-  // `watchdog` must outlive the server. handshakeSeconds 0 turns deadlines
-  // off (connections still get session ids). Each accepted connection lets
-  // the watchdog relieve a busy pool first.
-  GuardedHttpServer(Poco::Net::HTTPRequestHandlerFactory::Ptr factory,
-                    Poco::ThreadPool& pool,
-                    const Poco::Net::ServerSocket& socket,
-                    Poco::Net::HTTPServerParams::Ptr params,
-                    HandshakeWatchdog* watchdog, int handshakeSeconds);
-  ~GuardedHttpServer() override;
-
-  // As HTTPServer::stopAll: stop accepting, then end idle keep-alive
-  // connections (and running ones too when abortCurrent).
-  void stopAll(bool abortCurrent = false);
-
- private:
-  Poco::Net::HTTPRequestHandlerFactory::Ptr factory_;
 };
 
 }  // namespace rtdemo
