@@ -37,6 +37,9 @@ class BrokerContractTest : public ::testing::TestWithParam<BrokerBackend> {
 
   std::unique_ptr<BrokerHarness> harness_;
   std::unique_ptr<Broker> broker_;
+  // The wall clock the cases about age give the backend (BrokerConfig::clock);
+  // only they set it, so every other case runs on the system clock.
+  std::shared_ptr<ManualClock> clock_ = std::make_shared<ManualClock>();
 };
 
 // The cases that need to step the wall clock (BrokerConfig::clock): memory
@@ -48,8 +51,6 @@ class BrokerClockTest : public BrokerContractTest {
  protected:
   // As open(), with clock_ as the backend's clock.
   void openWithClock(size_t historySize, int64_t maxAgeSeconds);
-
-  std::shared_ptr<ManualClock> clock_ = std::make_shared<ManualClock>();
 };
 
 }  // namespace rtdemo

@@ -17,15 +17,6 @@
 
 namespace rtdemo {
 
-class BrokerHarness {
- public:
-  virtual ~BrokerHarness() = default;
-  // A configuration that points at this test's isolated storage; the suite
-  // changes retention fields before calling open().
-  virtual BrokerConfig config() = 0;
-  virtual std::unique_ptr<Broker> open(const BrokerConfig& config) = 0;
-};
-
 // A wall clock that only moves when the test moves it (BrokerConfig::clock).
 // Starts at the system time. Thread-safe.
 class ManualClock : public WallClock {
@@ -35,6 +26,26 @@ class ManualClock : public WallClock {
 
  private:
   std::atomic<int64_t> now_{rtdemo::nowMs()};
+};
+
+class BrokerHarness {
+ public:
+  virtual ~BrokerHarness() = default;
+  // A configuration that points at this test's isolated storage; the suite
+  // changes retention fields before calling open().
+  virtual BrokerConfig config() = 0;
+  virtual std::unique_ptr<Broker> open(const BrokerConfig& config) = 0;
+
+  // Brings the clock this backend ages history by to at least `ms` (since
+  // the epoch), so that a case about age needs no sleep. Memory and SQLite
+  // age by BrokerConfig::clock, so the default steps `clock`, the one the
+  // suite gave them. A backend whose clock no test can set overrides this
+  // and waits until that clock reads `ms` (Redis: the server's TIME).
+  // False, with a test failure, if it never does.
+  virtual bool reachWallClock(ManualClock* clock, int64_t ms) {
+    if (clock->nowMs() < ms) clock->set(ms);
+    return true;
+  }
 };
 
 struct BrokerBackend {

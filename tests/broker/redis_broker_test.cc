@@ -73,8 +73,23 @@ class RedisHarness : public BrokerHarness {
     Status s;
     return openRedisBroker(config, &s);
   }
+  // Redis stamps and ages messages by its own clock (TIME in the Lua
+  // scripts), which no test can set: wait until it reads `ms`.
+  bool reachWallClock(ManualClock*, int64_t ms) override {
+    bool reached = waitUntil([&] { return serverTimeMs() >= ms; }, 10s);
+    EXPECT_TRUE(reached) << "redis-server's clock did not reach " << ms;
+    return reached;
+  }
 
  private:
+  // The server's TIME in milliseconds, as the scripts compute it; 0 on error.
+  int64_t serverTimeMs() {
+    std::istringstream reply(server_->command({"TIME"}));
+    int64_t seconds = 0, micros = 0;
+    if (!(reply >> seconds >> micros)) return 0;
+    return seconds * 1000 + micros / 1000;
+  }
+
   RedisServer* server_;
   const std::string prefix_;
 };
