@@ -15,7 +15,6 @@
 // The deadline is exp plus the verifier's leeway, when the token stops
 // being accepted. Deadlines are kept on the steady clock, converted once
 // from the token's wall-clock exp when the subscription is made.
-#include "service/hub/hub.h"
 #include "service/hub/hub_loop.h"
 #include "service/protocol/sse_encoder.h"
 #include "service/protocol/ws_protocol.h"
@@ -28,11 +27,12 @@ SharedBytes share(std::string s) { return std::make_shared<const std::string>(st
 
 }  // namespace
 
-int64_t expiryDeadline(std::optional<int64_t> expiresAtSeconds, int leewaySeconds) {
+int64_t expiryDeadline(const HubClock& clock, std::optional<int64_t> expiresAtSeconds,
+                       int leewaySeconds) {
   if (!expiresAtSeconds) return 0;
-  int64_t left = (*expiresAtSeconds + leewaySeconds) * 1000 - nowMs();
+  int64_t left = (*expiresAtSeconds + leewaySeconds) * 1000 - clock.wallMs();
   // 0 means "never": an expired token still gets a deadline, in the past.
-  return std::max<int64_t>(1, steadyMs() + left);
+  return std::max<int64_t>(1, clock.steadyMs() + left);
 }
 
 void HubLoop::scheduleExpiry(Conn* c) {
@@ -65,14 +65,14 @@ void HubLoop::endExpired(Conn* c, int64_t now) {
       const std::string channel = c->subs.front()->channel;
       stats_->tokenExpiries.fetch_add(1, std::memory_order_relaxed);
       if (!write(c, share(sse::encodeTokenExpired(channel)))) return;
-      c->closing = true;  // afterFlush() closes it once the event is out
+      c->phase = Conn::Phase::kEnding;  // afterFlush() closes it once the event is out
       if (c->out.empty()) close(c);
       return;
     }
     case Conn::Kind::kPoll:
       // An answered poll of a private channel is never reused by the hub:
       // its next request goes back to the HTTP server, which checks again.
-      if (c->answered) return;
+      if (c->answered()) return;
       stats_->tokenExpiries.fetch_add(1, std::memory_order_relaxed);
       c->keepAlive = false;
       answerPoll(c, 401, "Unauthorized", share("{\"error\":\"token expired\"}"));

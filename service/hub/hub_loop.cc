@@ -17,7 +17,6 @@
 
 #include "Poco/Logger.h"
 #include "storage/clock.h"
-#include "service/hub/hub.h"
 #include "service/protocol/sse_encoder.h"
 #include "service/protocol/ws_protocol.h"
 
@@ -35,7 +34,11 @@ SharedBytes share(std::string s) { return std::make_shared<const std::string>(st
 }  // namespace
 
 Conn::Conn(uint64_t id_, Kind kind_, Poco::Net::StreamSocket socket_)
-    : id(id_), kind(kind_), socket(std::move(socket_)), fd(socket.impl()->sockfd()) {}
+    : id(id_),
+      kind(kind_),
+      socket(std::move(socket_)),
+      fd(socket.impl()->sockfd()),
+      phase(kind_ == Kind::kPoll ? Phase::kWaiting : Phase::kLive) {}
 
 Sub* Conn::find(const std::string& channel) {
   for (auto& s : subs) {
@@ -44,8 +47,8 @@ Sub* Conn::find(const std::string& channel) {
   return nullptr;
 }
 
-HubLoop::HubLoop(Hub* hub, const HubOptions& options, HubStats* stats)
-    : hub_(hub), options_(options), stats_(stats) {
+HubLoop::HubLoop(LoopBroker* broker, const HubOptions& options, HubStats* stats)
+    : broker_(broker), options_(options), clock_(*options_.clock), stats_(stats) {
   epollFd_ = ::epoll_create1(EPOLL_CLOEXEC);
   wakeFd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (epollFd_ < 0 || wakeFd_ < 0)
@@ -122,9 +125,9 @@ void HubLoop::failConn(uint64_t connId, const char* what, const char* why) {
 void HubLoop::run() {
   constexpr int kMaxEvents = 256;
   epoll_event events[kMaxEvents];
-  nextHeartbeatMs_ = steadyMs() + options_.heartbeatSeconds * 1000;
+  nextHeartbeatMs_ = clock_.steadyMs() + options_.heartbeatSeconds * 1000;
   while (!stopping_) {
-    int64_t now = steadyMs();
+    int64_t now = clock_.steadyMs();
     int64_t wake = nextHeartbeatMs_;
     if (!pollDeadlines_.empty() && pollDeadlines_.begin()->first < wake)
       wake = pollDeadlines_.begin()->first;
@@ -146,9 +149,9 @@ void HubLoop::run() {
           guarded(id, "its socket", [&] { handleIo(id, ev); });
         }
       }
-      now = steadyMs();
+      now = clock_.steadyMs();
       if (now >= nextHeartbeatMs_) {
-        sendHeartbeats(nowMs());
+        sendHeartbeats(clock_.wallMs());
         nextHeartbeatMs_ = now + options_.heartbeatSeconds * 1000;
       }
       expirePolls(now);
@@ -245,7 +248,7 @@ void HubLoop::handle(AttachCmd& cmd) {
   ev.events = EPOLLIN | EPOLLRDHUP;
   ev.data.u64 = c->id;
   if (::epoll_ctl(epollFd_, EPOLL_CTL_ADD, c->fd, &ev) != 0) {
-    for (auto& s : c->subs) hub_->releaseFeed(s->channel);
+    for (auto& s : c->subs) broker_->releaseFeed(s->channel);
     return;  // the Conn's socket closes as cmd.conn is destroyed
   }
   switch (c->kind) {
@@ -257,7 +260,7 @@ void HubLoop::handle(AttachCmd& cmd) {
       break;
     case Conn::Kind::kWebSocket:
       stats_->websocketsOpen.fetch_add(1, std::memory_order_relaxed);
-      c->lastHeardMs = steadyMs();
+      c->lastHeardMs = clock_.steadyMs();
       break;
   }
   for (auto& s : c->subs) link(s.get());
@@ -282,7 +285,7 @@ void HubLoop::dropSub(Conn* c, Sub* s) {
   const std::string channel = s->channel;
   c->subs.erase(std::find_if(c->subs.begin(), c->subs.end(),
                              [s](const std::unique_ptr<Sub>& p) { return p.get() == s; }));
-  hub_->releaseFeed(channel);
+  broker_->releaseFeed(channel);
 }
 
 SharedBytes HubLoop::resetNotice(const Conn& c, const Sub& s, const std::string& epochStart,
@@ -358,7 +361,7 @@ void HubLoop::forget(uint64_t connId) {
 // Writing
 
 bool HubLoop::write(Conn* c, const SharedBytes& bytes) {
-  if (c->closing) return true;
+  if (!c->writable()) return true;
   return afterWrite(c, c->out.write(c->fd, bytes));
 }
 
@@ -385,7 +388,7 @@ void HubLoop::writeBatched(Conn* c, const SharedBytes& bytes) {
     flushBatch();
     if (conns_.count(id) == 0) return;
   }
-  if (c->closing || !canBatch(*c)) {
+  if (!c->writable() || !canBatch(*c)) {
     write(c, bytes);
     return;
   }
@@ -458,11 +461,12 @@ void HubLoop::updateInterest(Conn* c) {
 
 void HubLoop::afterFlush(Conn* c) {
   setWantWrite(c, false);
-  if (c->closing) {
-    if (c->kind == Conn::Kind::kPoll)
-      finishAnswered(c);
-    else
-      close(c);
+  if (c->phase == Conn::Phase::kAnswering) {
+    finishAnswered(c);
+    return;
+  }
+  if (c->phase == Conn::Phase::kEnding) {
+    close(c);
     return;
   }
   // A replay waits for the socket to drain before its next page. Indexes,
@@ -525,9 +529,9 @@ void HubLoop::sendHeartbeats(int64_t nowWall) {
   targets.reserve(conns_.size());
   for (auto& entry : conns_) {
     Conn* c = entry.second.get();
-    if (c->kind != Conn::Kind::kPoll && !c->closing) targets.push_back(c->id);
+    if (c->phase == Conn::Phase::kLive) targets.push_back(c->id);
   }
-  const int64_t now = steadyMs();
+  const int64_t now = clock_.steadyMs();
   // As in a fan-out: a connection closed meanwhile stays in graveyard_ until
   // the round ends, since batched_ points at it.
   fanningOut_ = true;
@@ -564,7 +568,7 @@ void HubLoop::discard(Conn* c) {
   std::vector<std::string> channels;
   for (auto& s : c->subs) channels.push_back(s->channel);
   forget(c->id);  // destroys *c
-  for (const std::string& ch : channels) hub_->releaseFeed(ch);
+  for (const std::string& ch : channels) broker_->releaseFeed(ch);
 }
 
 void HubLoop::close(Conn* c) {
@@ -581,7 +585,7 @@ void HubLoop::close(Conn* c) {
       stats_->streamsOpen.fetch_sub(1, std::memory_order_relaxed);
       break;
     case Conn::Kind::kPoll:
-      if (!c->answered) stats_->pollsHeld.fetch_sub(1, std::memory_order_relaxed);
+      if (!c->answered()) stats_->pollsHeld.fetch_sub(1, std::memory_order_relaxed);
       break;
     case Conn::Kind::kWebSocket:
       stats_->websocketsOpen.fetch_sub(1, std::memory_order_relaxed);
@@ -601,13 +605,13 @@ void HubLoop::shutdownAll() {
     auto it = conns_.find(id);
     if (it == conns_.end()) continue;
     Conn* c = it->second.get();
-    if (c->kind == Conn::Kind::kPoll && !c->answered && !c->subs.empty() &&
+    if (c->phase == Conn::Phase::kWaiting && !c->subs.empty() &&
         !c->subs[0]->replaying) {
       c->keepAlive = false;  // the server is going away
       answerPollNow(c, {}, c->pollCursor, false, "");
       if (conns_.count(id) == 0) continue;
     }
-    if (c->kind == Conn::Kind::kWebSocket && !c->closing) {
+    if (c->kind == Conn::Kind::kWebSocket && c->phase == Conn::Phase::kLive) {
       c->out.write(c->fd, share(ws::encodeClose(ws::kCloseGoingAway, "server restarting")));
     }
     // Streams end with a clean close, which makes EventSource reconnect

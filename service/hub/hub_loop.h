@@ -40,8 +40,10 @@
 //      unread (options.handBack), which parses it like any request. Idle
 //      connections are closed after keepAliveIdleMs.
 // Every socket is non-blocking and written with send(MSG_NOSIGNAL); a loop
-// never blocks on a client, and never on the Broker (hub.h runs those calls
-// on its workers and its feed thread).
+// never blocks on a client, and never on the Broker: it holds only a
+// LoopBroker (loop_broker.h), whose calls return at once and whose results
+// come back as commands (hub_command.h). A connection's lifecycle is its
+// Conn::phase (connection.h).
 //
 // An exception raised while serving one connection (its bytes, its replay,
 // its share of a fan-out) closes that connection, is counted and logged in
@@ -51,9 +53,8 @@
 #pragma once
 
 #include <atomic>
-#include <exception>
 #include <cstdint>
-#include <functional>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -61,204 +62,36 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
-#include <variant>
 #include <vector>
 
-#include "Poco/Net/StreamSocket.h"
 #include "service/hub/batch_sender.h"
+#include "service/hub/connection.h"
+#include "service/hub/hub_command.h"
+#include "service/hub/hub_options.h"
 #include "service/hub/hub_stats.h"
-#include "service/hub/live_event.h"
-#include "service/hub/out_buffer.h"
+#include "service/hub/loop_broker.h"
 #include "service/protocol/poll_continuation.h"
-#include "service/protocol/ws_frame.h"
 #include "service/protocol/ws_protocol.h"
-#include "storage/broker.h"
 
 namespace rtdemo {
-
-class Hub;
-
-// What one WebSocket may do, decided by the security layer (security.h) at
-// the upgrade and asked by the hub for every subscribe and publish message.
-// Runs on a hub loop: it must not block.
-class WsGate {
- public:
-  struct Answer {
-    int status = 0;  // 0: allowed; else 401, 403 or 429
-    std::string error;
-    // For an allowed subscribe: when the token that allowed it expires
-    // (seconds since 1970); the hub ends the subscription then.
-    std::optional<int64_t> expiresAt;
-  };
-  virtual ~WsGate() = default;
-  virtual Answer maySubscribe(const std::string& channel) = 0;
-  virtual Answer mayPublish(const std::string& channel) = 0;
-};
-
-struct HubOptions {
-  int loops = 2;
-  int heartbeatSeconds = 15;
-  size_t maxBufferBytes = 1 << 20;
-  size_t pollMaxBatch = 100;
-  // Gives an answered keep-alive poll connection back to the HTTP server
-  // when its next request arrives (connection_returner.h). Empty: answered
-  // polls are closed.
-  std::function<void(const Poco::Net::StreamSocket&)> handBack;
-  int64_t keepAliveIdleMs = 15000;  // how long an answered poll may idle
-  int64_t pollTimeoutMaxMs = 25000; // the longest a re-poll may wait
-  NextPollLimits nextPollLimits;    // what a re-poll read here may be
-  size_t sendMaxBytes = 65536;      // WebSocket publish data limit
-  size_t wsMaxSubscriptions = 64;   // channels one WebSocket may hold
-  // Subscribes one WebSocket may make per second, in a bucket of
-  // wsMaxSubscriptions; beyond it a subscribe is refused with 429.
-  double wsSubscribeRate = 20;
-  // Subscribes and publishes one WebSocket may have at the workers at once.
-  int wsInFlightMax = 16;
-  // Client requests (WebSocket subscribes and publishes, re-polls that must
-  // read history) waiting for the workers beyond which new ones get a 503.
-  size_t workerQueueMax = 4096;
-  // The clock skew the token verifier allows past a token's exp
-  // (rtdemo.auth.jwt.leeway.seconds): a stream ends when its token would
-  // no longer be accepted, so that its reconnect is refused, not let in
-  // to be ended again at once.
-  int tokenLeewaySeconds = 30;
-  // Send a fan-out's writes in one io_uring submission (batch_sender.h)
-  // when the kernel allows it; otherwise, and when false, one send() each.
-  bool batchSends = true;
-  // Told the descriptor of every connection the hub lets go (closed or
-  // handed back), so per-address stream limits can be released at once.
-  std::function<void(int fd)> onRelease;
-};
-
-struct Conn;
 
 // The steady-clock deadline of a token that expires at `expiresAtSeconds`
 // (its exp, seconds since 1970) and is accepted `leewaySeconds` past it, as
 // the verifier accepts it; 0 for a token without exp.
-int64_t expiryDeadline(std::optional<int64_t> expiresAtSeconds, int leewaySeconds);
+int64_t expiryDeadline(const HubClock& clock, std::optional<int64_t> expiresAtSeconds,
+                       int leewaySeconds);
 
-// What a kept-alive long-poll connection carries from its first request so
-// that a hub loop can answer the client's next polls itself.
-struct PollReuse {
-  bool allowed = false;  // a public channel: no token to check again
-  std::string origin;    // the first request's Origin header, "" if none
-  std::string headers;   // "Name: value\r\n" lines every answer carries
-};
-
-// One channel a connection receives.
-struct Sub {
-  Sub(Conn* c, std::string ch, uint64_t gen)
-      : conn(c), channel(std::move(ch)), generation(gen) {}
-
-  Conn* const conn;
-  const std::string channel;
-  // Unique per loop: a Replay names the subscription it was read for, so
-  // one read for an earlier subscription to the same channel (subscribe,
-  // unsubscribe, subscribe again on one WebSocket) is recognised and ignored.
-  const uint64_t generation;
-  bool replaying = true;
-  // Live events seen while replaying, or while a poll connection is
-  // between two requests (hub_poll.cc).
-  std::vector<LiveEventPtr> pendingLive;
-  size_t pendingBytes = 0;                // their encoded size
-  // History paging (hub_replay.cc).
-  std::vector<MessagePtr> page;           // the page being written
-  size_t pageNext = 0;                    // page[0, pageNext) are written
-  bool pageInFlight = true;               // a page is being read for it
-  bool morePages = false;                 // the page was not the last
-  bool liveDropped = false;               // pendingLive overflowed since the
-                                          // last page was asked for
-  size_t pageLimit = 0;                   // messages to ask for next
-  std::optional<MessageId> lastSent;      // nullopt: every live event is new
-  std::string ref;                        // a WebSocket subscribe's ref
-  size_t slot = SIZE_MAX;                 // index in its channel list
-  // When the token that allowed this private channel expires, on the
-  // steady clock; 0: never (hub_expiry.cc).
-  int64_t expiresSteadyMs = 0;
-};
-
-// One detached client socket.
-struct Conn {
-  enum class Kind { kStream, kPoll, kWebSocket };
-
-  Conn(uint64_t id, Kind kind, Poco::Net::StreamSocket socket);
-  Sub* find(const std::string& channel);
-
-  const uint64_t id;
-  const Kind kind;
-  Poco::Net::StreamSocket socket;
-  const int fd;
-  std::vector<std::unique_ptr<Sub>> subs;
-
-  // Long polls.
-  std::string pollCursor;                 // a held poll's empty answer
-  int64_t pollTimeoutMs = 0;              // a held poll's wait, from replay
-  int64_t pollDeadlineMs = 0;             // steady clock, once parked
-  bool keepAlive = false;                 // a poll the client may reuse
-  bool answered = false;                  // its answer is written or queued
-  bool idle = false;                      // answered, waiting for a new request
-  bool pipelined = false;                 // the next request already arrived
-  PollReuse reuse;
-
-  // WebSockets.
-  std::unique_ptr<ws::Decoder> decoder;
-  std::unique_ptr<WsGate> gate;           // null: everything allowed
-  int64_t lastHeardMs = 0;                // steady clock
-  int inFlight = 0;                       // subscribes and publishes at the workers
-  double subscribeTokens = 0;             // the subscribe rate's bucket
-  int64_t subscribeRefillMs = 0;          // steady clock of its last refill
-
-  // Bytes the client sent that POCO read before the socket was detached
-  // (http_util.h): a poll's pipelined next request, frames sent with a
-  // WebSocket upgrade. Consumed before anything is read from the socket.
-  std::string input;
-
-  int64_t expiryKey = 0;                  // its entry in expiries_, 0: none
-
-  bool closing = false;                   // finish once the output is flushed
-  bool wantWrite = false;                 // EPOLLOUT registered
-  bool inBatch = false;                   // a send waits in the loop's batch
-  OutBuffer out;
-};
-
-struct AttachCmd {
-  std::unique_ptr<Conn> conn;  // SSE and polls come with their one Sub
-};
-// One page of a subscription's history, read off the loop (hub.h).
-struct ReplayCmd {
-  uint64_t connId = 0;
-  std::string channel;
-  uint64_t generation = 0;  // the Sub it was read for
-  bool first = false;       // the subscription's first page
-  std::string cursor;       // what the page was read after
-  HistoryRead history;
-  bool more = false;        // more history may follow this page
-  std::string epochStart;   // "<epoch>-0", the id of an SSE reset event
-  std::string error;        // non-empty: history could not be read
-  bool busy = false;        // refused: the workers' queue was full
-};
-struct LiveCmd {
-  LiveEventPtr event;
-};
-struct WsAnswerCmd {       // a publish's ack or error, from a worker
-  uint64_t connId;
-  SharedBytes frame;
-  bool settles = true;     // ends one of the connection's in-flight requests
-};
-struct StopCmd {};
-using HubCommand = std::variant<AttachCmd, ReplayCmd, LiveCmd, WsAnswerCmd, StopCmd>;
-
-class HubLoop {
+class HubLoop : public CommandSink {
  public:
-  // `hub` must outlive the loop.
-  HubLoop(Hub* hub, const HubOptions& options, HubStats* stats);
-  ~HubLoop();
+  // `broker` and `stats` must outlive the loop.
+  HubLoop(LoopBroker* broker, const HubOptions& options, HubStats* stats);
+  ~HubLoop() override;
 
   void start();
   // Answers held polls, closes streams and WebSockets, and joins the thread.
   void stopAndJoin();
 
-  void post(HubCommand command);
+  void post(HubCommand command) override;
 
   // Monotonic time of the loop's last turn, for the watchdog.
   int64_t lastTurnMs() const { return lastTurnMs_.load(); }
@@ -270,6 +103,7 @@ class HubLoop {
   void handle(ReplayCmd& cmd);
   void handle(LiveCmd& cmd);
   void handle(WsAnswerCmd& cmd);
+  void handle(WakeCmd&) {}  // the turn that follows looks at the deadlines
   void handleIo(uint64_t connId, uint32_t events);
   void sendHeartbeats(int64_t nowWall);
   void shutdownAll();
@@ -374,8 +208,9 @@ class HubLoop {
   // copy of the subscriber list never points at freed memory.
   void forget(uint64_t connId);
 
-  Hub* const hub_;
+  LoopBroker* const broker_;
   const HubOptions options_;
+  const HubClock& clock_;
   HubStats* const stats_;
   int epollFd_ = -1;
   int wakeFd_ = -1;

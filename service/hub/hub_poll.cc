@@ -2,12 +2,12 @@
 // connections that a loop reads itself (hub_loop.h, step 6, and
 // poll_continuation.h for which requests qualify).
 //
-// A poll connection is in one of these states:
-//   replaying  its history is being read (Sub::replaying)
-//   parked     waiting for a message or its deadline (in pollDeadlines_)
-//   answered   its answer is written or being flushed (Conn::answered)
-//   idle       answered and flushed, waiting for the client's next request
-// While answered or idle, a reusable connection's subscription stays
+// A poll connection's Conn::phase (connection.h) is one of:
+//   kWaiting    replaying (its Sub's history page is being read) or parked
+//               (waiting for a message or its deadline, in pollDeadlines_)
+//   kAnswering  its answer is written or being flushed
+//   kIdle       answered and flushed, waiting for the client's next request
+// While answering or idle, a reusable connection's subscription stays
 // registered and collects live messages in Sub::pendingLive, so a re-poll
 // from the id it was given is answered from them without reading history.
 #include <errno.h>
@@ -18,7 +18,6 @@
 #include <cstring>
 
 #include "storage/clock.h"
-#include "service/hub/hub.h"
 #include "service/protocol/history_page.h"
 #include "service/hub/hub_loop.h"
 #include "service/protocol/poll_answer.h"
@@ -92,14 +91,14 @@ void HubLoop::replayPoll(Conn* c, Sub* s, ReplayCmd& cmd, std::vector<LiveEventP
 
 void HubLoop::parkPoll(Conn* c) {
   // A timeout of 0 expires at the end of this turn (expirePolls).
-  c->pollDeadlineMs = steadyMs() + c->pollTimeoutMs;
+  c->pollDeadlineMs = clock_.steadyMs() + c->pollTimeoutMs;
   pollDeadlines_.emplace(c->pollDeadlineMs, c->id);
 }
 
 void HubLoop::livePoll(Conn* c, Sub* s, const LiveEventPtr& event) {
   const Message& m = *event->message();
   if (!isNew(*s, m)) return;
-  if (c->answered) {
+  if (c->answered()) {
     // Between two polls: keep it for the next one. A client that takes
     // longer than a batch to come back is let go; its next poll reads
     // history like a first one.
@@ -137,14 +136,13 @@ void HubLoop::answerPollNow(Conn* c, const std::vector<MessagePtr>& messages,
 
 void HubLoop::answerPoll(Conn* c, int status, const std::string& reason,
                          const SharedBytes& body) {
-  if (c->answered) return;
+  if (c->answered()) return;
   if (!keepsListening(*c)) {
     for (auto& s : c->subs) unlink(s.get());
   }
   pollDeadlines_.erase({c->pollDeadlineMs, c->id});
   c->pollDeadlineMs = 0;
-  c->answered = true;
-  c->closing = true;
+  c->phase = Conn::Phase::kAnswering;
   stats_->pollsHeld.fetch_sub(1, std::memory_order_relaxed);
   // The head is this connection's (its session, CORS); the body of a live
   // message is shared by every poll it answers.
@@ -177,8 +175,7 @@ void HubLoop::finishAnswered(Conn* c) {
     close(c);
     return;
   }
-  c->closing = false;
-  c->idle = true;
+  c->phase = Conn::Phase::kIdle;
   // Its next request is already waiting, on the socket or taken off it.
   if (c->pipelined || !c->input.empty()) {
     c->pipelined = false;
@@ -188,14 +185,14 @@ void HubLoop::finishAnswered(Conn* c) {
   }
   // Still registered for EPOLLIN (only a pipelined request turns it off),
   // so the next request wakes the loop without another epoll_ctl.
-  c->pollDeadlineMs = steadyMs() + options_.keepAliveIdleMs;
+  c->pollDeadlineMs = clock_.steadyMs() + options_.keepAliveIdleMs;
   pollDeadlines_.emplace(c->pollDeadlineMs, c->id);
 }
 
 void HubLoop::readPollInput(Conn* c) {
   // Whatever a poll client sends is its next request: look whether it is
   // there without consuming it, so that it can still go to the HTTP server.
-  if (c->idle) {
+  if (c->phase == Conn::Phase::kIdle) {
     nextPoll(c);
     return;
   }
@@ -263,9 +260,7 @@ void HubLoop::rePoll(Conn* c, const NextPoll& poll) {
   Sub* s = c->subs.front().get();
   pollDeadlines_.erase({c->pollDeadlineMs, c->id});
   c->pollDeadlineMs = 0;
-  c->idle = false;
-  c->answered = false;
-  c->closing = false;
+  c->phase = Conn::Phase::kWaiting;
   c->keepAlive = poll.keepAlive;
   c->pollCursor = poll.since;
   c->pollTimeoutMs = poll.timeoutSeconds < 0
@@ -309,7 +304,7 @@ void HubLoop::rePoll(Conn* c, const NextPoll& poll) {
   s->replaying = true;
   s->pageInFlight = true;
   if (s->slot == SIZE_MAX) link(s);
-  Hub::PageRequest r;
+  PageRequest r;
   r.connId = c->id;
   r.channel = s->channel;
   r.generation = s->generation;
@@ -317,7 +312,7 @@ void HubLoop::rePoll(Conn* c, const NextPoll& poll) {
   r.cursor = poll.since;
   r.limit = options_.pollMaxBatch + 1;
   r.budgetBytes = pollPageBudget(options_.maxBufferBytes);
-  if (!hub_->readPageLater(this, std::move(r), true)) {
+  if (!broker_->readPage(std::move(r), this, true)) {
     s->pageInFlight = false;
     s->replaying = false;
     c->keepAlive = false;
@@ -352,7 +347,7 @@ void HubLoop::expirePolls(int64_t now) {
     if (it == conns_.end()) continue;
     Conn* c = it->second.get();
     c->pollDeadlineMs = 0;
-    if (c->idle) {
+    if (c->phase == Conn::Phase::kIdle) {
       close(c);  // an answered keep-alive connection left unused
       continue;
     }

@@ -19,7 +19,6 @@
 #include <algorithm>
 
 #include "service/protocol/history_page.h"
-#include "service/hub/hub.h"
 #include "service/hub/hub_loop.h"
 #include "service/protocol/sse_encoder.h"
 #include "service/protocol/ws_protocol.h"
@@ -143,7 +142,7 @@ void HubLoop::requestPage(Sub* s) {
     cutOffSlow(c);
     return;
   }
-  Hub::PageRequest r;
+  PageRequest r;
   r.connId = c->id;
   r.channel = s->channel;
   r.generation = s->generation;
@@ -153,7 +152,7 @@ void HubLoop::requestPage(Sub* s) {
   s->liveDropped = false;
   s->morePages = false;
   s->pageInFlight = true;
-  hub_->readPageLater(this, std::move(r), false);
+  broker_->readPage(std::move(r), this, false);
 }
 
 bool HubLoop::goLive(Sub* s) {

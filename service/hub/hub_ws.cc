@@ -11,7 +11,6 @@
 
 #include "storage/clock.h"
 #include "service/protocol/history_page.h"
-#include "service/hub/hub.h"
 #include "service/hub/hub_loop.h"
 #include "service/protocol/ws_protocol.h"
 
@@ -33,8 +32,8 @@ void HubLoop::readWebSocket(Conn* c) {
 
 bool HubLoop::consumeWebSocket(Conn* c, const char* data, size_t n) {
   const uint64_t id = c->id;
-  c->lastHeardMs = steadyMs();
-  if (c->closing) return true;  // a close frame went out: ignore the rest
+  c->lastHeardMs = clock_.steadyMs();
+  if (c->phase == Conn::Phase::kEnding) return true;  // a close frame went out: ignore the rest
   std::vector<ws::Message> messages;
   uint16_t code = 0;
   std::string reason;
@@ -57,7 +56,7 @@ bool HubLoop::consumeWebSocket(Conn* c, const char* data, size_t n) {
       default:
         break;  // pongs only prove the peer is alive
     }
-    if (conns_.count(id) == 0 || c->closing) return false;
+    if (conns_.count(id) == 0 || c->phase == Conn::Phase::kEnding) return false;
   }
   if (!ok) {
     wsClose(c, code, reason);
@@ -99,10 +98,10 @@ void HubLoop::handleWsText(Conn* c, const std::string& text) {
       c->subs.push_back(std::make_unique<Sub>(c, cmd.channel, nextGeneration()));
       Sub* s = c->subs.back().get();
       s->ref = cmd.ref;
-      s->expiresSteadyMs = expiryDeadline(expiresAt, options_.tokenLeewaySeconds);
+      s->expiresSteadyMs = expiryDeadline(clock_, expiresAt, options_.tokenLeewaySeconds);
       link(s);
       scheduleExpiry(c);
-      Hub::PageRequest r;
+      PageRequest r;
       r.connId = c->id;
       r.channel = cmd.channel;
       r.generation = s->generation;
@@ -111,7 +110,7 @@ void HubLoop::handleWsText(Conn* c, const std::string& text) {
       r.resolveNow = cmd.lastId.empty();
       r.limit = kFirstPageMessages;
       r.budgetBytes = pageBudget();
-      if (!hub_->subscribeLater(this, std::move(r))) {
+      if (!broker_->subscribe(std::move(r), this)) {
         --c->inFlight;
         unlink(s);
         c->subs.pop_back();
@@ -141,7 +140,7 @@ void HubLoop::handleWsText(Conn* c, const std::string& text) {
       }
       if (!wsAdmit(c, cmd, false)) return;
       const std::string ref = cmd.ref;
-      if (!hub_->publishLater(this, c->id, std::move(cmd))) {
+      if (!broker_->publish(c->id, std::move(cmd), this)) {
         --c->inFlight;
         wsSend(c, wsproto::encodeError("server busy, try again", ref, 503));
       }
@@ -160,7 +159,7 @@ bool HubLoop::wsAdmit(Conn* c, const wsproto::Command& cmd, bool subscribe) {
     return false;
   }
   if (subscribe) {
-    const int64_t now = steadyMs();
+    const int64_t now = clock_.steadyMs();
     const double burst = static_cast<double>(options_.wsMaxSubscriptions);
     c->subscribeTokens = std::min(
         burst, c->subscribeTokens + static_cast<double>(now - c->subscribeRefillMs) / 1000.0 *
@@ -189,9 +188,9 @@ void HubLoop::wsSend(Conn* c, const std::string& json) {
 }
 
 void HubLoop::wsClose(Conn* c, uint16_t code, const std::string& reason) {
-  if (c->closing) return;
+  if (c->phase == Conn::Phase::kEnding) return;
   if (!write(c, std::make_shared<const std::string>(ws::encodeClose(code, reason)))) return;
-  c->closing = true;
+  c->phase = Conn::Phase::kEnding;
   if (c->out.empty()) close(c);  // else afterFlush() closes it
 }
 
