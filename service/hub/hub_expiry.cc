@@ -21,12 +21,6 @@
 #include "storage/clock.h"
 
 namespace rtdemo {
-namespace {
-
-SharedBytes share(std::string s) { return std::make_shared<const std::string>(std::move(s)); }
-
-}  // namespace
-
 int64_t expiryDeadline(const HubClock& clock, std::optional<int64_t> expiresAtSeconds,
                        int leewaySeconds) {
   if (!expiresAtSeconds) return 0;

@@ -26,8 +26,6 @@
 namespace rtdemo {
 namespace {
 
-SharedBytes share(std::string s) { return std::make_shared<const std::string>(std::move(s)); }
-
 // Largest poll body a fan-out copies behind its connection's head to send
 // it in the batch; a bigger one is written at once from the shared body.
 constexpr size_t kBatchedPollBodyMax = 4096;

@@ -24,12 +24,6 @@
 #include "service/protocol/ws_protocol.h"
 
 namespace rtdemo {
-namespace {
-
-SharedBytes share(std::string s) { return std::make_shared<const std::string>(std::move(s)); }
-
-}  // namespace
-
 size_t HubLoop::pageBudget() const { return streamPageBudget(options_.maxBufferBytes); }
 
 void HubLoop::handle(ReplayCmd& cmd) {

@@ -17,6 +17,11 @@ namespace rtdemo {
 
 using SharedBytes = std::shared_ptr<const std::string>;
 
+// Bytes made once and then only shared: an event, a frame, an answer.
+inline SharedBytes share(std::string bytes) {
+  return std::make_shared<const std::string>(std::move(bytes));
+}
+
 // One send() that never blocks and never raises SIGPIPE: bytes written, or
 // -errno (-EAGAIN when the socket is full).
 int sendNow(int fd, const char* data, size_t len);
