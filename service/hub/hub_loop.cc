@@ -279,7 +279,7 @@ void HubLoop::sendHeartbeats(int64_t nowWall) {
 
 void HubLoop::detach(Conn* c) {
   for (auto& s : c->subs) unlink(s.get());
-  pollDeadlines_.erase({c->pollDeadlineMs, c->id});
+  disarmDeadline(c);
   if (c->expiryKey != 0) expiries_.erase({c->expiryKey, c->id});
   c->expiryKey = 0;
   ::epoll_ctl(epollFd_, EPOLL_CTL_DEL, c->fd, nullptr);

@@ -176,6 +176,10 @@ class HubLoop : public CommandSink {
   void handBack(Conn* c);
   void replayPoll(Conn* c, Sub* s, ReplayCmd& cmd, std::vector<LiveEventPtr> pending);
   void parkPoll(Conn* c);
+  // Puts a waiting poll (its timeout) or an idle one (keepAliveIdleMs) in
+  // pollDeadlines_, and takes it out; they keep pollsParked and pollsIdle.
+  void armDeadline(Conn* c, int64_t atMs);
+  void disarmDeadline(Conn* c);
   void expirePolls(int64_t now);
   bool keepsListening(const Conn& c) const;
 

@@ -89,8 +89,24 @@ void HubLoop::replayPoll(Conn* c, Sub* s, ReplayCmd& cmd, std::vector<LiveEventP
 
 void HubLoop::parkPoll(Conn* c) {
   // A timeout of 0 expires at the end of this turn (expirePolls).
-  c->pollDeadlineMs = clock_.steadyMs() + c->pollTimeoutMs;
-  pollDeadlines_.emplace(c->pollDeadlineMs, c->id);
+  armDeadline(c, clock_.steadyMs() + c->pollTimeoutMs);
+}
+
+void HubLoop::armDeadline(Conn* c, int64_t atMs) {
+  c->pollDeadlineMs = atMs;
+  pollDeadlines_.emplace(atMs, c->id);
+  (c->phase == Conn::Phase::kIdle ? stats_->pollsIdle : stats_->pollsParked)
+      .fetch_add(1, std::memory_order_relaxed);
+}
+
+void HubLoop::disarmDeadline(Conn* c) {
+  if (c->pollDeadlineMs == 0) return;
+  pollDeadlines_.erase({c->pollDeadlineMs, c->id});
+  c->pollDeadlineMs = 0;
+  // The phase is still the one it was armed in: every change of phase out
+  // of kWaiting or kIdle disarms first.
+  (c->phase == Conn::Phase::kIdle ? stats_->pollsIdle : stats_->pollsParked)
+      .fetch_sub(1, std::memory_order_relaxed);
 }
 
 void HubLoop::livePoll(Conn* c, Sub* s, const LiveEventPtr& event) {
@@ -138,8 +154,7 @@ void HubLoop::answerPoll(Conn* c, int status, const std::string& reason,
   if (!keepsListening(*c)) {
     for (auto& s : c->subs) unlink(s.get());
   }
-  pollDeadlines_.erase({c->pollDeadlineMs, c->id});
-  c->pollDeadlineMs = 0;
+  disarmDeadline(c);
   c->phase = Conn::Phase::kAnswering;
   stats_->pollsHeld.fetch_sub(1, std::memory_order_relaxed);
   // The head is this connection's (its session, CORS); the body of a live
@@ -183,8 +198,7 @@ void HubLoop::finishAnswered(Conn* c) {
   }
   // Still registered for EPOLLIN (only a pipelined request turns it off),
   // so the next request wakes the loop without another epoll_ctl.
-  c->pollDeadlineMs = clock_.steadyMs() + options_.keepAliveIdleMs;
-  pollDeadlines_.emplace(c->pollDeadlineMs, c->id);
+  armDeadline(c, clock_.steadyMs() + options_.keepAliveIdleMs);
 }
 
 void HubLoop::readPollInput(Conn* c) {
@@ -256,8 +270,7 @@ void HubLoop::nextPoll(Conn* c) {
 
 void HubLoop::rePoll(Conn* c, const NextPoll& poll) {
   Sub* s = c->subs.front().get();
-  pollDeadlines_.erase({c->pollDeadlineMs, c->id});
-  c->pollDeadlineMs = 0;
+  disarmDeadline(c);
   c->phase = Conn::Phase::kWaiting;
   c->keepAlive = poll.keepAlive;
   c->pollCursor = poll.since;
@@ -340,11 +353,13 @@ void HubLoop::handBack(Conn* c) {
 void HubLoop::expirePolls(int64_t now) {
   while (!pollDeadlines_.empty() && pollDeadlines_.begin()->first <= now) {
     uint64_t id = pollDeadlines_.begin()->second;
-    pollDeadlines_.erase(pollDeadlines_.begin());
     auto it = conns_.find(id);
-    if (it == conns_.end()) continue;
+    if (it == conns_.end()) {
+      pollDeadlines_.erase(pollDeadlines_.begin());
+      continue;
+    }
     Conn* c = it->second.get();
-    c->pollDeadlineMs = 0;
+    disarmDeadline(c);
     if (c->phase == Conn::Phase::kIdle) {
       close(c);  // an answered keep-alive connection left unused
       continue;

@@ -11,7 +11,9 @@ namespace rtdemo {
 
 struct HubStats {
   std::atomic<int64_t> streamsOpen{0};       // SSE connections held now
-  std::atomic<int64_t> pollsHeld{0};         // long polls parked now
+  std::atomic<int64_t> pollsHeld{0};         // long polls held now (replaying or parked)
+  std::atomic<int64_t> pollsParked{0};       // of them, waiting for a message or their timeout
+  std::atomic<int64_t> pollsIdle{0};         // answered keep-alive polls idling on a loop
   std::atomic<int64_t> websocketsOpen{0};    // WebSocket connections held now
   std::atomic<uint64_t> delivered{0};        // message writes to connections
   std::atomic<uint64_t> replayed{0};         // messages sent from history
