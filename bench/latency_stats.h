@@ -32,6 +32,9 @@ class LatencyStats {
     samples_us_.push_back(ns <= 0 ? 0u : static_cast<uint32_t>(ns / 1000));
   }
   size_t count() const { return samples_us_.size(); }
+  // The samples in µs, for another process to merge (load_group.h).
+  const std::vector<uint32_t>& samples() const { return samples_us_; }
+  std::vector<uint32_t>* mutableSamples() { return &samples_us_; }
   // Sorts once; percentile() and max() are valid afterwards.
   void finish();
   // p in [0, 100]; milliseconds. 0 when empty.

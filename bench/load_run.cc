@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <sstream>
 
 #include "net_util.h"
 #include "poll_client.h"
@@ -70,8 +71,19 @@ bool parseStamp(const char* data, size_t len, int64_t* t, uint64_t* seq,
 }  // namespace
 
 LoadRun::LoadRun(const Options& options)
-    : options_(options), read_buf_(256 * 1024) {
-  makeAddr(options_.host, options_.port, &dst_);
+    : options_(options),
+      group_(options.group_dir, options.group_size, options.group_index),
+      read_buf_(256 * 1024) {
+  for (uint16_t port : options_.ports) {
+    sockaddr_in addr{};
+    makeAddr(options_.host, port, &addr);
+    dsts_.push_back(addr);
+  }
+  // Members of a group start at different source addresses and servers, so
+  // the group's sockets spread as evenly as one process's would.
+  next_src_ = static_cast<uint32_t>(options_.group_index * options_.src_addrs /
+                                    options_.group_size);
+  next_dst_ = static_cast<uint32_t>(options_.group_index);
   epfd_ = epoll_create1(EPOLL_CLOEXEC);
   channels_.resize(options_.channels);
   for (int i = 0; i < options_.channels; ++i) {
@@ -387,6 +399,121 @@ void LoadRun::countGaps(int channel, const DeliveryTracker& tracker) {
   }
 }
 
+void LoadRun::countAllGaps() {
+  for (const auto& c : sse_) {
+    if (c->subscribed()) countGaps(c->channel(), c->tracker());
+  }
+  for (const auto& c : ws_) {
+    if (c->subscribed()) countGaps(c->channel(), c->tracker());
+  }
+  for (const auto& c : poll_) {
+    if (c->subscribed()) countGaps(c->channel(), c->tracker());
+  }
+}
+
+// ---- groups of loadgen processes (load_group.h) ----
+
+template <typename Done>
+bool LoadRun::pollUntil(Done done, int64_t deadline_ns) {
+  while (!done()) {
+    if (nowNs() >= deadline_ns) return false;
+    pollOnce(10);
+  }
+  return true;
+}
+
+std::string LoadRun::encodePublished() const {
+  std::string out = "written=" + std::to_string(published_count_) +
+                    "\nanswered=" + std::to_string(answered_) + "\n";
+  for (size_t i = 0; i < channels_.size(); ++i) {
+    out += "ch" + std::to_string(i) + " ";
+    for (char ok : channels_[i].ok) out += ok ? '1' : '0';
+    out += "\n";
+  }
+  return out;
+}
+
+bool LoadRun::awaitPublished() {
+  const Options& o = options_;
+  std::string text;
+  const int64_t deadline =
+      nowNs() + static_cast<int64_t>((o.messages / o.rate + o.connect_timeout_s +
+                                      60) * 1e9);
+  if (!pollUntil([&] { return group_.get("published", &text); }, deadline)) {
+    std::fprintf(stderr, "loadgen: member %d: member 0 never published\n",
+                 o.group_index);
+    return false;
+  }
+  published_count_ = static_cast<int>(fieldOf(text, "written"));
+  answered_ = static_cast<int>(fieldOf(text, "answered"));
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.compare(0, 2, "ch") != 0) continue;
+    size_t space = line.find(' ');
+    size_t i = std::strtoul(line.c_str() + 2, nullptr, 10);
+    if (space == std::string::npos || i >= channels_.size()) continue;
+    ChannelState& ch = channels_[i];
+    ch.ok.clear();
+    ch.published_ok = 0;
+    for (size_t k = space + 1; k < line.size(); ++k) {
+      ch.ok.push_back(line[k] == '1');
+      ch.published_ok += line[k] == '1';
+    }
+  }
+  last_publish_ns_ = nowNs();
+  return true;
+}
+
+void LoadRun::handOver(double connect_s, double self_cpu_s) {
+  char extra[160];
+  std::snprintf(extra, sizeof(extra),
+                "subs=%d\nexpected=%llu\nconnect_s=%.6f\nself_cpu_s=%.6f\n",
+                options_.subs, static_cast<unsigned long long>(expected()),
+                connect_s,
+                self_cpu_s);
+  group_.putSamples("lat", latency_.samples());
+  group_.putSamples("arr", arrival_.samples());
+  group_.putSamples("conn", connect_latency_.samples());
+  // done.I last: whoever sees it finds the samples already there.
+  group_.put(LoadGroup::member("done", options_.group_index),
+             encodeCounters(counters_) + extra);
+  std::printf("loadgen member %d: subscribed %d/%d, delivered %llu/%llu\n",
+              options_.group_index, counters_.subscribed, options_.subs,
+              static_cast<unsigned long long>(counters_.delivered),
+              static_cast<unsigned long long>(expected()));
+}
+
+void LoadRun::mergeMembers(double* connect_s, double* self_cpu_s) {
+  const Options& o = options_;
+  auto allDone = [&] {
+    for (int i = 1; i < o.group_size; ++i) {
+      std::string unused;
+      if (!group_.get(LoadGroup::member("done", i), &unused)) return false;
+    }
+    return true;
+  };
+  const int64_t deadline =
+      nowNs() + (static_cast<int64_t>(o.drain_max_ms) + 60000) * 1000000;
+  pollUntil(allDone, deadline);
+  for (int i = 1; i < o.group_size; ++i) {
+    std::string text;
+    if (!group_.get(LoadGroup::member("done", i), &text)) {
+      std::fprintf(stderr, "loadgen: member %d never reported\n", i);
+      ++members_missing_;
+      continue;
+    }
+    addCounters(text, &counters_);
+    members_expected_ += static_cast<uint64_t>(fieldOf(text, "expected"));
+    members_subs_ += static_cast<int>(fieldOf(text, "subs"));
+    *connect_s = std::max(*connect_s, fieldOf(text, "connect_s"));
+    *self_cpu_s += fieldOf(text, "self_cpu_s");
+    group_.getSamples("lat", i, latency_.mutableSamples());
+    group_.getSamples("arr", i, arrival_.mutableSamples());
+    group_.getSamples("conn", i, connect_latency_.mutableSamples());
+  }
+}
+
 void LoadRun::drainSlowSubscribers() {
   for (auto& s : slow_) {
     bool cut = false;
@@ -398,7 +525,10 @@ void LoadRun::drainSlowSubscribers() {
 int LoadRun::run() {
   const Options& o = options_;
   long fd_limit = raiseFdLimit();
-  long needed = o.subs + o.slow_subs + o.publishers + 16;
+  const bool grouped = o.group_size > 1;
+  // In a group, member 0 alone publishes (and reads the servers' figures).
+  const bool leads = group_.leader();
+  long needed = o.subs + o.slow_subs + (leads ? o.publishers : 0) + 16;
   if (fd_limit < needed) {
     std::fprintf(stderr, "need %ld file descriptors, limit is %ld\n", needed,
                  fd_limit);
@@ -406,11 +536,19 @@ int LoadRun::run() {
   }
   if (!setUpReceiving()) return 1;
   std::fprintf(stderr,
-               "loadgen: %s %s on %s:%u, %d subs over %d channels, %d msgs "
-               "at %.1f/s, payload %d B, %d slow\n",
+               "loadgen: %s %s on %s:%u%s, %d subs over %d channels, %d msgs "
+               "at %.1f/s, payload %d B, %d slow",
                serverName(o.server), modeName(o.mode), o.host.c_str(), o.port,
+               o.ports.size() > 1
+                   ? (" and " + std::to_string(o.ports.size() - 1) + " more ports")
+                         .c_str()
+                   : "",
                o.subs, o.channels, o.messages, o.rate, o.payload_bytes,
                o.slow_subs);
+  if (grouped) {
+    std::fprintf(stderr, ", member %d of %d", o.group_index, o.group_size);
+  }
+  std::fputc('\n', stderr);
 
   for (int i = 0; i < o.subs; ++i) {
     if (o.mode == Mode::kSse) {
@@ -422,12 +560,29 @@ int LoadRun::run() {
       poll_.push_back(std::make_unique<PollClient>(this, i % o.channels));
     }
   }
-  for (int i = 0; i < o.publishers; ++i) {
+  for (int i = 0; leads && i < o.publishers; ++i) {
     publishers_.push_back(std::make_unique<Publisher>(this));
   }
   if (!o.timeline_path.empty()) sent_ns_.assign(o.messages, 0);
 
   long rss_before = readRssKb(o.server_pids);
+  if (grouped && leads) {
+    // Everyone else waits for this, so rss_before is read before any
+    // member connects; it also hands out the channel names.
+    if (!group_.put("go", "prefix=" + o.channel_prefix + "\n")) return 1;
+  } else if (grouped) {
+    std::string go;
+    if (!pollUntil([&] { return group_.get("go", &go); },
+                   nowNs() + static_cast<int64_t>(o.connect_timeout_s * 1e9))) {
+      std::fprintf(stderr, "loadgen: member %d: member 0 never started\n",
+                   o.group_index);
+      return 1;
+    }
+    const std::string prefix = go.substr(7, go.find('\n') - 7);
+    for (int i = 0; i < o.channels; ++i) {
+      channels_[i].name = prefix + "-" + std::to_string(i);
+    }
+  }
 
   // Connect.
   const int64_t t0 = nowNs();
@@ -457,6 +612,15 @@ int LoadRun::run() {
     pollOnce(static_cast<int>(
         std::max<int64_t>(0, (settle_end - nowNs()) / 1000000)));
   }
+  if (grouped) {
+    group_.put(LoadGroup::member("ready", o.group_index), "");
+    if (leads &&
+        !pollUntil([&] { return group_.all("ready"); },
+                   nowNs() + static_cast<int64_t>(o.connect_timeout_s * 1e9))) {
+      std::fprintf(stderr, "loadgen: not every member got ready; publishing "
+                           "anyway\n");
+    }
+  }
   long rss_idle = readRssKb(o.server_pids);
 
   // Publish. Waiting for the publishers' connects counts toward settle, not
@@ -477,8 +641,10 @@ int LoadRun::run() {
   }
   publish_start_ns_ = nowNs();
   const double server_cpu0 = readCpuSeconds(o.server_pids);
+  const double bus_cpu0 = readCpuSeconds(o.bus_pids);
   const double self_cpu0 = selfCpuSeconds();
-  while (published_count_ < o.messages) {
+  if (!leads && !awaitPublished()) return 1;
+  while (leads && published_count_ < o.messages) {
     publishDue();
     pollOnce(publishTimeoutMs());
     if (secondsSince(publish_start_ns_) >
@@ -488,6 +654,13 @@ int LoadRun::run() {
     }
   }
   double publish_s = (last_publish_ns_ - publish_start_ns_) / 1e9;
+  if (grouped && leads) {
+    // The others count expected messages from this record, so it waits
+    // for every answer.
+    pollUntil([&] { return answered_ >= published_count_; },
+              nowNs() + 30000000000LL);
+    group_.put("published", encodePublished());
+  }
 
   // Drain.
   phase_ = Phase::kDrain;
@@ -500,22 +673,24 @@ int LoadRun::run() {
     pollOnce(10);
   }
   const double drain_s = (nowNs() - last_publish_ns_) / 1e9;
+  if (!leads) {
+    countAllGaps();
+    handOver(connect_s, selfCpuSeconds() - self_cpu0);
+    phase_ = Phase::kDone;
+    return 0;
+  }
+  double members_cpu_s = 0;
+  if (grouped) mergeMembers(&connect_s, &members_cpu_s);
   long rss_end = readRssKb(o.server_pids);
   const double server_cpu1 = readCpuSeconds(o.server_pids);
   const double server_cpu_s =
       server_cpu0 >= 0 && server_cpu1 >= 0 ? server_cpu1 - server_cpu0 : -1;
-  const double self_cpu_s = selfCpuSeconds() - self_cpu0;
+  const double bus_cpu1 = readCpuSeconds(o.bus_pids);
+  bus_cpu_s_ = bus_cpu0 >= 0 && bus_cpu1 >= 0 ? bus_cpu1 - bus_cpu0 : -1;
+  const double self_cpu_s = selfCpuSeconds() - self_cpu0 + members_cpu_s;
 
   drainSlowSubscribers();
-  for (const auto& c : sse_) {
-    if (c->subscribed()) countGaps(c->channel(), c->tracker());
-  }
-  for (const auto& c : ws_) {
-    if (c->subscribed()) countGaps(c->channel(), c->tracker());
-  }
-  for (const auto& c : poll_) {
-    if (c->subscribed()) countGaps(c->channel(), c->tracker());
-  }
+  countAllGaps();
   phase_ = Phase::kDone;
   std::fprintf(stderr, "loadgen: drained %.2f s after the last publish\n",
                drain_s);
@@ -536,7 +711,9 @@ void LoadRun::report(double connect_s, long rss_before, long rss_idle,
   publish_rtt_.finish();
   publish_lag_.finish();
   const Counters& c = counters_;
-  uint64_t exp = expected();
+  // In a group, the subscribers of every member (members_subs_ is 0 alone).
+  const int subs = o.subs + members_subs_;
+  uint64_t exp = expected() + members_expected_;
   uint64_t missing = exp > c.delivered ? exp - c.delivered : 0;
   uint64_t publish_ok = 0;
   for (const ChannelState& ch : channels_) publish_ok += ch.published_ok;
@@ -549,7 +726,7 @@ void LoadRun::report(double connect_s, long rss_before, long rss_idle,
   std::printf(
       "%s %s: subscribed %d/%d in %.2f s (connect p50 %.1f ms, p99 %.1f ms, "
       "max %.1f ms; %d failed attempts, %d gave up)\n",
-      serverName(o.server), modeName(o.mode), c.subscribed, o.subs, connect_s,
+      serverName(o.server), modeName(o.mode), c.subscribed, subs, connect_s,
       connect_latency_.percentileMs(50), connect_latency_.percentileMs(99),
       connect_latency_.maxMs(), c.connect_failures, c.gave_up);
   std::printf(
@@ -622,7 +799,7 @@ void LoadRun::report(double connect_s, long rss_before, long rss_idle,
       "pub_p50_ms=%.1f pub_p99_ms=%.1f pub_lag_p99_ms=%.1f ws_pongs=%llu "
       "ws_closes=%llu ws_errors=%llu",
       o.label.empty() ? "-" : o.label.c_str(), serverName(o.server),
-      modeName(o.mode), o.subs, o.channels, o.rate, c.subscribed, connect_s,
+      modeName(o.mode), subs, o.channels, o.rate, c.subscribed, connect_s,
       connect_latency_.percentileMs(50), connect_latency_.percentileMs(99),
       connect_latency_.maxMs(), c.connect_failures, c.gave_up,
       published_count_, static_cast<unsigned long long>(publish_ok),
@@ -651,12 +828,14 @@ void LoadRun::report(double connect_s, long rss_before, long rss_idle,
       static_cast<unsigned long long>(c.ws_errors));
   std::printf(
       " arr_p50_ms=%.1f arr_p90_ms=%.1f arr_p99_ms=%.1f arr_max_ms=%.1f "
-      "stamped=%llu stamps_outside=%llu recv=%s\n",
+      "stamped=%llu stamps_outside=%llu recv=%s procs=%d procs_missing=%d "
+      "bus_cpu_s=%.2f\n",
       arrival_.percentileMs(50), arrival_.percentileMs(90),
       arrival_.percentileMs(99), arrival_.maxMs(),
       static_cast<unsigned long long>(c.stamped),
       static_cast<unsigned long long>(c.stamps_outside),
-      batch_->usesIoUring() ? "io_uring" : "recvmsg");
+      batch_->usesIoUring() ? "io_uring" : "recvmsg", o.group_size,
+      members_missing_, bus_cpu_s_);
   std::fflush(stdout);
 }
 

@@ -6,6 +6,9 @@
 // Threading: everything runs on the calling thread; nothing here is
 // thread-safe and nothing needs to be.
 //
+// Groups: with --group-size K, K processes run one load together
+// (load_group.h); member 0 publishes and reports, the others only subscribe.
+//
 // Receiving: the sockets one epoll_wait() reports readable are received from
 // together through io_uring (BatchReceiver) by default; --recv syscall makes
 // one recvmsg() per socket instead. Clients see the same bytes either way.
@@ -23,8 +26,10 @@
 
 #include "batch_receiver.h"
 #include "connection.h"
+#include "counters.h"
 #include "delivery_tracker.h"
 #include "latency_stats.h"
+#include "load_group.h"
 #include "net_util.h"
 #include "options.h"
 
@@ -43,38 +48,6 @@ struct ChannelState {
   std::vector<char> ok;        // by sequence: answered 2xx
 };
 
-struct Counters {
-  // Connect phase.
-  int subscribed = 0;
-  int connect_failures = 0;  // attempts refused, reset or answered non-200
-  int gave_up = 0;           // subscribers that exhausted their retries
-  // Delivery.
-  uint64_t delivered = 0;    // distinct messages received, summed over clients
-  uint64_t duplicates = 0;
-  uint64_t late = 0;         // arrived after a higher sequence of its channel
-  uint64_t gaps = 0;         // runs of missing messages, summed over clients
-  uint64_t misrouted = 0;    // a message of another channel
-  uint64_t resets = 0;       // "reset" events / answers
-  uint64_t disconnects = 0;  // streams the server closed during the run
-  uint64_t polls = 0;        // long-poll responses received
-  uint64_t poll_reconnects = 0;
-  uint64_t http_errors = 0;  // unexpected status codes after subscribing
-  uint64_t ws_errors = 0;    // WebSocket protocol errors (bad 101, frames)
-  uint64_t ws_pongs = 0;     // pings answered
-  uint64_t ws_closes = 0;    // close frames from the server
-  // Kernel receive timestamps (see Received): deliveries that had one, and
-  // those whose stamp fell outside [publish, read], which only a wrong clock
-  // conversion could cause.
-  uint64_t stamped = 0;
-  uint64_t stamps_outside = 0;
-  // Publishing.
-  uint64_t published = 0;    // requests written
-  uint64_t publish_errors = 0;
-  // Slow subscribers (scenario 8).
-  int slow_cut = 0;          // saw EOF or reset when finally read
-  uint64_t slow_bytes = 0;
-};
-
 class LoadRun {
  public:
   explicit LoadRun(const Options& options);
@@ -85,7 +58,8 @@ class LoadRun {
 
   // ---- Called by connections ----
   const Options& options() const { return options_; }
-  const sockaddr_in& dst() const { return dst_; }
+  // The server the next connect goes to: round-robin over --ports.
+  const sockaddr_in& nextDst() { return dsts_[next_dst_++ % dsts_.size()]; }
   const ChannelState& channel(int i) const { return channels_[i]; }
   Counters& counters() { return counters_; }
   char* readBuffer() { return read_buf_.data(); }
@@ -136,14 +110,33 @@ class LoadRun {
   uint64_t plannedDeliveries() const;
   bool allDelivered() const;
   void drainSlowSubscribers();
+  void countAllGaps();
   void countGaps(int channel, const DeliveryTracker& tracker);
   void writeTimeline(double* worst_p50_ms);
+  // Group runs (load_group.h). Turns the loop until done() or the deadline;
+  // false on the deadline.
+  template <typename Done>
+  bool pollUntil(Done done, int64_t deadline_ns);
+  // A member other than 0: waits for member 0's "published" and takes its
+  // record of which publishes succeeded.
+  bool awaitPublished();
+  std::string encodePublished() const;
+  // Member 0: waits for every member's done.I and adds it to the report.
+  void mergeMembers(double* connect_s, double* self_cpu_s);
+  // A member other than 0: hands its counts and samples to member 0.
+  void handOver(double connect_s, double self_cpu_s);
+
   void report(double connect_s, long rss_before, long rss_idle, long rss_end,
               double publish_s, double server_cpu_s, double self_cpu_s);
 
   // Constant after construction.
   const Options options_;
-  sockaddr_in dst_{};
+  LoadGroup group_;
+  uint64_t members_expected_ = 0;  // expected() of the other members
+  int members_missing_ = 0;        // members that never reported
+  int members_subs_ = 0;           // --subs of the other members
+  double bus_cpu_s_ = -1;          // --bus-pid CPU, publish + drain
+  std::vector<sockaddr_in> dsts_;  // one per --ports entry
   int epfd_ = -1;
   // Receives of one epoll round, made together: through io_uring, or with
   // one recvmsg() each (--recv syscall, or io_uring unavailable). Set by
@@ -158,6 +151,7 @@ class LoadRun {
   LatencyStats connect_latency_;
   std::vector<char> read_buf_;
   uint32_t next_src_ = 0;
+  uint32_t next_dst_ = 0;
 
   std::vector<std::unique_ptr<SseSubscriber>> sse_;
   std::vector<std::unique_ptr<SseSubscriber>> slow_;

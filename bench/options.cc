@@ -21,6 +21,8 @@ const char kUsage[] =
     "  --mode sse|ws|poll       SSE streams, WebSockets or long-poll clients "
     "(sse)\n"
     "  --host ADDR              server address, 127.0.0.0/8 only (127.0.0.1)\n"
+    "  --ports P1,P2,...        several servers: connections go round-robin\n"
+    "                           over these ports (instead of --port)\n"
     "  --subs N                 subscribers (100)\n"
     "  --channels C             channels, subscribers spread round-robin (1)\n"
     "  --messages M             messages to publish, 0 = idle run (50)\n"
@@ -43,6 +45,12 @@ const char kUsage[] =
     "                           in one io_uring submission, or one recvmsg()\n"
     "                           each (auto: io_uring if the kernel allows)\n"
     "  --server-pid PID[,PID]   processes whose VmRSS is summed\n"
+    "  --bus-pid PID[,PID]      processes whose CPU is reported apart\n"
+    "                           (redis-server: bus_cpu_s)\n"
+    "  --group DIR              one of --group-size loadgens that act as one\n"
+    "                           run, meeting in DIR (bench/load_group.h)\n"
+    "  --group-size K           processes in the group (1)\n"
+    "  --group-index I          this one, 0..K-1; 0 publishes and reports\n"
     "  --channel-prefix S       channel name prefix (bench-<pid>-<time>)\n"
     "  --label TEXT             echoed in the RESULT line\n"
     "  --timeline FILE          write per-message latency (TSV) to FILE\n";
@@ -52,6 +60,19 @@ bool parseInt(const char* s, long lo, long hi, long* out) {
   long v = std::strtol(s, &end, 10);
   if (end == s || *end != '\0' || v < lo || v > hi) return false;
   *out = v;
+  return true;
+}
+
+// Appends the comma-separated integers of v, each in [lo, hi], to *out.
+template <typename Int>
+bool parseList(const char* v, long lo, long hi, std::vector<Int>* out) {
+  std::stringstream ss(v);
+  std::string item;
+  long n = 0;
+  while (std::getline(ss, item, ',')) {
+    if (!parseInt(item.c_str(), lo, hi, &n)) return false;
+    out->push_back(static_cast<Int>(n));
+  }
   return true;
 }
 
@@ -160,13 +181,18 @@ bool parseOptions(int argc, char** argv, Options* o, int* exit_code) {
       intOpt(0, 1 << 26, &o->slow_rcvbuf);
     } else if (name == "--slow-drain-ms") {
       intOpt(0, 600000, &o->slow_drain_ms);
+    } else if (name == "--ports") {
+      ok = parseList(v, 1, 65535, &o->ports) && !o->ports.empty();
     } else if (name == "--server-pid") {
-      std::stringstream ss(v);
-      std::string item;
-      while (ok && std::getline(ss, item, ',')) {
-        ok = parseInt(item.c_str(), 1, 1L << 30, &n);
-        if (ok) o->server_pids.push_back(static_cast<int>(n));
-      }
+      ok = parseList(v, 1, 1L << 30, &o->server_pids);
+    } else if (name == "--bus-pid") {
+      ok = parseList(v, 1, 1L << 30, &o->bus_pids);
+    } else if (name == "--group") {
+      o->group_dir = v;
+    } else if (name == "--group-size") {
+      intOpt(1, 64, &o->group_size);
+    } else if (name == "--group-index") {
+      intOpt(0, 63, &o->group_index);
     } else if (name == "--channel-prefix") {
       o->channel_prefix = v;
     } else if (name == "--label") {
@@ -182,8 +208,22 @@ bool parseOptions(int argc, char** argv, Options* o, int* exit_code) {
       return false;
     }
   }
-  if (o->port == 0) {
-    std::fprintf(stderr, "--port is required\n%s", kUsage);
+  if (o->ports.empty() && o->port != 0) o->ports.push_back(o->port);
+  if (o->ports.empty()) {
+    std::fprintf(stderr, "--port or --ports is required\n%s", kUsage);
+    return false;
+  }
+  o->port = o->ports.front();
+  if (o->group_size > 1 &&
+      (o->group_dir.empty() || o->group_index >= o->group_size)) {
+    std::fprintf(stderr,
+                 "--group-size %d needs --group DIR and --group-index below "
+                 "it\n",
+                 o->group_size);
+    return false;
+  }
+  if (o->group_size > 1 && !o->timeline_path.empty()) {
+    std::fprintf(stderr, "--timeline is not supported with --group-size > 1\n");
     return false;
   }
   // The load must never leave this machine: refuse anything outside

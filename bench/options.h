@@ -24,6 +24,10 @@ struct Options {
   Mode mode = Mode::kSse;
   std::string host = "127.0.0.1";  // must be in 127.0.0.0/8
   uint16_t port = 0;
+  // Every port to connect to: --port alone gives {port}; --ports spreads
+  // the connections round-robin over several servers (rtdemo instances
+  // sharing one Redis, as a load balancer in front of them would).
+  std::vector<uint16_t> ports;
 
   int subs = 100;            // subscribers (SSE streams, WebSockets or
                              // long-poll clients)
@@ -49,6 +53,14 @@ struct Options {
   RecvMode recv = RecvMode::kAuto;
 
   std::vector<int> server_pids;  // RSS is the sum of VmRSS over these
+  std::vector<int> bus_pids;     // CPU reported apart (redis-server)
+
+  // One of several loadgen processes that act as one run (load_group.h):
+  // group_size > 1 with a directory all of them share. Member 0 publishes
+  // and prints the merged report; the others only subscribe.
+  std::string group_dir;
+  int group_size = 1;
+  int group_index = 0;
   std::string channel_prefix;    // default: bench-<pid>-<time>
   std::string label;             // echoed in the RESULT line
   std::string timeline_path;     // per-message latency TSV, if set

@@ -34,7 +34,7 @@ void PollClient::start() {
 void PollClient::connectNow() {
   ++attempts_;
   const Options& o = run_->options();
-  fd_ = startConnect(run_->dst(), run_->nextSourceIndex(), o.src_addrs, 0);
+  fd_ = startConnect(run_->nextDst(), run_->nextSourceIndex(), o.src_addrs, 0);
   if (fd_ < 0) {
     lost();
     return;

@@ -36,7 +36,7 @@ void Publisher::closeFd() {
 
 void Publisher::start() {
   const Options& o = run_->options();
-  fd_ = startConnect(run_->dst(), run_->nextSourceIndex(), o.src_addrs, 0);
+  fd_ = startConnect(run_->nextDst(), run_->nextSourceIndex(), o.src_addrs, 0);
   if (fd_ < 0) {
     state_ = State::kIdle;
     run_->scheduleRetry(this, 200);

@@ -69,6 +69,8 @@ function row(title, scen, key, label, better,    n, r, ratio, verdict) {
   printf "%-44s %-26s %12s %12s %9s  %s\n", title, label, fmt(n, key), fmt(r, key), ratio, verdict
 }
 {
+  # -1: not measured (Nchan has no bus process).
+  if ($4 == "bus_cpu_s" && $5 + 0 < 0) next
   k = $1 SUBSEP $2 SUBSEP $4
   vals[k] = (k in vals) ? vals[k] " " $5 : $5
   reps[$3] = 1
@@ -187,6 +189,23 @@ END {
     row("", "s8slow", "slow_cut", "slow one cut off (1=yes)", "higher")
     row("", "s8slow", "slow_bytes", "bytes left for it", "none")
     row("", "s8slow", "rss_end_kb", "server RSS at end kB", "lower")
+  }
+  if (ran("s9")) {
+    row(sprintf("(9) %s SSE subs, 1 ch, %s msg/s, %s loadgens", either("s9", "subs"), either("s9", "rate"), either("s9", "procs")), "s9", "subscribed", "subscribed", "higher")
+    row("  nchan: N workers; rtdemo: N instances", "s9", "delivered_pct", "delivered", "higher")
+    row("  + one redis-server", "s9", "arr_p50_ms", "arrival p50 ms", "lower")
+    row("", "s9", "arr_p99_ms", "arrival p99 ms", "lower")
+    row("", "s9", "arr_max_ms", "arrival max ms", "lower")
+    row("", "s9", "lat_p99_ms", "latency p99 ms", "lower")
+    row("", "s9", "pub_p99_ms", "publish answer p99 ms", "lower")
+    row("", "s9", "rss_per_sub_b", "RSS per idle sub, bytes", "lower")
+    row("", "s9", "rss_idle_kb", "RSS with idle subs kB", "lower")
+    row("", "s9", "server_cpu_s", "server CPU s, publish+drain", "lower")
+    row("", "s9", "bus_cpu_s", "redis-server CPU s, same", "none")
+    row("", "s9", "loadgen_cpu_s", "loadgens CPU s, same", "none")
+    row("", "s9", "connect_s", "all subscribed, s", "lower")
+    row("", "s9", "connect_failures", "failed attempts", "lower")
+    row("", "s9", "procs_missing", "loadgens that never reported", "lower")
   }
   if ((ran("s1") && ran("s1w")) || (ran("s2") && ran("s2w"))) {
     printf "\nWebSocket against SSE, same load and server; ratio = ws / sse\n"

@@ -13,9 +13,14 @@
 #                                 redis-server first
 #   --rtdemo-arg ARG              extra argument for rtdemo (repeatable)
 #   --servers nchan,rtdemo        which servers to run (both)
-#   --scenarios 1,1w,2,2w,3,4,7,8 which scenarios (all; 5 and 6 come from 1,
-#                                 and from 1w for WebSocket; 1w and 2w are
-#                                 1 and 2 with WebSocket subscribers)
+#   --scenarios 1,1w,2,2w,3,4,7,8 which scenarios (all but 9; 5 and 6 come
+#                                 from 1, and from 1w for WebSocket; 1w and
+#                                 2w are 1 and 2 with WebSocket subscribers;
+#                                 9 is past one process: rtdemo instances on
+#                                 one redis-server against as many nginx
+#                                 workers, several loadgen processes)
+#   --instances N                 scenario 9's rtdemo instances and Nchan
+#                                 workers (6)
 #   --repeat N                    run each N times, report medians (1)
 #   --rtdemo PATH / --loadgen PATH  binaries (build/rtdemo, built loadgen)
 #   --keep                        keep the work directory with all logs
@@ -39,6 +44,7 @@ LOADGEN=
 KEEP=0
 TIMELINES=0
 FLOOR=1
+INSTANCES=6
 RTDEMO_ARGS=()
 
 while [ $# -gt 0 ]; do
@@ -55,7 +61,8 @@ while [ $# -gt 0 ]; do
     --keep) KEEP=1 ;;
     --timelines) TIMELINES=1; KEEP=1 ;;
     --no-floor) FLOOR=0 ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    --instances) INSTANCES=$2; shift ;;
+    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -66,9 +73,11 @@ RESULTS=$WORK/results.tsv
 : > "$RESULTS"
 SERVER_PID=
 SERVER_PIDS=
+CLUSTER_DIR=
 
 cleanup() {
   stop_server
+  stop_cluster
   if [ "$KEEP" = 1 ]; then
     echo "logs kept in $WORK" >&2
   else
@@ -134,7 +143,9 @@ start_nchan() {
   local port=$1
   local dir=$WORK/nchan-$port
   mkdir -p "$dir"
+  # Scenario 9 sets NCHAN_WORKERS and NCHAN_LISTEN (reuseport there).
   sed -e "s|@DIR@|$dir|g" -e "s|@PORT@|$port|g" -e "s|@MODULE@|$NCHAN_MODULE|g" \
+    -e "s|@WORKERS@|${NCHAN_WORKERS:-2}|g" -e "s|@LISTEN@|${NCHAN_LISTEN:-}|g" \
     "$BENCH_DIR/nchan.conf.in" > "$dir/nginx.conf"
   nginx -c "$dir/nginx.conf" -p "$dir" -e "$dir/error.log" \
     >"$dir/stdout.log" 2>&1 &
@@ -196,6 +207,25 @@ start_server() {
     nchan) start_nchan "$PORT" ;;
     rtdemo) start_rtdemo "$PORT" ;;
   esac
+}
+
+# Scenario 9's rtdemo: INSTANCES instances and one redis-server, started by
+# scripts/cluster.sh; sets PORTS, SERVER_PIDS (the instances) and BUS_PID.
+start_cluster() {
+  CLUSTER_DIR=$WORK/cluster-$1
+  "$ROOT/scripts/cluster.sh" start "$INSTANCES" --dir "$CLUSTER_DIR" \
+    --rtdemo "$RTDEMO" -- -D rtdemo.demo.interval.seconds=0 \
+    ${RTDEMO_ARGS[@]+"${RTDEMO_ARGS[@]}"} >"$CLUSTER_DIR.log" 2>&1 ||
+    { cat "$CLUSTER_DIR.log" >&2; return 1; }
+  . "$CLUSTER_DIR/cluster.env"
+  SERVER_PIDS=$PIDS
+  BUS_PID=$REDIS_PID
+}
+
+stop_cluster() {
+  [ -n "$CLUSTER_DIR" ] || return 0
+  "$ROOT/scripts/cluster.sh" stop "$CLUSTER_DIR" || true
+  CLUSTER_DIR=
 }
 
 # ---- recording ----
@@ -261,6 +291,67 @@ run_floor() {
   sleep 1
 }
 
+# run_group SCENARIO SERVER REP PROCS SUBS ARGS...: scenario 9. SUBS
+# subscribers over PROCS loadgen processes (bench/load_group.h), each under
+# the 20,000 descriptors a process may hold; member 0 publishes and prints
+# the merged RESULT line. rtdemo: INSTANCES instances on one Redis, each
+# connection to the next instance's port, as a load balancer would; Nchan:
+# INSTANCES workers on one port (reuseport).
+run_group() {
+  local scen=$1 server=$2 rep=$3 procs=$4 subs=$5
+  shift 5
+  local out=$WORK/$scen-$server-$rep.log gdir=$WORK/$scen-$server-$rep.group
+  local target=() bus=() pids=() i
+  mkdir -p "$gdir"
+  if [ "$server" = rtdemo ]; then
+    if ! start_cluster "$scen-$rep"; then
+      record "$scen" "$server" "$rep" "failed=1"
+      stop_cluster
+      return 0
+    fi
+    target=(--ports "$PORTS")
+    bus=(--bus-pid "$BUS_PID")
+  else
+    if ! NCHAN_WORKERS=$INSTANCES NCHAN_LISTEN=reuseport start_server nchan; then
+      record "$scen" "$server" "$rep" "failed=1"
+      stop_server
+      return 0
+    fi
+    target=(--port "$PORT")
+  fi
+  log "$scen/$server (run $rep): $subs subs over $procs loadgens: $*"
+  for i in $(seq 0 $((procs - 1))); do
+    local mine=$((subs / procs + (i < subs % procs ? 1 : 0)))
+    timeout -k 5 600 "$LOADGEN" --server "$server" "${target[@]}" \
+      --server-pid "$SERVER_PIDS" ${bus[@]+"${bus[@]}"} --label "$scen" \
+      --group "$gdir" --group-size "$procs" --group-index "$i" --subs "$mine" \
+      "$@" >"$out.$i" 2>&1 &
+    pids+=($!)
+  done
+  local failed=0
+  for i in "${!pids[@]}"; do wait "${pids[$i]}" || failed=1; done
+  cat "$out".* > "$out"
+  if [ "$failed" = 0 ]; then
+    grep -v '^RESULT' "$out.0" | sed 's/^/    /' >&2
+  else
+    log "$scen/$server: a loadgen failed"
+    tail -5 "$out" >&2
+  fi
+  local pid
+  for pid in ${SERVER_PIDS//,/ }; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      log "$scen/$server: SERVER $pid DIED during the run"
+      record "$scen" "$server" "$rep" "server_died=1"
+    fi
+  done
+  local line
+  line=$(grep '^RESULT' "$out.0" | tail -1 || true)
+  [ -n "$line" ] && record "$scen" "$server" "$rep" "${line#RESULT }"
+  if [ "$server" = rtdemo ]; then stop_cluster; else stop_server; fi
+  rm -rf "$gdir"
+  sleep 1
+}
+
 run_wrk() {
   local scen=$1 server=$2 rep=$3 secs=$4
   local out=$WORK/$scen-$server-$rep.log path body ctype
@@ -308,6 +399,11 @@ if [ "$MODE" = full ]; then
   S8=(--subs 300 --messages 1000 --rate 50 --payload-bytes 8192)
   F1=(--subs 19000 --messages 50 --rate 5)
   F2=(--subs 1000 --messages 500 --rate 50)
+  # 100,000 over 6 loadgens: 16,667 sockets each.
+  S9_SUBS=100000
+  S9_PROCS=6
+  S9=(--messages 30 --rate 1 --settle-ms 5000 --connect-concurrency 300
+      --connect-timeout 300)
   WRK_SECS=10
 else
   S1=(--subs 2000 --messages 15 --rate 5)
@@ -319,6 +415,9 @@ else
   S8=(--subs 100 --messages 250 --rate 50 --payload-bytes 8192)
   F1=(--subs 2000 --messages 15 --rate 5)
   F2=(--subs 200 --messages 150 --rate 50)
+  S9_SUBS=3000
+  S9_PROCS=2
+  S9=(--messages 10 --rate 1)
   WRK_SECS=2
 fi
 
@@ -356,6 +455,7 @@ for rep in $(seq 1 "$REPEAT"); do
       run_loadgen s8base "$s" "$rep" "${S8[@]}"
       run_loadgen s8slow "$s" "$rep" "${S8[@]}" --slow-subs 1
     fi
+    has_scenario 9 && run_group s9 "$s" "$rep" "$S9_PROCS" "$S9_SUBS" "${S9[@]}"
   done
   if [ "$FLOOR" = 1 ]; then
     # Both ways of sending: one send() per socket, and io_uring batches as

@@ -31,7 +31,7 @@ void SseSubscriber::start() {
   if (start_ns_ == 0) start_ns_ = nowNs();
   ++attempts_;
   const Options& o = run_->options();
-  fd_ = startConnect(run_->dst(), run_->nextSourceIndex(), o.src_addrs,
+  fd_ = startConnect(run_->nextDst(), run_->nextSourceIndex(), o.src_addrs,
                      slow_ ? o.slow_rcvbuf : 0);
   if (fd_ < 0) {
     fail();

@@ -35,7 +35,7 @@ void WsSubscriber::start() {
   if (start_ns_ == 0) start_ns_ = nowNs();
   ++attempts_;
   const Options& o = run_->options();
-  fd_ = startConnect(run_->dst(), run_->nextSourceIndex(), o.src_addrs, 0);
+  fd_ = startConnect(run_->nextDst(), run_->nextSourceIndex(), o.src_addrs, 0);
   if (fd_ < 0) {
     fail();
     return;

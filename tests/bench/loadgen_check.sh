@@ -133,6 +133,34 @@ check_mode poll io_uring -- "${POLL[@]}" --recv io-uring
 check_mode sse recvmsg -- "${STREAMS[@]}" --recv syscall
 check_mode poll recvmsg -- "${POLL[@]}" --recv syscall
 
+# Three loadgen processes acting as one run (bench/load_group.h): member 0
+# publishes, and its RESULT line must count the subscribers and deliveries
+# of all three, with the same checks as one process.
+start_rtdemo
+GROUP=$WORK/group
+mkdir -p "$GROUP"
+group_pids=()
+for i in 0 1 2; do
+  timeout -k 5 120 "$LOADGEN" --server rtdemo --port "$PORT" --server-pid "$SERVER_PID" \
+    --label group --mode sse --subs $((60 + i)) --channels 2 --messages 40 --rate 40 \
+    --group "$GROUP" --group-size 3 --group-index $i >"$WORK/group.$i.log" 2>&1 &
+  group_pids+=($!)
+done
+for p in "${group_pids[@]}"; do
+  wait "$p" || { cat "$WORK"/group.*.log >&2; fail "group: a loadgen exited non-zero"; }
+done
+stop_rtdemo
+r=$(grep '^RESULT' "$WORK/group.0.log" | tail -1)
+[ -n "$r" ] || { cat "$WORK"/group.*.log >&2; fail "group: no RESULT line from member 0"; }
+grep -q '^RESULT' "$WORK/group.1.log" "$WORK/group.2.log" &&
+  fail "group: a member other than 0 printed a RESULT line"
+for kv in subs=183 subscribed=183 procs=3 procs_missing=0 expected=3660 delivered=3660 \
+          stamped=3660 missing=0 dups=0 misrouted=0 stamps_outside=0; do
+  [ "$(field "$r" "${kv%%=*}")" = "${kv#*=}" ] ||
+    fail "group: ${kv%%=*}=$(field "$r" "${kv%%=*}"), want ${kv#*=}"
+done
+echo "ok: 3 loadgen processes as one run: 183 subscribers, 3660/3660 delivered and stamped"
+
 # io_uring forbidden: auto falls back and says so once; io-uring refuses.
 check_mode sse recvmsg "$WITHOUT_IO_URING" -- "${STREAMS[@]}" --recv auto
 notice='io_uring unavailable (io_uring_queue_init: Operation not permitted); receiving with one recvmsg() per socket'
