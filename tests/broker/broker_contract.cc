@@ -1,5 +1,7 @@
 // The Broker contract cases (see broker_contract.h). Every rule of
-// storage/broker.h that a client can observe has a case here.
+// storage/broker.h that a client can observe has a case here or in
+// broker_contract_live.cc (live delivery) and broker_contract_cap.cc (the
+// global cap): reads, ids, cursors and epochs, retention by count and age.
 #include "tests/broker/broker_contract.h"
 
 #include <atomic>
@@ -9,8 +11,6 @@
 #include <set>
 #include <thread>
 #include <vector>
-
-#include "tests/support/live_collector.h"
 
 namespace rtdemo {
 
@@ -186,59 +186,6 @@ TEST_P(BrokerContractTest, IdsStrictlyIncreaseUnderConcurrentPublishers) {
   }
 }
 
-TEST_P(BrokerContractTest, SubscriberWakesOnPublish) {
-  open();
-  Collector live;
-  auto sub = broker_->subscribe("c", live.callback());
-  std::string id = publish("c", "wake");
-  ASSERT_TRUE(live.waitFor(1));
-  EXPECT_EQ(live.messages()[0]->idText, id);
-  EXPECT_EQ(live.messages()[0]->data, "wake");
-}
-
-TEST_P(BrokerContractTest, LiveMessagesArriveInOrderAndOnlyForTheirChannel) {
-  open();
-  Collector live;
-  auto sub = broker_->subscribe("c", live.callback());
-  std::vector<std::string> ids;
-  for (int i = 0; i < 50; ++i) {
-    ids.push_back(publish("c", std::to_string(i)));
-    publish("other", "noise");
-  }
-  ASSERT_TRUE(live.waitFor(50));
-  auto got = live.messages();
-  ASSERT_GE(got.size(), 50u);
-  for (size_t i = 0; i < 50; ++i) EXPECT_EQ(got[i]->idText, ids[i]);
-  for (auto& m : got) EXPECT_EQ(m->channel, "c");
-}
-
-TEST_P(BrokerContractTest, NoDeliveryAfterUnsubscribe) {
-  open();
-  Collector kept;
-  Collector dropped;
-  auto keep = broker_->subscribe("c", kept.callback());
-  auto drop = broker_->subscribe("c", dropped.callback());
-  publish("c", "one");
-  ASSERT_TRUE(dropped.waitFor(1));
-  drop.reset();
-  publish("c", "two");
-  ASSERT_TRUE(kept.waitFor(2));
-  EXPECT_EQ(dropped.messages().size(), 1u);
-}
-
-TEST_P(BrokerContractTest, TimeoutWithNothingNewReturnsEmpty) {
-  // A waiter that sees nothing until its deadline gets an empty answer, not
-  // an error: the broker side of that is an empty read after the last id.
-  open();
-  std::string id = publish("c", "only");
-  Collector live;
-  auto sub = broker_->subscribe("c", live.callback());
-  EXPECT_FALSE(live.waitFor(1, std::chrono::milliseconds(200)));
-  HistoryRead h = read("c", id);
-  EXPECT_TRUE(h.messages.empty());
-  EXPECT_FALSE(h.reset);
-}
-
 TEST_P(BrokerContractTest, BinaryAndLargePayloadsRoundTrip) {
   open();
   std::string binary;
@@ -333,112 +280,6 @@ TEST_P(BrokerContractTest, RetentionByAge) {
   ASSERT_EQ(h.messages.size(), 1u);
   EXPECT_EQ(h.messages[0]->idText, fresh);
   EXPECT_TRUE(read("c", MessageId::start(broker_->epoch()).toString()).reset);
-}
-
-// --- The global cap (storage/history_cap.h) ---
-
-TEST_P(BrokerContractTest, ChannelCapEvictsTheLeastRecentlyPublishedChannel) {
-  openWithCap(uint64_t(1) << 30, 3);
-  const std::string start = MessageId::start(broker_->epoch()).toString();
-  std::string a1 = publish("a", "1");
-  std::string b1 = publish("b", "1");
-  publish("c", "1");
-  std::string a2 = publish("a", "2");  // b is now the least recently published
-  publish("d", "1");                   // a fourth channel: b goes
-  HistoryStats st = stats();
-  EXPECT_EQ(st.channels, 3u);
-  EXPECT_EQ(st.evictedChannels, 1u);
-  EXPECT_EQ(st.evictedMessages, 1u);
-  // A cursor at the floor (b1: no channel with a higher id was evicted) resumes
-  // without a reset; one from before it gets a reset.
-  HistoryRead fromB1 = read("b", b1);
-  EXPECT_FALSE(fromB1.reset) << fromB1.resetReason;
-  EXPECT_TRUE(fromB1.messages.empty());
-  HistoryRead fromStart = read("b", start);
-  EXPECT_TRUE(fromStart.reset);
-  EXPECT_TRUE(fromStart.messages.empty());
-  HistoryRead a = read("a", "");
-  ASSERT_EQ(a.messages.size(), 2u);
-  EXPECT_EQ(a.messages[0]->idText, a1);
-  EXPECT_EQ(a.messages[1]->idText, a2);
-  EXPECT_EQ(read("c", "").messages.size(), 1u);
-  EXPECT_EQ(read("d", "").messages.size(), 1u);
-  // The lastId of a forgotten channel is a cursor that resumes without reset.
-  std::string cursor;
-  ASSERT_TRUE(broker_->lastId("b", &cursor).ok());
-  // b comes back (c goes): its ids continue above every id it issued before.
-  std::string b2 = publish("b", "2");
-  EXPECT_TRUE(*MessageId::parse(b1) < *MessageId::parse(b2)) << b1 << " then " << b2;
-  HistoryRead resumed = read("b", b1);
-  EXPECT_FALSE(resumed.reset) << resumed.resetReason;
-  ASSERT_EQ(resumed.messages.size(), 1u);
-  EXPECT_EQ(resumed.messages[0]->idText, b2);
-  HistoryRead live = read("b", cursor);
-  EXPECT_FALSE(live.reset) << live.resetReason;
-  EXPECT_EQ(live.messages.size(), 1u);
-  EXPECT_TRUE(read("c", start).reset);
-  EXPECT_EQ(stats().evictedChannels, 2u);
-}
-
-TEST_P(BrokerContractTest, ByteCapEvictsWholeChannelsLeastRecentFirst) {
-  const std::string payload(3000, 'x');
-  const uint64_t cost = 3000 + 64;  // messageCost(): data + event + 64
-  openWithCap(4 * cost - 1, 1000);
-  const std::string start = MessageId::start(broker_->epoch()).toString();
-  publish("a", payload);
-  publish("b", payload);
-  publish("c", payload);
-  EXPECT_EQ(stats().retainedBytes, 3 * cost);
-  EXPECT_EQ(stats().evictedChannels, 0u);
-  std::string d = publish("d", payload);  // over by one byte: a goes, whole
-  HistoryStats st = stats();
-  EXPECT_EQ(st.retainedBytes, 3 * cost);
-  EXPECT_EQ(st.channels, 3u);
-  EXPECT_EQ(st.evictedChannels, 1u);
-  EXPECT_TRUE(read("a", start).reset);
-  EXPECT_TRUE(read("a", "").messages.empty());
-  for (const char* ch : {"b", "c", "d"}) EXPECT_EQ(read(ch, "").messages.size(), 1u) << ch;
-  EXPECT_EQ(read("d", "").messages[0]->idText, d);
-}
-
-TEST_P(BrokerContractTest, ChannelAloneOverTheByteCapKeepsItsNewestMessages) {
-  const std::string payload(3000, 'x');
-  const uint64_t cost = 3000 + 64;
-  openWithCap(3 * cost, 1000);
-  std::vector<std::string> ids;
-  for (int i = 0; i < 5; ++i) ids.push_back(publish("c", payload));
-  HistoryRead all = read("c", "");
-  ASSERT_EQ(all.messages.size(), 3u);
-  EXPECT_EQ(all.messages[0]->idText, ids[2]);
-  HistoryRead fromTrimmed = read("c", ids[0]);
-  EXPECT_TRUE(fromTrimmed.reset);
-  EXPECT_EQ(fromTrimmed.oldest, ids[2]);
-  HistoryRead fromKept = read("c", ids[2]);
-  EXPECT_FALSE(fromKept.reset);
-  EXPECT_EQ(fromKept.messages.size(), 2u);
-  HistoryStats st = stats();
-  EXPECT_EQ(st.retainedBytes, 3 * cost);
-  EXPECT_EQ(st.evictedMessages, 2u);
-  EXPECT_EQ(st.evictedChannels, 0u);
-  // A message larger than the whole cap is still accepted, and kept alone.
-  std::string big = publish("c", std::string(4 * cost, 'y'));
-  HistoryRead onlyBig = read("c", "");
-  ASSERT_EQ(onlyBig.messages.size(), 1u);
-  EXPECT_EQ(onlyBig.messages[0]->idText, big);
-}
-
-TEST_P(BrokerContractTest, LiveDeliveryOutlivesEvictionOfItsChannel) {
-  openWithCap(uint64_t(1) << 30, 2);
-  Collector live;
-  auto sub = broker_->subscribe("a", live.callback());
-  publish("a", "1");
-  ASSERT_TRUE(live.waitFor(1));
-  publish("b", "1");
-  publish("c", "1");  // a goes
-  EXPECT_EQ(stats().evictedChannels, 1u);
-  std::string again = publish("a", "2");
-  ASSERT_TRUE(live.waitFor(2));
-  EXPECT_EQ(live.messages()[1]->idText, again);
 }
 
 TEST_P(BrokerContractTest, HealthyWhenOpen) {
