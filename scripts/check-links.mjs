@@ -10,7 +10,11 @@
 //   - every repository path cited in backticks, such as
 //     `service/hub/hub_loop.h` or `tests/unit/`: it must exist from the
 //     repository root (paths under build/, var/ and /, and anything with a
-//     wildcard or a placeholder, are not checked).
+//     wildcard or a placeholder, are not checked). A document that describes
+//     code still to be written declares those paths in a comment of its own,
+//       <!-- check-links: planned service/streams/ -->
+//     and cited paths under them are not checked; the check says so once
+//     such a path exists, so that the comment is removed.
 // Links to other sites (http:, https:, mailto:) are not followed. Fenced
 // code blocks are skipped; inline code is checked only as a cited path.
 //
@@ -87,6 +91,7 @@ function slugsOfFile(abs) {
 }
 
 const problems = [];
+const notes = [];
 for (const rel of files) {
   const abs = path.resolve(root, rel);
   if (!fs.existsSync(abs)) {
@@ -94,7 +99,15 @@ for (const rel of files) {
     continue;
   }
   const dir = path.dirname(abs);
-  for (const { line, number } of proseLines(fs.readFileSync(abs, 'utf8'))) {
+  const text = fs.readFileSync(abs, 'utf8');
+  const planned = [];
+  for (const m of text.matchAll(/<!--\s*check-links:\s*planned\s+([^>]*?)\s*-->/g))
+    for (const p of m[1].split(/\s+/)) {
+      planned.push(p);
+      if (fs.existsSync(path.join(root, p)))
+        notes.push(`${rel}: ${p} is declared planned but exists now: drop it from the check-links comment`);
+    }
+  for (const { line, number } of proseLines(text)) {
     const where = `${rel}:${number}`;
     // Links and images, with inline code taken out first ([`x`](y) keeps y).
     const prose = line.replace(/`[^`]*`/g, (c) => (/^`[^`]*`$/.test(c) ? 'x' : c));
@@ -124,11 +137,14 @@ for (const rel of files) {
       if (!cited.includes('/') || !citable.includes(top)) continue;
       if (/[*<>{}$|]|\.\.\./.test(cited)) continue;  // a pattern or a placeholder
       const p = cited.replace(/[#:].*$/, '');        // file#anchor, file:line
+      if (planned.some((q) => p === q.replace(/\/$/, '') || p.startsWith(q.endsWith('/') ? q : `${q}/`)))
+        continue;
       if (!fs.existsSync(path.join(root, p))) problems.push(`${where}: cites \`${cited}\`: no such path`);
     }
   }
 }
 
+for (const n of notes) console.error(`note: ${n}`);
 for (const p of problems) console.error(p);
 if (problems.length > 0) {
   console.error(`check-links: ${problems.length} dead reference(s) in ${files.length} document(s)`);

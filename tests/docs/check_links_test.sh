@@ -2,7 +2,8 @@
 # check_links_test: scripts/check-links.mjs passes a document whose links all
 # resolve, and fails (exit 1, naming the line) on each kind of dead
 # reference alone: a link to a missing file, an anchor no heading has, and a
-# repository path cited in backticks that does not exist.
+# repository path cited in backticks that does not exist (unless the
+# document declares it planned).
 #   check_links_test.sh NODE CHECK_LINKS_MJS
 set -euo pipefail
 node="$1"
@@ -68,5 +69,13 @@ run 1 'no heading "#nowhere" in README.md'
 write_good
 echo 'It lives in `service/hub/gone.h`.' >> "$work/README.md"
 run 1 'cites `service/hub/gone.h`: no such path'
+
+write_good
+printf '%s\n' '<!-- check-links: planned service/streams/ -->' \
+  'Planned: `service/streams/offset.h`; not planned: `service/other/x.h`.' >> "$work/README.md"
+run 1 'cites `service/other/x.h`: no such path'
+if grep -q 'service/streams' <<<"$out"; then
+  echo "FAIL: a path declared planned was reported"; exit 1
+fi
 
 echo "check_links_test: passed"
