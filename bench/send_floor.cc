@@ -9,7 +9,7 @@
 // thread (as the load generator does). Both print what they measured: the
 // delivery latency percentiles and the sender's CPU per send(). A server
 // cannot fan out faster than this on the same machine; rtdemo's figures in
-// the README are read against it.
+// docs/performance.md are read against it.
 //
 //   send_floor [--subs N] [--messages M] [--rate R] [--senders T] [--io-uring 0|1]
 //              [--recv io-uring|syscall]
