@@ -3,9 +3,9 @@
 # contract on each backend, integration against the real binary, Redis
 # against a redis-server the tests start, systemd and packaging checks, the
 # browser tests in headless Chromium and Firefox, the proxy tests in headless
-# Chromium, then the fuzz targets for a bounded number of runs and the unit,
-# memory and integration labels again under AddressSanitizer +
-# UndefinedBehaviorSanitizer.
+# Chromium, the docs checks, then the fuzz targets for a bounded number of
+# runs and every C++ test executable again under AddressSanitizer +
+# UndefinedBehaviorSanitizer (scripts/sanitize.sh says which are left out).
 #   scripts/test.sh             everything (what CI runs)
 #   scripts/test.sh -L redis    only ctest, with these arguments
 set -euo pipefail
