@@ -61,6 +61,7 @@ root="$tmp/root"
 dpkg-deb -x "$deb" "$root"
 for f in usr/bin/rtdemo usr/share/rtdemo/web/index.html usr/share/rtdemo/web/static/app.js \
          etc/rtdemo/rtdemo.properties lib/systemd/system/rtdemo.service \
+         lib/systemd/system/rtdemo@.service \
          usr/share/doc/rtdemo/README.md; do
   [[ -e "$root/$f" ]] || fail "/$f missing from the package"
 done
@@ -74,6 +75,11 @@ grep -qx 'ExecStart=/usr/bin/rtdemo' "$root/lib/systemd/system/rtdemo.service" |
 bash "$(dirname "$0")/unit_checks.sh" verify "$root/lib/systemd/system/rtdemo.service" \
   "$root/usr/bin/rtdemo" >"$tmp/verify.log" 2>&1 ||
   { cat "$tmp/verify.log" >&2; fail "the packaged unit does not verify"; }
+grep -qx 'ExecStart=/usr/bin/rtdemo --port %i' "$root/lib/systemd/system/rtdemo@.service" ||
+  fail "the packaged template does not start /usr/bin/rtdemo --port %i"
+bash "$(dirname "$0")/unit_checks.sh" verify "$root/lib/systemd/system/rtdemo@.service" \
+  "$root/usr/bin/rtdemo" >"$tmp/verify-template.log" 2>&1 ||
+  { cat "$tmp/verify-template.log" >&2; fail "the packaged template unit does not verify"; }
 echo "ok: files in their Debian places, installed paths, packaged unit verifies"
 
 # 3. Run what was unpacked. Port 0: the OS picks one, the start line names it.

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Offline checks of systemd/rtdemo.service, run by CTest (label systemd):
+# Offline checks of systemd/rtdemo.service and of the template
+# systemd/rtdemo@.service (checked as its instance rtdemo@5001), run by CTest
+# (label systemd):
 #   unit_checks.sh verify   UNIT BINARY   systemd-analyze verify passes, with no
 #                                          warning, and the unit has what issue 7
 #                                          asks of it
@@ -18,9 +20,18 @@ max_exposure=2.0
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-copy="$tmp/rtdemo.service"
-sed "s|^ExecStart=/usr/bin/rtdemo\$|ExecStart=$bin|" "$unit" > "$copy"
-grep -qx "ExecStart=$bin" "$copy" || { echo "FAIL: ExecStart=/usr/bin/rtdemo not found in $unit" >&2; exit 1; }
+name=$(basename "$unit")
+state=rtdemo
+args=
+if [[ "$name" == *@.service ]]; then
+  # A template is verified as one instance; the name is the port.
+  name=${name%@.service}@5001.service
+  state='rtdemo-%i'
+  args=' --port %i'
+fi
+copy="$tmp/$name"
+sed "s|^ExecStart=/usr/bin/rtdemo$args\$|ExecStart=$bin$args|" "$unit" > "$copy"
+grep -qxF "ExecStart=$bin$args" "$copy" || { echo "FAIL: ExecStart=/usr/bin/rtdemo$args not found in $unit" >&2; exit 1; }
 
 fail=0
 check() {  # check DESCRIPTION COMMAND...
@@ -44,7 +55,7 @@ case "$mode" in
     check "WatchdogSec=" has 'WatchdogSec=[1-9][0-9]*s?'
     check "Restart=on-failure" has 'Restart=on-failure'
     check "DynamicUser=yes" has 'DynamicUser=yes'
-    check "StateDirectory=rtdemo" has 'StateDirectory=rtdemo'
+    check "StateDirectory=$state" has "StateDirectory=$state"
     check "ConfigurationDirectory=rtdemo" has 'ConfigurationDirectory=rtdemo'
     check "empty CapabilityBoundingSet=" has 'CapabilityBoundingSet='
     check "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX" \
@@ -68,7 +79,7 @@ case "$mode" in
   security)
     out=$(systemd-analyze security --offline=true --no-pager "$copy" 2>&1) || {
       echo "FAIL: systemd-analyze security:" >&2; echo "$out" >&2; exit 1; }
-    score=$(sed -n 's/.*Overall exposure level for rtdemo.service: \([0-9.]*\).*/\1/p' <<<"$out")
+    score=$(sed -n "s/.*Overall exposure level for ${name}: \\([0-9.]*\\).*/\\1/p" <<<"$out")
     if [[ -z "$score" ]]; then
       echo "FAIL: no exposure level in:" >&2; echo "$out" >&2; exit 1
     fi
