@@ -16,26 +16,18 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
-#include <sstream>
 #include <string>
 
-#include "Poco/Base64Encoder.h"
 #include "Poco/JSON/Parser.h"
 #include "Poco/SHA2Engine.h"
 #include "service/security/jwt_verifier.h"
+#include "tests/support/base64url.h"
 
 namespace {
 
 const std::string kSecret = "fuzz-secret-0123456789-abcdefghijkl";
 
-std::string b64url(const std::string& s) {
-  std::ostringstream out;
-  Poco::Base64Encoder enc(out, Poco::BASE64_URL_ENCODING | Poco::BASE64_NO_PADDING);
-  enc.rdbuf()->setLineLength(0);
-  enc << s;
-  enc.close();
-  return out.str();
-}
+using rtdemo::b64url;
 
 // HMAC-SHA256 (RFC 2104) over POCO's SHA-256; the key is shorter than the
 // 64-byte block. Written out because HMACEngine needs an engine with a fixed
