@@ -23,6 +23,7 @@
 #include "storage/broker_config.h"
 #include "storage/message.h"
 #include "storage/status.h"
+#include "storage/stream.h"
 
 namespace rtdemo {
 
@@ -102,6 +103,55 @@ class Broker {
 
   // OK when the backend can accept publishes right now (for /healthz).
   virtual Status health() = 0;
+
+  // ---- Durable Streams (storage/stream.h, docs/durable-streams.md) ----
+  // A channel with stream metadata is a stream; its messages are the
+  // channel's own, published and delivered live like any other. Each call is
+  // one atomic step: its checks, the messages it stores, the producer state
+  // and the metadata commit together or not at all. OK means the backend
+  // decided, and out->outcome says what; any other Status means nothing
+  // changed. A backend without streams returns NotSupported.
+
+  // Creates `channel`'s stream with `config`, storing initial.messages (and
+  // closing it when initial.close) in the same commit. A stream that is
+  // there and not expired is kExists or kConfigConflict, and nothing is
+  // stored. initial.producer and initial.streamSeq are ignored.
+  virtual Status createStream(const std::string& channel,
+                              const StreamConfig& config,
+                              const StreamAppend& initial, StreamResult* out) {
+    (void)channel, (void)config, (void)initial, (void)out;
+    return Status::NotSupported("streams are not supported by this backend");
+  }
+
+  // Appends to an existing stream (stream_rules.h decides), restarting its
+  // TTL. kNotFound when there is none, or it expired.
+  virtual Status appendStream(const std::string& channel,
+                              const StreamAppend& append, StreamResult* out) {
+    (void)channel, (void)append, (void)out;
+    return Status::NotSupported("streams are not supported by this backend");
+  }
+
+  // Sets *exists and, when true, *out. An expired stream does not exist.
+  virtual Status streamInfo(const std::string& channel, StreamInfo* out,
+                            bool* exists) {
+    (void)channel, (void)out, (void)exists;
+    return Status::NotSupported("streams are not supported by this backend");
+  }
+
+  // Restarts the stream's TTL (a read); a no-op for a stream with none or
+  // none at all. Kept where it is cheap (docs/durable-streams.md, "TTL").
+  virtual Status touchStream(const std::string& channel) {
+    (void)channel;
+    return Status::NotSupported("streams are not supported by this backend");
+  }
+
+  // Removes the stream: its metadata, producer state and history. kNotFound
+  // when there is none. The channel's ids are not reused: a stream created
+  // at the name later starts after them (StreamInfo::startId).
+  virtual Status deleteStream(const std::string& channel, StreamResult* out) {
+    (void)channel, (void)out;
+    return Status::NotSupported("streams are not supported by this backend");
+  }
 
   // Fills *out. Unavailable when the backend cannot tell now (Redis away);
   // NotSupported from a Broker that keeps no history of its own.

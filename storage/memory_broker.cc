@@ -21,6 +21,7 @@
 #include "storage/cursor.h"
 #include "storage/history_cap.h"
 #include "storage/live_registry.h"
+#include "storage/stream_rules.h"
 
 namespace rtdemo {
 namespace {
@@ -41,24 +42,8 @@ class MemoryBroker : public Broker {
   Status publish(const std::string& channel, const std::string& event,
                  const std::string& data, MessagePtr* out) override {
     std::lock_guard<std::mutex> lock(mu_);
-    auto [it, created] = channels_.try_emplace(channel);
-    Channel& ch = it->second;
-    if (created) {
-      ch.lastSeq = seqFloor_;
-      ch.lruPos = lru_.insert(lru_.end(), &it->first);
-    } else {
-      lru_.splice(lru_.end(), lru_, ch.lruPos);
-    }
-    int64_t now = clock_->nowMs();
-    MessagePtr msg = makeMessage(channel, MessageId{epoch_, ++ch.lastSeq, 0},
-                                 event, data, now);
-    ch.history.push_back(msg);
-    ch.bytes += messageCost(event.size(), data.size());
-    retainedBytes_ += messageCost(event.size(), data.size());
-    trim(&ch, now);
-    enforceCap(&ch);
-    live_.deliver(msg);
-    *out = std::move(msg);
+    Channel& ch = publishedTo(channel);
+    *out = storeLocked(channel, &ch, event, data, clock_->nowMs());
     return Status::OK();
   }
 
@@ -86,15 +71,105 @@ class MemoryBroker : public Broker {
 
   Status lastId(const std::string& channel, std::string* out) override {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = channels_.find(channel);
-    uint64_t last = it == channels_.end() ? seqFloor_ : it->second.lastSeq;
-    *out = MessageId{epoch_, last, 0}.toString();
+    *out = tailLocked(channel);
     return Status::OK();
   }
 
   std::unique_ptr<Subscription> subscribe(const std::string& channel,
                                           LiveCallback cb) override {
     return live_.add(channel, std::move(cb));
+  }
+
+  Status createStream(const std::string& channel, const StreamConfig& config,
+                      const StreamAppend& initial, StreamResult* out) override {
+    *out = StreamResult();
+    std::lock_guard<std::mutex> lock(mu_);
+    int64_t now = clock_->nowMs();
+    MemStream* existing = liveStreamLocked(channel, now);
+    out->outcome = decideCreate(existing ? &existing->info : nullptr, config);
+    if (out->outcome != StreamOutcome::kOk) {
+      out->tailId = tailLocked(channel);
+      out->closed = existing->info.closed;
+      return Status::OK();
+    }
+    MemStream& st = streams_[channel];
+    st.info.config = config;
+    st.info.createdMs = st.info.lastAccessMs = now;
+    st.info.startId = tailLocked(channel);
+    Channel& ch = publishedTo(channel);
+    for (const std::string& data : initial.messages)
+      out->stored.push_back(storeLocked(channel, &ch, initial.event, data, now));
+    st.info.closed = initial.close;
+    out->tailId = tailLocked(channel);
+    out->closed = st.info.closed;
+    return Status::OK();
+  }
+
+  Status appendStream(const std::string& channel, const StreamAppend& append,
+                      StreamResult* out) override {
+    *out = StreamResult();
+    std::lock_guard<std::mutex> lock(mu_);
+    int64_t now = clock_->nowMs();
+    MemStream* st = liveStreamLocked(channel, now);
+    if (st == nullptr) {
+      out->outcome = StreamOutcome::kNotFound;
+      return Status::OK();
+    }
+    const ProducerState* stored = nullptr;
+    if (append.producer) {
+      auto p = st->producers.find(append.producer->id);
+      if (p != st->producers.end()) stored = &p->second;
+    }
+    AppendDecision d = decideAppend(st->info, append, stored);
+    out->outcome = d.outcome;
+    out->producerEpoch = d.reportEpoch;
+    out->producerSeq = d.reportSeq;
+    if (d.outcome == StreamOutcome::kOk) {
+      st->info.lastAccessMs = now;
+      if (append.producer) st->producers[append.producer->id] = d.producer;
+      if (append.streamSeq) st->info.lastStreamSeq = *append.streamSeq;
+      if (!append.messages.empty()) {
+        Channel& ch = publishedTo(channel);
+        for (const std::string& data : append.messages)
+          out->stored.push_back(storeLocked(channel, &ch, append.event, data, now));
+      }
+      if (append.close) st->info.closed = true;
+    }
+    out->tailId = tailLocked(channel);
+    out->closed = st->info.closed;
+    return Status::OK();
+  }
+
+  Status streamInfo(const std::string& channel, StreamInfo* out,
+                    bool* exists) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    MemStream* st = liveStreamLocked(channel, clock_->nowMs());
+    *exists = st != nullptr;
+    if (st != nullptr) {
+      *out = st->info;
+      out->tailId = tailLocked(channel);
+    }
+    return Status::OK();
+  }
+
+  Status touchStream(const std::string& channel) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    int64_t now = clock_->nowMs();
+    MemStream* st = liveStreamLocked(channel, now);
+    if (st != nullptr) st->info.lastAccessMs = now;
+    return Status::OK();
+  }
+
+  Status deleteStream(const std::string& channel, StreamResult* out) override {
+    *out = StreamResult();
+    std::lock_guard<std::mutex> lock(mu_);
+    if (liveStreamLocked(channel, clock_->nowMs()) == nullptr) {
+      out->outcome = StreamOutcome::kNotFound;
+      return Status::OK();
+    }
+    dropStreamLocked(channel);
+    out->tailId = tailLocked(channel);
+    return Status::OK();
   }
 
   Status health() override { return Status::OK(); }
@@ -115,6 +190,74 @@ class MemoryBroker : public Broker {
     uint64_t bytes = 0;  // messageCost() of `history`
     std::list<const std::string*>::iterator lruPos;  // its place in lru_
   };
+
+  // A channel's stream metadata; the messages are the channel's own.
+  struct MemStream {
+    StreamInfo info;  // tailId is filled in when it is read
+    std::unordered_map<std::string, ProducerState> producers;
+  };
+
+  // The channel, created at the floor if history does not know it, and
+  // moved to the most recently published end. REQUIRES: mu_ held.
+  Channel& publishedTo(const std::string& channel) {
+    auto [it, created] = channels_.try_emplace(channel);
+    Channel& ch = it->second;
+    if (created) {
+      ch.lastSeq = seqFloor_;
+      ch.lruPos = lru_.insert(lru_.end(), &it->first);
+    } else {
+      lru_.splice(lru_.end(), lru_, ch.lruPos);
+    }
+    return ch;
+  }
+
+  // Stores one message in `ch` (channel's entry) and delivers it live.
+  // REQUIRES: mu_ held.
+  MessagePtr storeLocked(const std::string& channel, Channel* ch,
+                         const std::string& event, const std::string& data,
+                         int64_t now) {
+    MessagePtr msg = makeMessage(channel, MessageId{epoch_, ++ch->lastSeq, 0},
+                                 event, data, now);
+    ch->history.push_back(msg);
+    ch->bytes += messageCost(event.size(), data.size());
+    retainedBytes_ += messageCost(event.size(), data.size());
+    trim(ch, now);
+    enforceCap(ch);
+    live_.deliver(msg);
+    return msg;
+  }
+
+  // The channel's newest id (or the floor's). REQUIRES: mu_ held.
+  std::string tailLocked(const std::string& channel) const {
+    auto it = channels_.find(channel);
+    uint64_t last = it == channels_.end() ? seqFloor_ : it->second.lastSeq;
+    return MessageId{epoch_, last, 0}.toString();
+  }
+
+  // The channel's stream, or nullptr when it has none; an expired one is
+  // dropped here, so expiry needs no timer. REQUIRES: mu_ held.
+  MemStream* liveStreamLocked(const std::string& channel, int64_t now) {
+    auto it = streams_.find(channel);
+    if (it == streams_.end()) return nullptr;
+    if (streamExpired(it->second.info, now)) {
+      dropStreamLocked(channel);
+      return nullptr;
+    }
+    return &it->second;
+  }
+
+  // Forgets the stream and its channel's history; the channel's entry (its
+  // last sequence) stays, so that ids are never issued twice.
+  // REQUIRES: mu_ held.
+  void dropStreamLocked(const std::string& channel) {
+    streams_.erase(channel);
+    auto it = channels_.find(channel);
+    if (it == channels_.end()) return;
+    Channel& ch = it->second;
+    retainedBytes_ -= ch.bytes;
+    ch.bytes = 0;
+    ch.history.clear();
+  }
 
   // REQUIRES: mu_ held.
   void popFront(Channel* ch) {
@@ -173,6 +316,7 @@ class MemoryBroker : public Broker {
   std::mutex mu_;
   // Guarded by mu_.
   std::unordered_map<std::string, Channel> channels_;
+  std::unordered_map<std::string, MemStream> streams_;
   // Keys of channels_, least recently published first. Node-based maps keep
   // their keys in place, so the pointers stay valid until the entry goes.
   std::list<const std::string*> lru_;

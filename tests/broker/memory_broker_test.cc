@@ -1,7 +1,7 @@
 // The Broker contract run against the memory backend, plus what only memory
 // promises: a restart is a new epoch.
 #include "storage/memory_broker.h"
-#include "tests/broker/broker_contract.h"
+#include "tests/broker/stream_contract.h"
 
 namespace rtdemo {
 namespace {
@@ -24,6 +24,15 @@ INSTANTIATE_TEST_SUITE_P(
     [](const auto& info) { return info.param.name; });
 INSTANTIATE_TEST_SUITE_P(
     Memory, BrokerClockTest,
+    ::testing::Values(BrokerBackend{"memory", [] { return std::make_unique<MemoryHarness>(); }}),
+    [](const auto& info) { return info.param.name; });
+
+INSTANTIATE_TEST_SUITE_P(
+    Memory, StreamContractTest,
+    ::testing::Values(BrokerBackend{"memory", [] { return std::make_unique<MemoryHarness>(); }}),
+    [](const auto& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(
+    Memory, StreamClockTest,
     ::testing::Values(BrokerBackend{"memory", [] { return std::make_unique<MemoryHarness>(); }}),
     [](const auto& info) { return info.param.name; });
 

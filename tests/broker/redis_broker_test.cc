@@ -54,6 +54,11 @@ class RedisHarness : public BrokerHarness {
   const std::string prefix_;
 };
 
+// This backend does not store streams yet (docs/durable-streams.md, "What is
+// done"); the stream contract joins here when it does.
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(StreamContractTest);
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(StreamClockTest);
+
 INSTANTIATE_TEST_SUITE_P(
     Redis, BrokerContractTest,
     ::testing::Values(BrokerBackend{"redis", [] { return std::make_unique<RedisHarness>(); }}),

@@ -32,6 +32,11 @@ class SqliteHarness : public BrokerHarness {
   TempDir dir_;
 };
 
+// This backend does not store streams yet (docs/durable-streams.md, "What is
+// done"); the stream contract joins here when it does.
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(StreamContractTest);
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(StreamClockTest);
+
 INSTANTIATE_TEST_SUITE_P(
     Sqlite, BrokerContractTest,
     ::testing::Values(BrokerBackend{"sqlite", [] { return std::make_unique<SqliteHarness>(); }}),

@@ -1,0 +1,103 @@
+// The shared Durable Streams decisions (see stream_rules.h).
+#include "storage/stream_rules.h"
+
+namespace rtdemo {
+
+const char* streamOutcomeName(StreamOutcome outcome) {
+  switch (outcome) {
+    case StreamOutcome::kOk: return "ok";
+    case StreamOutcome::kExists: return "exists";
+    case StreamOutcome::kDuplicate: return "duplicate";
+    case StreamOutcome::kNotFound: return "stream not found";
+    case StreamOutcome::kConfigConflict: return "stream exists with another configuration";
+    case StreamOutcome::kContentTypeMismatch: return "content type does not match the stream's";
+    case StreamOutcome::kClosed: return "stream is closed";
+    case StreamOutcome::kStreamSeqRegression: return "Stream-Seq is not greater than the last one";
+    case StreamOutcome::kStaleEpoch: return "producer epoch is stale";
+    case StreamOutcome::kSeqGap: return "producer sequence gap";
+    case StreamOutcome::kEpochNotFromZero: return "a new producer epoch must start at seq 0";
+  }
+  return "unknown";
+}
+
+bool streamExpired(const StreamInfo& info, int64_t nowMs) {
+  if (info.config.expiresAtMs > 0 && nowMs >= info.config.expiresAtMs) return true;
+  return info.config.ttlSeconds > 0 &&
+         nowMs >= info.lastAccessMs + info.config.ttlSeconds * 1000;
+}
+
+StreamOutcome decideCreate(const StreamInfo* existing,
+                           const StreamConfig& requested) {
+  if (existing == nullptr) return StreamOutcome::kOk;
+  return existing->config == requested ? StreamOutcome::kExists
+                                       : StreamOutcome::kConfigConflict;
+}
+
+namespace {
+
+// The producer half of decideAppend (PROTOCOL.md 5.2.1, "Validation Logic").
+AppendDecision decideProducer(const ProducerClaim& claim,
+                              const ProducerState* stored) {
+  AppendDecision d;
+  d.reportEpoch = claim.epoch;
+  if (stored == nullptr || claim.epoch > stored->epoch) {
+    // A producer the stream has not seen starts at seq 0 like a new epoch,
+    // but a later seq from it is a gap (0 expected), not a bad epoch.
+    if (claim.seq != 0) {
+      d.outcome = stored == nullptr ? StreamOutcome::kSeqGap
+                                    : StreamOutcome::kEpochNotFromZero;
+      d.reportSeq = 0;
+      return d;
+    }
+    d.producer = ProducerState{claim.epoch, 0};
+    d.reportSeq = 0;
+    return d;
+  }
+  if (claim.epoch < stored->epoch) {
+    d.outcome = StreamOutcome::kStaleEpoch;
+    d.reportEpoch = stored->epoch;
+    d.reportSeq = stored->lastSeq;
+    return d;
+  }
+  if (claim.seq <= stored->lastSeq) {
+    d.outcome = StreamOutcome::kDuplicate;
+    d.reportSeq = stored->lastSeq;  // the highest accepted, not the request's
+    return d;
+  }
+  if (claim.seq > stored->lastSeq + 1) {
+    d.outcome = StreamOutcome::kSeqGap;
+    d.reportSeq = stored->lastSeq + 1;
+    return d;
+  }
+  d.producer = ProducerState{claim.epoch, claim.seq};
+  d.reportSeq = claim.seq;
+  return d;
+}
+
+}  // namespace
+
+AppendDecision decideAppend(const StreamInfo& info, const StreamAppend& append,
+                            const ProducerState* stored) {
+  AppendDecision d;
+  bool closeOnly = append.close && append.messages.empty();
+  if (!closeOnly && append.contentType != info.config.contentType) {
+    d.outcome = StreamOutcome::kContentTypeMismatch;
+    return d;
+  }
+  if (append.producer) {
+    d = decideProducer(*append.producer, stored);
+    if (d.outcome != StreamOutcome::kOk) return d;
+  }
+  if (info.closed) {
+    // Closing a closed stream again, with nothing to add, is idempotent.
+    if (!closeOnly) d.outcome = StreamOutcome::kClosed;
+    return d;
+  }
+  if (append.streamSeq && !info.lastStreamSeq.empty() &&
+      *append.streamSeq <= info.lastStreamSeq) {
+    d.outcome = StreamOutcome::kStreamSeqRegression;
+  }
+  return d;
+}
+
+}  // namespace rtdemo

@@ -1,0 +1,46 @@
+// The Durable Streams decisions every backend makes the same way: whether a
+// stream has expired, what a create finds, and whether an append is new data,
+// a duplicate, or refused (docs/durable-streams.md).
+//
+// Pure functions of the stored state and the request, so that the memory and
+// SQLite backends call the one definition inside their own commit, and the
+// Redis script (redis_stream_scripts.cc) can be checked against it case by
+// case by the contract suite.
+//
+// Thread-safe: no state.
+#pragma once
+
+#include <cstdint>
+
+#include "storage/stream.h"
+
+namespace rtdemo {
+
+// True once the stream's expiry has passed, or its TTL has run out since it
+// was last touched.
+bool streamExpired(const StreamInfo& info, int64_t nowMs);
+
+// A create of a stream that `existing` names (nullptr: none, or expired):
+// kOk to create it, kExists when it is there with `requested`'s
+// configuration, kConfigConflict otherwise.
+StreamOutcome decideCreate(const StreamInfo* existing,
+                           const StreamConfig& requested);
+
+struct AppendDecision {
+  StreamOutcome outcome = StreamOutcome::kOk;
+  // With a claim: the producer's state to store when outcome is kOk, and
+  // what StreamResult::producerEpoch/producerSeq report (stream.h).
+  ProducerState producer;
+  int64_t reportEpoch = 0;
+  int64_t reportSeq = 0;
+};
+
+// An append to the live stream `info`. `stored` is the state kept for the
+// claim's producer id (nullptr: none yet, or no claim). The order of the
+// checks is the protocol's: content type, then the producer (so that a
+// retried closing append is still a duplicate, and a fenced zombie hears
+// 403 even on a closed stream), then closure, then Stream-Seq.
+AppendDecision decideAppend(const StreamInfo& info, const StreamAppend& append,
+                            const ProducerState* stored);
+
+}  // namespace rtdemo
