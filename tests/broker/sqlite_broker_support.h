@@ -1,7 +1,7 @@
 // What the SQLite backend's own tests share (sqlite_broker_test.cc and the
-// sqlite_*_test.cc next to it): a temporary directory per test that can hold
-// small tmpfs mounts, file helpers, a raw connection as another program
-// would open one, and the SqliteBrokerTest fixture.
+// sqlite_*_test.cc next to it): a raw connection as another program would
+// open one, and the SqliteBrokerTest fixture, whose TempDir
+// (tests/support/temp_dir.h) holds each test's files.
 //
 // The read-only and full-disk cases mount a tmpfs, so these tests run as
 // root (they do under CI and in the dev container). One test thread each.
@@ -27,60 +27,12 @@
 #include "Poco/Data/Session.h"
 #include "storage/sqlite_broker.h"
 #include "tests/broker/broker_harness.h"
+#include "tests/support/temp_dir.h"
 
 namespace rtdemo {
 
 using Poco::Data::Keywords::into;
 using Poco::Data::Keywords::now;
-
-// A fresh directory for one test; removed, with anything mounted on it
-// unmounted first, when the test ends.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/rtdemo-sqlite-XXXXXX";
-    path_ = ::mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    for (auto it = mounts_.rbegin(); it != mounts_.rend(); ++it)
-      ::umount2(it->c_str(), MNT_DETACH);
-    std::string cmd = "rm -rf '" + path_ + "'";
-    if (std::system(cmd.c_str()) != 0) ADD_FAILURE() << "cannot remove " << path_;
-  }
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
-  // Mounts a tmpfs of `bytes` at a new subdirectory `name` and returns it.
-  std::string mountTmpfs(const std::string& name, size_t bytes, bool readOnly) {
-    std::string dir = file(name);
-    EXPECT_EQ(::mkdir(dir.c_str(), 0755), 0);
-    std::string opts = "size=" + std::to_string(bytes);
-    int rc = ::mount("tmpfs", dir.c_str(), "tmpfs", readOnly ? MS_RDONLY : 0,
-                     opts.c_str());
-    EXPECT_EQ(rc, 0) << "mount tmpfs on " << dir << ": " << std::strerror(errno)
-                     << " (this test needs root)";
-    if (rc == 0) mounts_.push_back(dir);
-    return dir;
-  }
-
- private:
-  std::string path_;
-  std::vector<std::string> mounts_;
-};
-
-inline std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-inline void spit(const std::string& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << bytes;
-}
-
-inline bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
 
 // A raw connection, as another program (the sqlite3 shell, say) would open.
 // It waits for the broker's writer like another program would (the writer's
@@ -143,7 +95,7 @@ class SqliteBrokerTest : public ::testing::Test {
     return c.sqlitePath;
   }
 
-  TempDir dir_;
+  TempDir dir_{"rtdemo-sqlite"};
 };
 
 }  // namespace rtdemo

@@ -29,44 +29,12 @@
 #include "storage/message_id.h"
 #include "tests/support/http_client.h"
 #include "tests/support/server_process.h"
+#include "tests/support/temp_dir.h"
 
 namespace rtdemo {
 namespace {
 
 using namespace std::chrono_literals;
-
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/rtdemo-sqlite-it-XXXXXX";
-    path_ = ::mkdtemp(tmpl);
-  }
-  ~TempDir() {
-    if (!mount_.empty()) ::umount2(mount_.c_str(), MNT_DETACH);
-    std::string cmd = "rm -rf '" + path_ + "'";
-    if (std::system(cmd.c_str()) != 0) ADD_FAILURE() << "cannot remove " << path_;
-  }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-  std::string mountReadOnly(const std::string& name) {
-    std::string dir = file(name);
-    EXPECT_EQ(::mkdir(dir.c_str(), 0755), 0);
-    int rc = ::mount("tmpfs", dir.c_str(), "tmpfs", MS_RDONLY, "size=65536");
-    EXPECT_EQ(rc, 0) << "mount: " << std::strerror(errno) << " (this test needs root)";
-    if (rc == 0) mount_ = dir;
-    return dir;
-  }
-
- private:
-  std::string path_;
-  std::string mount_;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::vector<std::string> sqliteArgs(const std::string& path,
                                     std::vector<std::string> extra = {}) {
@@ -131,7 +99,7 @@ class SqliteRestartTest : public ::testing::TestWithParam<int> {};
 
 TEST_P(SqliteRestartTest, ClientsResumeExactlyWhereTheyLeftOff) {
   const int signal = GetParam();
-  TempDir dir;
+  TempDir dir{"rtdemo-sqlite-it"};
   const std::string db = dir.file("history.db");
   std::vector<std::string> ids;
   constexpr int kMessages = 30;
@@ -189,7 +157,7 @@ INSTANTIATE_TEST_SUITE_P(Signals, SqliteRestartTest, ::testing::Values(SIGTERM, 
 // 201 must be in the history exactly once under the id it was given, ids
 // strictly increase, and an unanswered send is there at most once.
 TEST(SqliteCrashTest, AcknowledgedMessagesSurviveSigkillExactlyOnce) {
-  TempDir dir;
+  TempDir dir{"rtdemo-sqlite-it"};
   const std::string db = dir.file("history.db");
   constexpr int kPublishers = 6;
   std::mutex mu;
@@ -275,7 +243,7 @@ class SqliteStartTest : public ::testing::Test {
     EXPECT_EQ(server.stop(SIGTERM), 0);
     return path;
   }
-  TempDir dir_;
+  TempDir dir_{"rtdemo-sqlite-it"};
 };
 
 TEST_F(SqliteStartTest, MissingDirectory) {
@@ -283,7 +251,7 @@ TEST_F(SqliteStartTest, MissingDirectory) {
 }
 
 TEST_F(SqliteStartTest, UnwritableDirectory) {
-  std::string ro = dir_.mountReadOnly("ro");
+  std::string ro = dir_.mountTmpfs("ro", 65536, /*readOnly=*/true);
   expectRefused(ro + "/history.db", "not writable");
 }
 
