@@ -43,13 +43,9 @@ die() { echo "cluster.sh: $*" >&2; exit 2; }
 CMD=$1
 shift
 
-# stop_dir DIR: SIGTERM to every pid recorded in DIR, SIGKILL to those still
-# there after 10 s. Only processes this script started are in DIR/pids.
-stop_dir() {
-  local dir=$1 pid i
-  [ -f "$dir/pids" ] || return 0
-  local pids
-  pids=$(cat "$dir/pids")
+# stop_pids PID...: SIGTERM to each, SIGKILL to those still there after 10 s.
+stop_pids() {
+  local pids="$*" pid i
   for pid in $pids; do kill -TERM "$pid" 2>/dev/null || true; done
   for i in $(seq 1 100); do
     local alive=0
@@ -63,7 +59,19 @@ stop_dir() {
       kill -KILL "$pid" 2>/dev/null || true
     fi
   done
-  rm -f "$dir/pids"
+}
+
+# stop_dir DIR: stops what DIR/pids records (only processes this script
+# started are in it): the instances first, then the Redis it started, so no
+# instance sees Redis go away while it shuts down.
+stop_dir() {
+  local dir=$1
+  [ -f "$dir/pids" ] || return 0
+  local redis_pid=
+  [ -f "$dir/redis.pid" ] && redis_pid=$(cat "$dir/redis.pid")
+  stop_pids $(grep -vx "${redis_pid:-none}" "$dir/pids" || true)
+  [ -n "$redis_pid" ] && stop_pids "$redis_pid"
+  rm -f "$dir/pids" "$dir/redis.pid"
 }
 
 if [ "$CMD" = stop ]; then
@@ -135,6 +143,7 @@ if [ -z "$REDIS_PORT" ]; then
     --save '' --appendonly no --daemonize no --logfile "$DIR/redis/redis.log" &
   REDIS_PID=$!
   echo "$REDIS_PID" >> "$DIR/pids"
+  echo "$REDIS_PID" > "$DIR/redis.pid"
   wait_port "$REDIS_PORT" "$REDIS_PID" || die "redis-server did not start ($DIR/redis/redis.log)"
 fi
 
