@@ -36,7 +36,7 @@ void PresenceHandler::handle(Poco::Net::HTTPServerRequest& request,
                                                                  {"poll", {}}};
   size_t count = 0;
   for (const Subscriber& s : security.connections().present(channel)) {
-    byTransport[s.transport].push_back(s.session);
+    byTransport[transportName(s.transport)].push_back(s.session);
     ++count;
   }
   JsonWriter json;

@@ -302,6 +302,7 @@ bool RequestSecurity::authorizeSubscribe(Poco::Net::HTTPServerRequest& request,
       counters.sessionsWs++;
       break;
     case Transport::kPresence:
+    case Transport::kHttp:
       break;
   }
   addCorsHeaders(request, response);
@@ -328,7 +329,7 @@ bool RequestSecurity::openStream(Poco::Net::HTTPServerRequest& request,
                                  const std::string& channel) {
   const char* transport = transportName(auth.transport);
   Verdict v = security_.admitStream(
-      socketOf(request), {auth.session, auth.address, channel, transport});
+      socketOf(request), {auth.session, auth.address, channel, auth.transport});
   if (v.ok()) {
     // Its kept-alive entry is the stream's now, released by the hub.
     if (GuardedConnectionState* conn = currentConnection())

@@ -113,7 +113,7 @@ bool ConnectionLimits::holdIdle(int fd, const std::string& address, bool exempt,
   if (!exempt && !addressHasRoom(address)) return false;
   if (++opensSincePrune_ >= kPruneEvery) pruneAll();
   byAddress_[address].insert(fd);
-  byFd_.emplace(fd, Entry{socket, Subscriber{"", address, "", "http"}, true});
+  byFd_.emplace(fd, Entry{socket, Subscriber{"", address, "", Transport::kHttp}, true});
   idle_++;
   *id = socket;
   return true;

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "service/security/socket_identity.h"
+#include "service/security/transport.h"
 
 namespace rtdemo {
 
@@ -41,7 +42,7 @@ struct Subscriber {
   std::string session;
   std::string address;  // client address (client_address.h)
   std::string channel;
-  std::string transport;  // "sse", "poll" or "ws"
+  Transport transport = Transport::kSse;  // kSse, kPoll or kWebSocket
 };
 
 struct LimitDecision {

@@ -13,9 +13,10 @@ enum class Transport {
   kPoll,       // GET /poll
   kWebSocket,  // GET /ws
   kPresence,   // GET /presence (reads the subscribers; holds nothing)
+  kHttp,       // an HTTP connection kept alive between requests
 };
 
-// "sse", "poll", "ws", "presence".
+// "sse", "poll", "ws", "presence", "http".
 constexpr const char* transportName(Transport t) {
   switch (t) {
     case Transport::kSse:
@@ -26,6 +27,8 @@ constexpr const char* transportName(Transport t) {
       return "ws";
     case Transport::kPresence:
       return "presence";
+    case Transport::kHttp:
+      return "http";
   }
   return "?";
 }

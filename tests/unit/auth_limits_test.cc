@@ -52,7 +52,7 @@ struct SocketPair {
 };
 
 Subscriber who(const std::string& addr, const std::string& channel = "c",
-               const std::string& transport = "sse") {
+               Transport transport = Transport::kSse) {
   return {"s-" + addr + channel, addr, channel, transport};
 }
 
@@ -95,9 +95,9 @@ TEST(ConnectionLimits, ReusedDescriptorNumberIsANewConnection) {
 TEST(ConnectionLimits, TotalLimitAndPresence) {
   ConnectionLimits limits(0, 2);
   SocketPair a, b, c;
-  EXPECT_EQ(limits.open(a.fd[0], who("1.1.1.1", "room", "sse"), false).status,
+  EXPECT_EQ(limits.open(a.fd[0], who("1.1.1.1", "room", Transport::kSse), false).status,
             0);
-  EXPECT_EQ(limits.open(b.fd[0], who("2.2.2.2", "room", "poll"), false).status,
+  EXPECT_EQ(limits.open(b.fd[0], who("2.2.2.2", "room", Transport::kPoll), false).status,
             0);
   EXPECT_EQ(limits.open(c.fd[0], who("3.3.3.3", "room"), false).status, 503);
   EXPECT_EQ(limits.present("room").size(), 2u);
@@ -105,7 +105,7 @@ TEST(ConnectionLimits, TotalLimitAndPresence) {
   a.close();
   auto present = limits.present("room");
   ASSERT_EQ(present.size(), 1u);
-  EXPECT_EQ(present[0].transport, "poll");
+  EXPECT_EQ(present[0].transport, Transport::kPoll);
 }
 
 TEST(ConnectionLimits, KeptAliveConnectionsCountPerAddressOnly) {
