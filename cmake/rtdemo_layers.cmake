@@ -9,9 +9,10 @@
 #   rtdemo_app       rtdemo_http, and everything below it
 #   rtdemo_http      rtdemo_hub, rtdemo_security
 #   rtdemo_hub       rtdemo_protocol, rtdemo_storage (and rtdemo_metrics)
-#   rtdemo_security  rtdemo_metrics, rtdemo_model
+#   rtdemo_security  rtdemo_config, rtdemo_metrics, rtdemo_model
 #   rtdemo_protocol  rtdemo_model
 #   rtdemo_storage   rtdemo_model
+#   rtdemo_config    rtdemo_model
 #   rtdemo_metrics, rtdemo_model: nothing of ours
 # Each may also link what its dependencies link (the lists below are
 # complete).
@@ -19,12 +20,13 @@ set(RTDEMO_LAYER_rtdemo_model "")
 set(RTDEMO_LAYER_rtdemo_storage rtdemo_model)
 set(RTDEMO_LAYER_rtdemo_protocol rtdemo_model)
 set(RTDEMO_LAYER_rtdemo_metrics "")
-set(RTDEMO_LAYER_rtdemo_security rtdemo_metrics rtdemo_model)
+set(RTDEMO_LAYER_rtdemo_config rtdemo_model)
+set(RTDEMO_LAYER_rtdemo_security rtdemo_config rtdemo_metrics rtdemo_model)
 set(RTDEMO_LAYER_rtdemo_hub rtdemo_protocol rtdemo_metrics rtdemo_storage rtdemo_model)
 set(RTDEMO_LAYER_rtdemo_http rtdemo_hub rtdemo_security rtdemo_protocol rtdemo_metrics
     rtdemo_storage rtdemo_model)
 set(RTDEMO_LAYER_rtdemo_app rtdemo_http rtdemo_hub rtdemo_security rtdemo_protocol
-    rtdemo_metrics rtdemo_storage rtdemo_model)
+    rtdemo_metrics rtdemo_config rtdemo_storage rtdemo_model)
 set(RTDEMO_LAYER_rtdemo rtdemo_app)
 # The token tool signs with JwtVerifier: security alone, so it carries
 # neither the server nor liburing and libsystemd.
@@ -32,7 +34,7 @@ set(RTDEMO_LAYER_rtdemo-token rtdemo_security)
 
 # The libraries of ours: what a link entry must be to be checked at all.
 set(RTDEMO_LAYER_LIBRARIES rtdemo_model rtdemo_storage rtdemo_protocol rtdemo_metrics
-    rtdemo_security rtdemo_hub rtdemo_http rtdemo_app)
+    rtdemo_config rtdemo_security rtdemo_hub rtdemo_http rtdemo_app)
 
 function(rtdemo_check_layer target)
   if(NOT TARGET ${target})
@@ -60,3 +62,14 @@ endfunction()
 foreach(target ${RTDEMO_LAYER_LIBRARIES} rtdemo rtdemo-token)
   rtdemo_check_layer(${target})
 endforeach()
+
+# The fuzz targets (fuzz/): the layer each exercises, nothing above it.
+if(RTDEMO_FUZZ)
+  foreach(target fuzz_sse_encoder fuzz_send_request fuzz_next_poll fuzz_ws_frame
+                 fuzz_ws_command)
+    rtdemo_check_layer(${target} rtdemo_protocol)
+  endforeach()
+  rtdemo_check_layer(fuzz_cursor rtdemo_model)
+  rtdemo_check_layer(fuzz_client_address rtdemo_security)
+  rtdemo_check_layer(fuzz_jwt rtdemo_security)
+endif()

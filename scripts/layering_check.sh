@@ -23,10 +23,11 @@ table='
 storage           -
 service/protocol  model
 service/metrics   -
-service/security  service/metrics model
+service/config    model
+service/security  service/config service/metrics model
 service/hub       service/protocol service/metrics storage
 service/http      service/hub service/security service/protocol service/metrics storage
-service/app       service/http service/hub service/security service/protocol service/metrics storage
+service/app       service/http service/hub service/security service/protocol service/metrics service/config storage
 tools             service/security model
 fuzz              service/protocol service/security storage tests/support
 '

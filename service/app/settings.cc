@@ -3,90 +3,15 @@
 
 #include <limits>
 
-#include "Poco/NumberParser.h"
-#include "Poco/String.h"
+#include "service/config/config_reader.h"
 #include "service/protocol/validation.h"
 
 namespace rtdemo {
-namespace {
-
-// Reads keys one by one and remembers the first failure, so loadSettings()
-// stays a flat list of keys.
-class Reader {
- public:
-  explicit Reader(const Poco::Util::AbstractConfiguration& config)
-      : config_(config) {}
-
-  void integer(const std::string& key, int64_t min, int64_t max, int* out) {
-    int64_t v = *out;
-    integer64(key, min, max, &v);
-    *out = static_cast<int>(v);
-  }
-
-  void size(const std::string& key, int64_t min, int64_t max, size_t* out) {
-    int64_t v = static_cast<int64_t>(*out);
-    integer64(key, min, max, &v);
-    *out = static_cast<size_t>(v);
-  }
-
-  void integer64(const std::string& key, int64_t min, int64_t max,
-                 int64_t* out) {
-    if (!status_.ok() || !config_.hasProperty(key)) return;
-    std::string raw = Poco::trim(config_.getRawString(key));
-    Poco::Int64 v = 0;
-    if (!Poco::NumberParser::tryParse64(raw, v)) {
-      fail(key, raw, "a whole number");
-      return;
-    }
-    if (v < min || v > max) {
-      fail(key, raw,
-           "a number from " + std::to_string(min) + " to " + std::to_string(max));
-      return;
-    }
-    *out = v;
-  }
-
-  void text(const std::string& key, std::string* out) {
-    if (!status_.ok() || !config_.hasProperty(key)) return;
-    *out = Poco::trim(config_.getString(key));
-  }
-
-  void oneOf(const std::string& key, std::initializer_list<const char*> allowed,
-             std::string* out) {
-    std::string v = *out;
-    text(key, &v);
-    if (!status_.ok()) return;
-    std::string expected;
-    for (const char* a : allowed) {
-      if (v == a) {
-        *out = v;
-        return;
-      }
-      expected += expected.empty() ? a : std::string(", ") + a;
-    }
-    fail(key, v, "one of: " + expected);
-  }
-
-  void fail(const std::string& key, const std::string& value,
-            const std::string& expected) {
-    if (!status_.ok()) return;
-    status_ = Status::InvalidArgument("bad value '" + value + "' for " + key +
-                                      ": expected " + expected);
-  }
-
-  const Status& status() const { return status_; }
-
- private:
-  const Poco::Util::AbstractConfiguration& config_;
-  Status status_;
-};
-
-}  // namespace
 
 Status loadSettings(const Poco::Util::AbstractConfiguration& config,
                     Settings* out) {
   Settings s;
-  Reader r(config);
+  ConfigReader r(config);
   constexpr int64_t kIntMax = std::numeric_limits<int>::max();
 
   r.text("rtdemo.bind", &s.bind);
@@ -125,9 +50,7 @@ Status loadSettings(const Poco::Util::AbstractConfiguration& config,
   r.size("rtdemo.history.size", 1, 100000000, &b.historySize);
   r.integer64("rtdemo.history.max-age.seconds", 0, kIntMax,
               &b.historyMaxAgeSeconds);
-  int64_t maxBytes = static_cast<int64_t>(b.historyMaxBytes);
-  r.integer64("rtdemo.history.max-bytes", 1, int64_t(1) << 50, &maxBytes);
-  b.historyMaxBytes = static_cast<uint64_t>(maxBytes);
+  r.unsigned64("rtdemo.history.max-bytes", 1, int64_t(1) << 50, &b.historyMaxBytes);
   r.size("rtdemo.history.max-channels", 1, 100000000, &b.historyMaxChannels);
   r.text("rtdemo.sqlite.path", &b.sqlitePath);
   r.oneOf("rtdemo.sqlite.synchronous", {"full", "normal"},
