@@ -45,10 +45,4 @@ void LiveRegistry::deliver(const MessagePtr& message) {
   for (auto& entry : it->second) entry.second(message);
 }
 
-size_t LiveRegistry::subscriberCount(const std::string& channel) const {
-  std::shared_lock<std::shared_mutex> lock(mu_);
-  auto it = byChannel_.find(channel);
-  return it == byChannel_.end() ? 0 : it->second.size();
-}
-
 }  // namespace rtdemo

@@ -35,7 +35,6 @@ class LiveRegistry {
   std::unique_ptr<Subscription> add(const std::string& channel,
                                     LiveCallback cb);
   void deliver(const MessagePtr& message);
-  size_t subscriberCount(const std::string& channel) const;
 
  private:
   class Handle;

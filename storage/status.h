@@ -3,7 +3,7 @@
 // Backends never throw across the Broker interface; they translate their own
 // failures (Poco::Exception, hiredis errors, errno) into one of these in a
 // single place per backend. The service maps a Status to an HTTP answer in one
-// place too (httpStatusFor, service/http/http_util.h), so every error a client
+// place too (httpStatusFor, service/protocol/http_status.h), so every error a client
 // sees has a stable status code and a JSON reason.
 #pragma once
 

@@ -24,8 +24,8 @@ void EventsHandler::handle(Poco::Net::HTTPServerRequest& request,
   // A reconnecting EventSource sends Last-Event-ID; a first connection can
   // only use the query. The header wins when both are present.
   std::string cursor = request.get("Last-Event-ID", query.get("last_event_id"));
-  if (cursor.size() > kMaxCursorLength) {
-    sendError(response, 400, "last event id is longer than 128 characters");
+  if (std::string why = checkCursor("last event id", cursor); !why.empty()) {
+    sendError(response, 400, why);
     return;
   }
   if (!hooks.openStream(request, response, auth, channel)) return;

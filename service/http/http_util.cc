@@ -28,22 +28,6 @@ void sendError(Poco::Net::HTTPServerResponse& response, int status,
   sendJson(response, status, json.str());
 }
 
-int httpStatusFor(const Status& status) {
-  switch (status.code()) {
-    case Status::Code::kOk:
-      return 200;
-    case Status::Code::kInvalidArgument:
-      return 400;
-    case Status::Code::kUnavailable:
-      return 503;
-    case Status::Code::kNotSupported:
-      return 501;
-    case Status::Code::kCorruption:
-      return 500;
-  }
-  return 500;
-}
-
 std::string takeBuffered(Poco::Net::HTTPServerRequest& request) {
   // Every request our server sees is an HTTPServerRequestImpl.
   Poco::Buffer<char> buffer(0);

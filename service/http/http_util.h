@@ -1,5 +1,5 @@
-// Small helpers every handler uses: JSON answers, the Status-to-HTTP mapping,
-// and handing a socket over to the hub.
+// Small helpers every handler uses: JSON answers and handing a socket over
+// to the hub. (The Status-to-HTTP mapping is protocol/http_status.h.)
 #pragma once
 
 #include <map>
@@ -8,7 +8,6 @@
 #include "Poco/Net/HTTPServerRequest.h"
 #include "Poco/Net/HTTPServerResponse.h"
 #include "Poco/Net/StreamSocket.h"
-#include "storage/status.h"
 
 namespace rtdemo {
 
@@ -19,9 +18,6 @@ void sendJson(Poco::Net::HTTPServerResponse& response, int status,
 // Sends {"error": message} with the given status.
 void sendError(Poco::Net::HTTPServerResponse& response, int status,
                const std::string& message);
-
-// The one place a backend Status becomes an HTTP status code.
-int httpStatusFor(const Status& status);
 
 // A socket taken over from POCO's session, with the bytes the session had
 // already read past the request but not parsed: a pipelined next request,

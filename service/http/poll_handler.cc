@@ -12,6 +12,7 @@
 #include "Poco/String.h"
 #include "service/http/handlers.h"
 #include "service/protocol/history_page.h"
+#include "service/protocol/http_status.h"
 #include "service/http/http_util.h"
 #include "service/protocol/poll_answer.h"
 #include "service/protocol/validation.h"
@@ -61,8 +62,8 @@ void PollHandler::handle(Poco::Net::HTTPServerRequest& request,
     timeout = std::min(t, settings.pollTimeoutSeconds);
   }
   std::string since = query.get("since");
-  if (since.size() > kMaxCursorLength) {
-    sendError(response, 400, "since is longer than 128 characters");
+  if (std::string why = checkCursor("since", since); !why.empty()) {
+    sendError(response, 400, why);
     return;
   }
 

@@ -9,6 +9,7 @@
 #include "Poco/Logger.h"
 #include "service/http/handlers.h"
 #include "service/http/http_util.h"
+#include "service/protocol/http_status.h"
 #include "service/protocol/json_writer.h"
 #include "service/protocol/send_request.h"
 

@@ -61,8 +61,8 @@ void WebSocketHandler::handle(Poco::Net::HTTPServerRequest& request,
     }
   }
   std::string cursor = query.get("last_id");
-  if (cursor.size() > kMaxCursorLength) {
-    sendError(response, 400, "last_id is longer than 128 characters");
+  if (std::string why = checkCursor("last_id", cursor); !why.empty()) {
+    sendError(response, 400, why);
     return;
   }
 

@@ -97,9 +97,4 @@ void JsonWriter::null() {
   out_.append("null");
 }
 
-void JsonWriter::raw(std::string_view json) {
-  separate();
-  out_.append(json);
-}
-
 }  // namespace rtdemo

@@ -25,8 +25,6 @@ class JsonWriter {
   void number(int64_t n);
   void boolean(bool b);
   void null();
-  // Inserts already-encoded JSON as one value.
-  void raw(std::string_view json);
 
   const std::string& str() const { return out_; }
   std::string take() { return std::move(out_); }

@@ -57,7 +57,7 @@ NextPollVerdict parseNextPoll(std::string_view bytes, const std::string& origin,
     return NextPollVerdict::kHandBack;
   }
   if (!checkChannelName(poll.channel).empty() ||
-      poll.since.size() > kMaxCursorLength)
+      !checkCursor("since", poll.since).empty())
     return NextPollVerdict::kHandBack;
   poll.keepAlive = request.getKeepAlive();
   poll.length = length;

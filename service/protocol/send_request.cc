@@ -9,26 +9,13 @@
 #include "Poco/JSON/Parser.h"
 #include "Poco/Net/HTMLForm.h"
 #include "Poco/String.h"
+#include "service/protocol/json_field.h"
 #include "service/protocol/validation.h"
 
 namespace rtdemo {
 namespace {
 
 SendParse bad(int status, std::string error) { return SendParse{status, std::move(error)}; }
-
-// Reads an optional string member; a present non-string value is an error.
-bool jsonString(const Poco::JSON::Object& obj, const std::string& key,
-                std::string* out, bool* present, std::string* error) {
-  *present = obj.has(key) && !obj.isNull(key);
-  if (!*present) return true;
-  Poco::Dynamic::Var v = obj.get(key);
-  if (!v.isString()) {
-    *error = "field '" + key + "' must be a string";
-    return false;
-  }
-  *out = v.extract<std::string>();
-  return true;
-}
 
 }  // namespace
 
@@ -64,13 +51,13 @@ SendParse parseSendBody(const std::string& contentType, const std::string& body,
     auto obj = parsed.extract<Poco::JSON::Object::Ptr>();
     std::string error;
     bool present = false;
-    if (!jsonString(*obj, "channel", &r.channel, &present, &error))
+    if (!readStringField(*obj, "channel", &r.channel, &error, &present))
       return bad(400, error);
-    if (!jsonString(*obj, "event", &r.event, &present, &error))
+    if (!readStringField(*obj, "event", &r.event, &error, &present))
       return bad(400, error);
-    if (!jsonString(*obj, "data", &r.data, &hasData, &error))
+    if (!readStringField(*obj, "data", &r.data, &error, &hasData))
       return bad(400, error);
-    if (!hasData && !jsonString(*obj, "message", &r.data, &hasData, &error))
+    if (!hasData && !readStringField(*obj, "message", &r.data, &error, &hasData))
       return bad(400, error);
   } else {
     Poco::Net::HTMLForm form;

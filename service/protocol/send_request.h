@@ -1,8 +1,9 @@
 // Parsing and validating a publish request body, independent of HTTP.
 //
-// POST /send (and later the WebSocket publish frame) accept the same fields
-// with the same rules; keeping the rules here, away from POCO's request
-// classes, lets them be unit-tested and fuzzed directly.
+// POST /send parses its body with parseSendBody(); the WebSocket publish
+// message (ws_protocol.h) reads the same fields itself and applies the same
+// validateSend(). Keeping the rules here, away from POCO's request classes,
+// lets them be unit-tested and fuzzed directly.
 #pragma once
 
 #include <string>

@@ -26,6 +26,12 @@ std::string checkName(std::string_view what, std::string_view name) {
 
 }  // namespace
 
+std::string checkCursor(std::string_view what, std::string_view cursor) {
+  if (cursor.size() <= kMaxCursorLength) return "";
+  return std::string(what) + " is longer than " +
+         std::to_string(kMaxCursorLength) + " characters";
+}
+
 std::string checkChannelName(std::string_view name) {
   return checkName("channel", name);
 }

@@ -1,4 +1,5 @@
-// Input rules shared by every transport: channel and event names, UTF-8.
+// Input rules shared by every transport: channel and event names, cursor
+// lengths, UTF-8.
 //
 // Channel and event names are restricted to a small ASCII set so they can go
 // into SSE fields, JSON, Redis keys and log lines without escaping, and so no
@@ -18,6 +19,12 @@ std::string checkChannelName(std::string_view name);
 
 // Same character rules; "heartbeat" and "reset" are reserved for the server.
 std::string checkEventName(std::string_view name);
+
+// The one length rule for a cursor a client names (Last-Event-ID, since,
+// last_id, a re-poll's since): at most kMaxCursorLength characters, so it
+// is bounded before any backend parses it. Returns "" when it fits, else
+// "<what> is longer than 128 characters".
+std::string checkCursor(std::string_view what, std::string_view cursor);
 
 // Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF.
 bool isValidUtf8(std::string_view text);

@@ -35,7 +35,6 @@ constexpr uint16_t kCloseGoingAway = 1001;
 constexpr uint16_t kCloseProtocolError = 1002;
 constexpr uint16_t kCloseUnsupportedData = 1003;
 constexpr uint16_t kCloseInvalidPayload = 1007;
-constexpr uint16_t kClosePolicyViolation = 1008;
 constexpr uint16_t kCloseTooBig = 1009;
 
 // One unmasked, final server frame.

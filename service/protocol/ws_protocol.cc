@@ -3,6 +3,7 @@
 
 #include "Poco/JSON/Object.h"
 #include "Poco/JSON/Parser.h"
+#include "service/protocol/json_field.h"
 #include "service/protocol/json_writer.h"
 #include "service/protocol/send_request.h"
 #include "service/protocol/validation.h"
@@ -10,19 +11,6 @@
 namespace rtdemo {
 namespace wsproto {
 namespace {
-
-// An optional string member; a present value of another type is an error.
-bool stringField(const Poco::JSON::Object& obj, const char* key, std::string* out,
-                 std::string* error) {
-  if (!obj.has(key) || obj.isNull(key)) return true;
-  Poco::Dynamic::Var v = obj.get(key);
-  if (!v.isString()) {
-    *error = std::string("field '") + key + "' must be a string";
-    return false;
-  }
-  *out = v.extract<std::string>();
-  return true;
-}
 
 void refField(JsonWriter* json, const std::string& ref) {
   if (ref.empty()) return;
@@ -48,7 +36,7 @@ bool parseCommand(const std::string& text, size_t maxDataBytes, Command* out,
     return false;
   }
   std::string type;
-  if (!stringField(*obj, "ref", &out->ref, error)) return false;
+  if (!readStringField(*obj, "ref", &out->ref, error)) return false;
   if (out->ref.size() > 128) {
     out->ref.clear();
     *error = "ref is longer than 128 bytes";
@@ -62,13 +50,13 @@ bool parseCommand(const std::string& text, size_t maxDataBytes, Command* out,
     *error = "ref is not valid UTF-8";
     return false;
   }
-  if (!stringField(*obj, "type", &type, error)) return false;
-  if (!stringField(*obj, "channel", &out->channel, error)) return false;
+  if (!readStringField(*obj, "type", &type, error)) return false;
+  if (!readStringField(*obj, "channel", &out->channel, error)) return false;
   if (type == "subscribe") {
     out->type = Command::Type::kSubscribe;
-    if (!stringField(*obj, "last_id", &out->lastId, error)) return false;
-    if (out->lastId.size() > kMaxCursorLength) {
-      *error = "last_id is longer than 128 characters";
+    if (!readStringField(*obj, "last_id", &out->lastId, error)) return false;
+    if (std::string why = checkCursor("last_id", out->lastId); !why.empty()) {
+      *error = why;
       return false;
     }
   } else if (type == "unsubscribe") {
@@ -76,8 +64,8 @@ bool parseCommand(const std::string& text, size_t maxDataBytes, Command* out,
   } else if (type == "publish") {
     out->type = Command::Type::kPublish;
     bool hasData = obj->has("data") && !obj->isNull("data");
-    if (!stringField(*obj, "event", &out->event, error)) return false;
-    if (!stringField(*obj, "data", &out->data, error)) return false;
+    if (!readStringField(*obj, "event", &out->event, error)) return false;
+    if (!readStringField(*obj, "data", &out->data, error)) return false;
     if (!hasData) {
       *error = "missing field 'data'";
       return false;
