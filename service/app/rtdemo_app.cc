@@ -164,8 +164,8 @@ void RtdemoApp::handleHelp(const std::string&, const std::string&) {
   help.setUsage("[OPTIONS]");
   help.setHeader(
       "rtdemo " RTDEMO_VERSION ": a real-time push server. Browsers subscribe with "
-      "Server-Sent Events (GET /events) or long polling (GET /poll); publishers "
-      "POST /send.");
+      "Server-Sent Events (GET /events), long polling (GET /poll) or WebSocket "
+      "(GET /ws); publishers POST /send, or publish over their WebSocket.");
   help.setFooter("Every key is documented in etc/rtdemo.properties. Command-line "
                  "values override the file.");
   help.format(std::cout);

@@ -35,7 +35,7 @@ void ErrorHandler::handle(Poco::Net::HTTPServerRequest& request,
               "method " + request.getMethod() + " not allowed; use " + allow_);
     return;
   }
-  sendError(response, status_, "not found");
+  sendError(response, status_, error_);
 }
 
 void HealthHandler::handle(Poco::Net::HTTPServerRequest&,

@@ -2,6 +2,7 @@
 #include "service/http/handler_factory.h"
 
 #include "Poco/Net/HTTPServerRequest.h"
+#include "Poco/URI.h"
 #include "service/http/handlers.h"
 #include "service/http/presence_handler.h"
 
@@ -9,8 +10,14 @@ namespace rtdemo {
 
 Poco::Net::HTTPRequestHandler* HandlerFactory::createRequestHandler(
     const Poco::Net::HTTPServerRequest& request) {
-  const std::string& uri = request.getURI();
-  std::string path = uri.substr(0, uri.find('?'));
+  // The path percent-decoded, as every handler reads it: /st%61tic/app.js
+  // is /static/app.js.
+  std::string path;
+  try {
+    path = Poco::URI(request.getURI()).getPath();
+  } catch (const std::exception&) {
+    return new ErrorHandler(ctx_, 400, "", "malformed path");
+  }
   const std::string& method = request.getMethod();
   bool get = method == "GET" || method == "HEAD";
 
@@ -30,7 +37,7 @@ Poco::Net::HTTPRequestHandler* HandlerFactory::createRequestHandler(
     if (path == "/poll") return new PollHandler(ctx_);
     if (path == "/healthz") return new HealthHandler(ctx_);
     if (path == "/metrics") return new MetricsHandler(ctx_);
-    return new StaticFileHandler(ctx_);
+    return new StaticFileHandler(ctx_, path);
   }
   if (path == "/presence") {
     if (!get) return new ErrorHandler(ctx_, 405, "GET, HEAD");

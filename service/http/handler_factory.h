@@ -1,7 +1,9 @@
 // HandlerFactory: routes each request to a fresh handler.
 //
-// Unknown paths get a real 404 handler (a factory returning nullptr would make
-// POCO answer 501), and known paths with the wrong method get 405.
+// Routes by the percent-decoded path (Poco::URI); a request target that is
+// not a URI gets 400. Unknown paths get a real 404 handler (a factory
+// returning nullptr would make POCO answer 501), and known paths with the
+// wrong method get 405.
 #pragma once
 
 #include <memory>

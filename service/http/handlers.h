@@ -56,10 +56,15 @@ class PollHandler : public Handler {
 // GET / and GET /static/...
 class StaticFileHandler : public Handler {
  public:
-  using Handler::Handler;
+  // `path`: the request's percent-decoded path (handler_factory.cc).
+  StaticFileHandler(std::shared_ptr<ServiceContext> ctx, std::string path)
+      : Handler(std::move(ctx)), path_(std::move(path)) {}
 
  protected:
   void handle(Poco::Net::HTTPServerRequest&, Poco::Net::HTTPServerResponse&) override;
+
+ private:
+  const std::string path_;
 };
 
 // GET /healthz
@@ -89,12 +94,18 @@ class WebSocketHandler : public Handler {
   void handle(Poco::Net::HTTPServerRequest&, Poco::Net::HTTPServerResponse&) override;
 };
 
-// Unknown paths (404) and known paths with the wrong method (405).
+// Unknown paths (404), known paths with the wrong method (405) and request
+// targets that are not URIs (400).
 class ErrorHandler : public Handler {
  public:
+  // `allow`: the methods a 405 names; `error`: the reason of any other
+  // status.
   ErrorHandler(std::shared_ptr<ServiceContext> ctx, int status,
-               std::string allow)
-      : Handler(std::move(ctx)), status_(status), allow_(std::move(allow)) {}
+               std::string allow, std::string error = "not found")
+      : Handler(std::move(ctx)),
+        status_(status),
+        allow_(std::move(allow)),
+        error_(std::move(error)) {}
 
  protected:
   void handle(Poco::Net::HTTPServerRequest&, Poco::Net::HTTPServerResponse&) override;
@@ -102,6 +113,7 @@ class ErrorHandler : public Handler {
  private:
   const int status_;
   const std::string allow_;
+  const std::string error_;
 };
 
 }  // namespace rtdemo

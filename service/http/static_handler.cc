@@ -11,7 +11,6 @@
 #include "Poco/Path.h"
 #include "Poco/String.h"
 #include "Poco/StringTokenizer.h"
-#include "Poco/URI.h"
 #include "service/http/handlers.h"
 #include "service/http/http_util.h"
 
@@ -51,14 +50,7 @@ std::string relativePathFor(const std::string& urlPath) {
 
 void StaticFileHandler::handle(Poco::Net::HTTPServerRequest& request,
                                Poco::Net::HTTPServerResponse& response) {
-  std::string urlPath;
-  try {
-    urlPath = Poco::URI(request.getURI()).getPath();
-  } catch (const std::exception&) {
-    sendError(response, 400, "malformed path");
-    return;
-  }
-  std::string rel = relativePathFor(urlPath);
+  std::string rel = relativePathFor(path_);
   if (rel.empty()) {
     sendError(response, 404, "not found");
     return;
