@@ -10,7 +10,7 @@
 // The watchdog thread pings WATCHDOG=1 every WATCHDOG_USEC/2, but only while
 // the liveness check it was given passes; when rtdemo wedges, the pings stop
 // and systemd kills and restarts it (Restart=on-failure). What "alive" means
-// for rtdemo is decided in livenessProblem() below.
+// for rtdemo is decided by rtdemoAlive() below.
 //
 // Threading: every method may be called from any thread. Whatever the check
 // given to startWatchdog() uses must stay valid until stopWatchdog() (or the

@@ -35,7 +35,8 @@ void MetricsHandler::handle(Poco::Net::HTTPServerRequest&,
 
   m.family("rtdemo_build_info", "gauge", "Version and history backend of this process; always 1.");
   m.sample("rtdemo_build_info",
-           "version=\"" + PrometheusText::labelValue(RTDEMO_VERSION) + "\"," + backendLabel, int64_t{1});
+           "version=\"" + PrometheusText::labelValue(RTDEMO_VERSION) + "\"," + backendLabel,
+           int64_t{1});
 
   m.family("rtdemo_backend_up", "gauge",
            "1 when the backend can accept publishes now (as /healthz), else 0.");
@@ -48,14 +49,13 @@ void MetricsHandler::handle(Poco::Net::HTTPServerRequest&,
   m.sample("rtdemo_open_connections", "transport=\"poll\"", hub.pollsHeld);
   m.sample("rtdemo_open_connections", "transport=\"websocket\"", hub.websocketsOpen);
 
-  m.family("rtdemo_hub_io_uring_loops", "gauge",
+  m.single("rtdemo_hub_io_uring_loops", "gauge",
            "Hub loops that send each fan-out in one io_uring submission; the "
-           "others make one send() per socket (rtdemo.hub.io-uring).");
-  m.sample("rtdemo_hub_io_uring_loops", "", hub.batchingLoops);
+           "others make one send() per socket (rtdemo.hub.io-uring).",
+           hub.batchingLoops);
 
-  m.family("rtdemo_http_requests_in_flight", "gauge",
-           "HTTP handlers running now on the request pool.");
-  m.sample("rtdemo_http_requests_in_flight", "",
+  m.single("rtdemo_http_requests_in_flight", "gauge",
+           "HTTP handlers running now on the request pool.",
            int64_t{ctx_->inFlight.load(std::memory_order_relaxed)});
 
   m.family("rtdemo_messages_published_total", "counter",
@@ -65,49 +65,49 @@ void MetricsHandler::handle(Poco::Net::HTTPServerRequest&,
   m.sample("rtdemo_messages_published_total", "via=\"websocket\"", hub.wsPublished);
   m.sample("rtdemo_messages_published_total", "via=\"demo\"", ctx_->demoPublished);
 
-  m.family("rtdemo_messages_delivered_total", "counter",
-           "Message writes to subscriber connections, live and replayed.");
-  m.sample("rtdemo_messages_delivered_total", "", hub.delivered);
+  m.single("rtdemo_messages_delivered_total", "counter",
+           "Message writes to subscriber connections, live and replayed.",
+           hub.delivered);
 
-  m.family("rtdemo_messages_replayed_total", "counter",
-           "Messages sent to a resuming subscriber from history.");
-  m.sample("rtdemo_messages_replayed_total", "", hub.replayed);
+  m.single("rtdemo_messages_replayed_total", "counter",
+           "Messages sent to a resuming subscriber from history.",
+           hub.replayed);
 
-  m.family("rtdemo_resets_total", "counter",
-           "Cursors that history could not serve, answered with a reset.");
-  m.sample("rtdemo_resets_total", "", hub.resets);
+  m.single("rtdemo_resets_total", "counter",
+           "Cursors that history could not serve, answered with a reset.",
+           hub.resets);
 
-  m.family("rtdemo_slow_subscriber_disconnects_total", "counter",
-           "Streams cut off for passing rtdemo.stream.buffer.bytes of unsent data.");
-  m.sample("rtdemo_slow_subscriber_disconnects_total", "", hub.slowDisconnects);
+  m.single("rtdemo_slow_subscriber_disconnects_total", "counter",
+           "Streams cut off for passing rtdemo.stream.buffer.bytes of unsent data.",
+           hub.slowDisconnects);
 
-  m.family("rtdemo_heartbeats_total", "counter", "Heartbeat writes to SSE streams and WebSockets.");
-  m.sample("rtdemo_heartbeats_total", "", hub.heartbeats);
+  m.single("rtdemo_heartbeats_total", "counter", "Heartbeat writes to SSE streams and WebSockets.",
+           hub.heartbeats);
 
-  m.family("rtdemo_poll_continuations_total", "counter",
+  m.single("rtdemo_poll_continuations_total", "counter",
            "Long polls read and answered by a hub loop on a kept-alive connection, "
-           "without the HTTP server.");
-  m.sample("rtdemo_poll_continuations_total", "", hub.pollsContinued);
+           "without the HTTP server.",
+           hub.pollsContinued);
 
-  m.family("rtdemo_history_pages_total", "counter",
+  m.single("rtdemo_history_pages_total", "counter",
            "History pages read for replays and polls by the hub; a replay reads the "
-           "next page only once its socket has taken the last one.");
-  m.sample("rtdemo_history_pages_total", "", hub.historyPages);
+           "next page only once its socket has taken the last one.",
+           hub.historyPages);
 
-  m.family("rtdemo_token_expiries_total", "counter",
+  m.single("rtdemo_token_expiries_total", "counter",
            "Subscriptions to private channels ended because the token that allowed "
-           "them expired (SSE token-expired event, poll 401, WebSocket expired message).");
-  m.sample("rtdemo_token_expiries_total", "", hub.tokenExpiries);
+           "them expired (SSE token-expired event, poll 401, WebSocket expired message).",
+           hub.tokenExpiries);
 
-  m.family("rtdemo_hub_connection_errors_total", "counter",
+  m.single("rtdemo_hub_connection_errors_total", "counter",
            "Connections a hub loop closed because serving them raised an error "
-           "(each is logged in one line); the loop itself goes on.");
-  m.sample("rtdemo_hub_connection_errors_total", "", hub.connErrors);
+           "(each is logged in one line); the loop itself goes on.",
+           hub.connErrors);
 
-  m.family("rtdemo_hub_busy_refusals_total", "counter",
+  m.single("rtdemo_hub_busy_refusals_total", "counter",
            "WebSocket subscribes and publishes and re-polls refused with 503 because "
-           "rtdemo.hub.worker-queue requests already waited for the hub's workers.");
-  m.sample("rtdemo_hub_busy_refusals_total", "", hub.busyRefusals);
+           "rtdemo.hub.worker-queue requests already waited for the hub's workers.",
+           hub.busyRefusals);
 
   m.family("rtdemo_send_requests_total", "counter", "POST /send answers, by status code.");
   m.sample("rtdemo_send_requests_total", "code=\"201\"", sends.created);
@@ -127,26 +127,25 @@ void MetricsHandler::handle(Poco::Net::HTTPServerRequest&,
   Status historyStatus = ctx_->broker->historyStats(&history);
   if (historyStatus.code() != Status::Code::kNotSupported) {
     if (historyStatus.ok()) {
-      m.family("rtdemo_history_retained_bytes", "gauge",
+      m.single("rtdemo_history_retained_bytes", "gauge",
                "Bytes of history retained across all channels, as counted against "
-               "rtdemo.history.max-bytes (data + event + 64 per message).");
-      m.sample("rtdemo_history_retained_bytes", "", history.retainedBytes);
-      m.family("rtdemo_history_channels", "gauge",
-               "Channels history knows, counted against rtdemo.history.max-channels.");
-      m.sample("rtdemo_history_channels", "", history.channels);
+               "rtdemo.history.max-bytes (data + event + 64 per message).",
+               history.retainedBytes);
+      m.single("rtdemo_history_channels", "gauge",
+               "Channels history knows, counted against rtdemo.history.max-channels.",
+               history.channels);
     }
-    m.family("rtdemo_history_max_bytes", "gauge", "rtdemo.history.max-bytes.");
-    m.sample("rtdemo_history_max_bytes", "", ctx_->settings.historyMaxBytes);
-    m.family("rtdemo_history_max_channels", "gauge", "rtdemo.history.max-channels.");
-    m.sample("rtdemo_history_max_channels", "",
+    m.single("rtdemo_history_max_bytes", "gauge", "rtdemo.history.max-bytes.",
+             ctx_->settings.historyMaxBytes);
+    m.single("rtdemo_history_max_channels", "gauge", "rtdemo.history.max-channels.",
              uint64_t{ctx_->settings.historyMaxChannels});
-    m.family("rtdemo_history_evicted_channels_total", "counter",
+    m.single("rtdemo_history_evicted_channels_total", "counter",
              "Channels whose whole history the global cap evicted, least recently "
-             "published first; their readers get a reset.");
-    m.sample("rtdemo_history_evicted_channels_total", "", history.evictedChannels);
-    m.family("rtdemo_history_evicted_messages_total", "counter",
-             "Messages the global cap removed, those of evicted channels included.");
-    m.sample("rtdemo_history_evicted_messages_total", "", history.evictedMessages);
+             "published first; their readers get a reset.",
+             history.evictedChannels);
+    m.single("rtdemo_history_evicted_messages_total", "counter",
+             "Messages the global cap removed, those of evicted channels included.",
+             history.evictedMessages);
   }
 
   LatencyHistogram::Snapshot latency = ctx_->publishLatency.snapshot();

@@ -4,6 +4,7 @@
 #include <future>
 
 #include "service/protocol/history_page.h"
+#include "service/protocol/http_status.h"
 #include "service/protocol/ws_frame.h"
 
 namespace rtdemo {
@@ -89,7 +90,7 @@ bool BrokerGateway::publish(uint64_t connId, wsproto::Command command, CommandSi
         if (s.ok()) stats_->wsPublished.fetch_add(1, std::memory_order_relaxed);
         std::string json = s.ok() ? wsproto::encodeAck(*stored, command.ref)
                                   : wsproto::encodeError(s.toString(), command.ref,
-                                                         s.code() == Status::Code::kUnavailable ? 503 : 500);
+                                                         httpStatusFor(s));
         sink->post(WsAnswerCmd{connId, std::make_shared<const std::string>(
                                            ws::encodeFrame(ws::kText, json))});
       },

@@ -36,6 +36,15 @@ class PrometheusText {
   void sample(const std::string& name, const std::string& labels,
               const std::atomic<int64_t>& value);
 
+  // A family of one unlabelled sample: its # HELP and # TYPE, then the
+  // sample.
+  template <typename V>
+  void single(const std::string& name, const char* type, const std::string& help,
+              const V& value) {
+    family(name, type, help);
+    sample(name, "", value);
+  }
+
   const std::string& str() const { return out_; }
 
   // A label value, escaped as the format requires (backslash, quote and

@@ -2,8 +2,10 @@
 // writes on sockets it has taken over from the HTTP server.
 //
 // The pool thread answers polls that can be answered at once through POCO;
-// held polls are answered from a hub loop with encodeDetachedResponse(), so
-// both paths share encodePollBody() and clients cannot tell them apart.
+// held polls are answered from a hub loop, which writes encodeDetachedHead()
+// and then the body (one encoded body is shared by every poll a message
+// answers). Both paths share encodePollBody(), so clients cannot tell them
+// apart.
 #pragma once
 
 #include <string>

@@ -25,10 +25,10 @@ void writeSecurityMetrics(Security& security, PrometheusText* out) {
   refusal("request_line", "414", c.requestLineTooLong);
   refusal("headers", "431", c.headersTooLarge);
 
-  m.family("rtdemo_slow_handshakes_total", "counter",
+  m.single("rtdemo_slow_handshakes_total", "counter",
            "Connections cut off for not sending a request head (or publish "
-           "body) within rtdemo.limits.handshake.seconds.");
-  m.sample("rtdemo_slow_handshakes_total", "", c.slowHandshakes);
+           "body) within rtdemo.limits.handshake.seconds.",
+           c.slowHandshakes);
 
   m.family("rtdemo_keepalive_declined_total", "counter",
            "Answers that closed their connection (Connection: close) instead "
@@ -77,15 +77,13 @@ void writeSecurityMetrics(Security& security, PrometheusText* out) {
   m.sample("rtdemo_sessions_total", "transport=\"send\"", c.sessionsSend);
   m.sample("rtdemo_sessions_total", "transport=\"ws\"", c.sessionsWs);
 
-  m.family("rtdemo_tracked_streams", "gauge",
+  m.single("rtdemo_tracked_streams", "gauge",
            "Subscriber connections counted against the stream limits now "
-           "(closed ones leave at the next prune).");
-  m.sample("rtdemo_tracked_streams", "",
+           "(closed ones leave at the next prune).",
            uint64_t{security.connections().tracked()});
-  m.family("rtdemo_tracked_keepalive", "gauge",
+  m.single("rtdemo_tracked_keepalive", "gauge",
            "HTTP connections kept alive between requests, counted against "
-           "the per-address connection limit.");
-  m.sample("rtdemo_tracked_keepalive", "",
+           "the per-address connection limit.",
            uint64_t{security.connections().trackedIdle()});
 }
 
