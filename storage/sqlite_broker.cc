@@ -63,6 +63,8 @@
 #include "storage/sqlite_reader.h"
 #include "storage/sqlite_schema.h"
 #include "storage/sqlite_status.h"
+#include "storage/sqlite_streams.h"
+#include "storage/stream_rules.h"
 
 namespace rtdemo {
 namespace {
@@ -108,7 +110,12 @@ class SqliteBroker : public Broker {
         updateLast_((*db_ << "UPDATE channels SET last_seq = ? WHERE id = ?",
                      use(bSeq_), use(bChannel_))),
         channels_(db_.get(), config.historySize, config.historyMaxBytes,
-                  config.historyMaxChannels) {}
+                  config.historyMaxChannels),
+        streams_(db_.get(), &channels_, epoch_,
+                 [this](ChannelState* ch, const std::string& channel,
+                        const std::string& event, const std::string& data) {
+                   return storeRow(ch, channel, event, data);
+                 }) {}
 
   ~SqliteBroker() override {
     {
@@ -175,6 +182,43 @@ class SqliteBroker : public Broker {
     return live_.add(channel, std::move(cb));
   }
 
+  // Stream operations queue like publishes and run in the writer's
+  // transaction (sqlite_streams.h), so they share its group commit.
+  Status createStream(const std::string& channel, const StreamConfig& config,
+                      const StreamAppend& initial, StreamResult* out) override {
+    StreamOp op{StreamOp::kCreate, &config, &initial, out};
+    return runStreamOp(channel, &op);
+  }
+
+  Status appendStream(const std::string& channel, const StreamAppend& append,
+                      StreamResult* out) override {
+    StreamOp op{StreamOp::kAppend, nullptr, &append, out};
+    return runStreamOp(channel, &op);
+  }
+
+  Status deleteStream(const std::string& channel, StreamResult* out) override {
+    StreamOp op{StreamOp::kDelete, nullptr, nullptr, out};
+    return runStreamOp(channel, &op);
+  }
+
+  Status streamInfo(const std::string& channel, StreamInfo* out,
+                    bool* exists) override {
+    Status s = readers_.streamInfo(channel, out, exists);
+    if (!s.ok() || !*exists) return s;
+    out->lastAccessMs = std::max(out->lastAccessMs, touchedMs(channel));
+    // An expired stream is gone; the writer drops its rows at its next
+    // operation on it.
+    if (streamExpired(*out, clock_->nowMs())) *exists = false;
+    return s;
+  }
+
+  // A read restarts the TTL in memory only (docs/durable-streams.md, "TTL").
+  Status touchStream(const std::string& channel) override {
+    std::lock_guard<std::mutex> lock(touchMu_);
+    readAtMs_[channel] = clock_->nowMs();
+    return Status::OK();
+  }
+
   Status health() override {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return Status::Unavailable("the sqlite backend is closing");
@@ -193,12 +237,23 @@ class SqliteBroker : public Broker {
   // One queued publish. Lives on the publisher's stack, and the publisher
   // blocks until done, so the writer may read the strings it points at
   // without copying them first; the result is handed over under mu.
+  // A stream operation riding on a Pending; what it points at lives on the
+  // caller's stack, like the Pending itself.
+  struct StreamOp {
+    enum Kind { kCreate, kAppend, kDelete } kind;
+    const StreamConfig* config;   // kCreate
+    const StreamAppend* request;  // kCreate (initial), kAppend
+    StreamResult* result;         // written by the writer before done
+  };
+
   struct Pending {
-    Pending(const std::string* c, const std::string* e, const std::string* d)
-        : channel(c), event(e), data(d) {}
+    Pending(const std::string* c, const std::string* e, const std::string* d,
+            StreamOp* o = nullptr)
+        : channel(c), event(e), data(d), op(o) {}
     const std::string* const channel;
-    const std::string* const event;
-    const std::string* const data;
+    const std::string* const event;  // publishes only
+    const std::string* const data;   // publishes only
+    StreamOp* const op;              // null for a publish
     std::mutex mu;
     std::condition_variable cv;
     // Guarded by mu.
@@ -261,35 +316,17 @@ class SqliteBroker : public Broker {
       trimBacklog_.insert(over.begin(), over.end());
       bTs_ = clock_->nowMs();
       for (Pending* p : batch) {
+        if (p->op != nullptr) {
+          runStreamOpLocked(*p->channel, p->op);
+          for (MessagePtr& m : batchStored_) stored.push_back(std::move(m));
+          batchStored_.clear();
+          continue;
+        }
         ChannelState& ch = channels_.publishedTo(*p->channel);
-        if (!ch.touched) {
-          ch.touched = true;
-          touched.push_back(&ch);
-        }
-        auto m = std::make_shared<Message>();
-        m->channel = *p->channel;
-        m->id = MessageId{epoch_, uint64_t(ch.lastSeq + 1), 0};
-        m->idText = m->id.toString();
-        m->event = *p->event;
-        m->data = *p->data;
-        m->tsMs = bTs_;
-        bChannel_ = ch.id;
-        bSeq_ = ch.lastSeq + 1;
-        bEvent_ = m->event;
-        // Lend the message's copy to the bound parameter instead of copying
-        // a payload of up to rtdemo.send.max-bytes a second time.
-        bData_.swap(m->data);
-        try {
-          insert_.execute();
-        } catch (...) {
-          bData_.swap(m->data);
-          throw;
-        }
-        bData_.swap(m->data);
-        ch.lastSeq += 1;
-        channels_.added(&ch, messageCost(m->event.size(), m->data.size()));
-        stored.push_back(std::move(m));
+        stored.push_back(storeRow(&ch, *p->channel, *p->event, *p->data));
+        p->message = stored.back();
       }
+      touched.swap(batchTouched_);
       for (ChannelState* ch : touched) {
         bChannel_ = ch->id;
         bSeq_ = ch->lastSeq;
@@ -309,6 +346,9 @@ class SqliteBroker : public Broker {
       result =
           Status::Unavailable(std::string("storing the message: ") + e.what());
     }
+    for (ChannelState* ch : batchTouched_) ch->touched = false;
+    batchTouched_.clear();
+    batchStored_.clear();
     if (!result.ok()) {
       rollbackQuietly(*db_);
       // The index may now be ahead of the file; it reloads before its next
@@ -324,16 +364,90 @@ class SqliteBroker : public Broker {
       std::lock_guard<std::mutex> lock(mu_);
       lastWrite_ = result;
     }
-    for (size_t i = 0; i < batch.size(); ++i) {
-      Pending* p = batch[i];
+    for (Pending* p : batch) {
       // Notify under p->mu: once it is released the publisher may return and
       // destroy *p, so nothing touches p after this block.
       std::lock_guard<std::mutex> lock(p->mu);
       p->status = result;
-      if (result.ok()) p->message = std::move(stored[i]);
+      if (!result.ok()) p->message.reset();
       p->done = true;
       p->cv.notify_one();
     }
+  }
+
+  // Inserts one message row of `ch` in the open transaction and returns the
+  // message; the channel's last_seq is written once per batch, after all
+  // its rows. Writer thread only; throws Poco::Exception.
+  MessagePtr storeRow(ChannelState* ch, const std::string& channel,
+                      const std::string& event, const std::string& data) {
+    if (!ch->touched) {
+      ch->touched = true;
+      batchTouched_.push_back(ch);
+    }
+    auto m = std::make_shared<Message>();
+    m->channel = channel;
+    m->id = MessageId{epoch_, uint64_t(ch->lastSeq + 1), 0};
+    m->idText = m->id.toString();
+    m->event = event;
+    m->data = data;
+    m->tsMs = bTs_;
+    bChannel_ = ch->id;
+    bSeq_ = ch->lastSeq + 1;
+    bEvent_ = m->event;
+    // Lend the message's copy to the bound parameter instead of copying
+    // a payload of up to rtdemo.send.max-bytes a second time.
+    bData_.swap(m->data);
+    try {
+      insert_.execute();
+    } catch (...) {
+      bData_.swap(m->data);
+      throw;
+    }
+    bData_.swap(m->data);
+    ch->lastSeq += 1;
+    channels_.added(ch, messageCost(m->event.size(), m->data.size()));
+    return m;
+  }
+
+  // Queues a stream operation and waits for the commit that holds it.
+  Status runStreamOp(const std::string& channel, StreamOp* op) {
+    *op->result = StreamResult();
+    Pending p{&channel, nullptr, nullptr, op};
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stopping_)
+        return Status::Unavailable("the sqlite backend is closing");
+      queue_.push_back(&p);
+      if (writerIdle_) writerCv_.notify_one();
+    }
+    std::unique_lock<std::mutex> lock(p.mu);
+    p.cv.wait(lock, [&] { return p.done; });
+    if (!p.status.ok()) *op->result = StreamResult();
+    return p.status;
+  }
+
+  // Writer thread, inside the batch's transaction. What it stores goes to
+  // batchStored_, for live delivery after the COMMIT.
+  void runStreamOpLocked(const std::string& channel, StreamOp* op) {
+    int64_t touched = touchedMs(channel);
+    switch (op->kind) {
+      case StreamOp::kCreate:
+        streams_.create(channel, *op->config, *op->request, bTs_, touched, op->result);
+        break;
+      case StreamOp::kAppend:
+        streams_.append(channel, *op->request, bTs_, touched, op->result);
+        break;
+      case StreamOp::kDelete:
+        streams_.remove(channel, bTs_, touched, op->result);
+        break;
+    }
+    batchStored_ = op->result->stored;
+  }
+
+  int64_t touchedMs(const std::string& channel) {
+    std::lock_guard<std::mutex> lock(touchMu_);
+    auto it = readAtMs_.find(channel);
+    return it == readAtMs_.end() ? 0 : it->second;
   }
 
   void maintain() {
@@ -388,6 +502,9 @@ class SqliteBroker : public Broker {
   Statement insert_;
   Statement updateLast_;
   SqliteChannels channels_;
+  SqliteStreamWriter streams_;
+  std::vector<ChannelState*> batchTouched_;  // written in the current batch
+  std::vector<MessagePtr> batchStored_;  // what the last stream op stored
   std::unordered_set<std::string> trimBacklog_;  // channels over the count
   bool ageBacklog_ = false;
   bool capBacklog_ = false;  // over the cap after the last step allowed
@@ -395,6 +512,11 @@ class SqliteBroker : public Broker {
   // Written by the writer thread, read by historyStats().
   std::atomic<uint64_t> statBytes_{0}, statChannels_{0}, statEvictedChannels_{0},
       statEvictedMessages_{0};
+
+  // The last read of each stream (touchStream()), for the TTL; kept in
+  // memory only. Guarded by touchMu_.
+  std::mutex touchMu_;
+  std::unordered_map<std::string, int64_t> readAtMs_;
 
   std::mutex mu_;
   std::condition_variable writerCv_;

@@ -70,6 +70,10 @@ class SqliteChannels {
   // Records one more row of `cost` bytes for `ch`.
   void added(Channel* ch, uint64_t cost);
 
+  // Deletes every row of `ch` (a deleted or expired stream); the channel
+  // and its last sequence stay.
+  void deleteAll(Channel* ch) { deleteThrough(ch, ch->lastSeq, false); }
+
   // Deletes at most kTrimBatch rows of `ch` past the count limit. Returns
   // true when more remain.
   bool trimCount(Channel* ch);

@@ -10,6 +10,7 @@
 #include "storage/clock.h"
 #include "storage/cursor.h"
 #include "storage/sqlite_status.h"
+#include "storage/sqlite_streams.h"
 
 namespace rtdemo {
 namespace {
@@ -148,6 +149,22 @@ Status SqliteReaders::lastId(const std::string& channel, std::string* out) {
     return Status::OK();
   } catch (const Poco::Exception& e) {
     return sqliteStatus(e, "reading the last id of channel " + channel);
+  }
+}
+
+Status SqliteReaders::streamInfo(const std::string& channel, StreamInfo* out,
+                                 bool* exists) {
+  Lease reader(this);
+  Session& s = *reader->session;
+  try {
+    s << "BEGIN", now;  // one snapshot for the stream row and last_seq
+    readStreamRow(s, epoch_, channel, out, exists);
+    s << "COMMIT", now;
+    return Status::OK();
+  } catch (const Poco::Exception& e) {
+    rollbackQuietly(s);
+    *exists = false;
+    return sqliteStatus(e, "reading stream " + channel);
   }
 }
 

@@ -45,6 +45,8 @@ class SqliteReaders {
   Status readAfter(const std::string& channel, const std::string& cursor,
                    size_t limit, HistoryRead* out);
   Status lastId(const std::string& channel, std::string* out);
+  // The stream row of `channel` (sqlite_streams.h), expiry not applied.
+  Status streamInfo(const std::string& channel, StreamInfo* out, bool* exists);
 
  private:
   struct Reader {

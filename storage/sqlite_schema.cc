@@ -194,7 +194,7 @@ Status probeReadOnly(const std::string& path, int busyTimeoutMs, bool* isNew) {
                                   std::to_string(kSqliteSchemaVersion) +
                                   "); run a newer rtdemo or use another file");
     }
-    if (version != kSqliteSchemaVersion) {
+    if (version < 1) {
       return Status::NotSupported(
           path + " has an unknown rtdemo schema version " +
           std::to_string(version) + "; rtdemo leaves it as it is");
@@ -218,6 +218,20 @@ Status probeReadOnly(const std::string& path, int busyTimeoutMs, bool* isNew) {
   }
 }
 
+// Version 2: the Durable Streams tables (sqlite_streams.h). A version 1
+// file gets them when this rtdemo first opens it for writing.
+void createStreamTables(Session& s) {
+  s << "CREATE TABLE streams(name TEXT PRIMARY KEY, content_type TEXT NOT NULL, "
+       "ttl_s INTEGER NOT NULL, expires_ms INTEGER NOT NULL, closed INTEGER NOT NULL, "
+       "start_seq INTEGER NOT NULL, created_ms INTEGER NOT NULL, access_ms INTEGER NOT "
+       "NULL, last_stream_seq TEXT NOT NULL) WITHOUT ROWID",
+      now;
+  s << "CREATE TABLE producers(stream TEXT NOT NULL, producer TEXT NOT NULL, epoch "
+       "INTEGER NOT NULL, last_seq INTEGER NOT NULL, PRIMARY KEY(stream, producer)) "
+       "WITHOUT ROWID",
+      now;
+}
+
 void createSchema(Session& s, const std::string& epoch) {
   s << "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) "
        "WITHOUT ROWID",
@@ -231,6 +245,7 @@ void createSchema(Session& s, const std::string& epoch) {
       now;
   s << "CREATE UNIQUE INDEX messages_by_channel ON messages(channel_id, seq)",
       now;
+  createStreamTables(s);
   std::string version = std::to_string(kSqliteSchemaVersion);
   std::string created = std::to_string(nowMs());
   std::string e = epoch;
@@ -261,7 +276,16 @@ Status openWriter(const std::string& path, const BrokerConfig& config,
     *s << "BEGIN IMMEDIATE", now;
     std::string epoch;
     try {
-      if (isNew) createSchema(*s, newEpoch());
+      if (isNew) {
+        createSchema(*s, newEpoch());
+      } else {
+        Poco::Int64 version = 0;
+        *s << "PRAGMA user_version", into(version), now;
+        if (version == 1) {
+          createStreamTables(*s);
+          *s << "PRAGMA user_version = " + std::to_string(kSqliteSchemaVersion), now;
+        }
+      }
       *s << "SELECT value FROM meta WHERE key = 'epoch'", into(epoch), now;
       *s << "COMMIT", now;
     } catch (...) {

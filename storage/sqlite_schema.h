@@ -7,13 +7,16 @@
 // check its schema and integrity. Only a file that passed all of that (or a
 // new, empty one) is opened for writing.
 //
-// Schema, version 1 (PRAGMA user_version = 1, application_id = 'rtd0'):
+// Schema, version 2 (PRAGMA user_version = 2, application_id = 'rtd0'):
 //   meta(key, value)                  epoch, schema_version, created_ms
 //   channels(id, name, last_seq)      last issued sequence; survives trimming
 //   messages(id, channel_id, seq, ts_ms, event, data)
 //     id is the rowid, so rowid order is store order (age trimming walks it);
 //     (channel_id, seq) is unique and serves every history read.
 //     ts_ms sits before data so reading it never touches overflow pages.
+//   streams, producers                Durable Streams (sqlite_streams.h);
+//     version 2 added them, and a version 1 file gets them, empty, the first
+//     time it is opened for writing (a version 1 rtdemo then refuses it).
 //
 // Not thread-safe: called once, from openSqliteBroker().
 #pragma once
@@ -27,7 +30,7 @@
 
 namespace rtdemo {
 
-constexpr int kSqliteSchemaVersion = 1;
+constexpr int kSqliteSchemaVersion = 2;
 
 // An flock() on the database file, held for as long as a broker uses it, so
 // that a second rtdemo on the same file fails at start instead of issuing the

@@ -6,7 +6,7 @@
 // they share is sqlite_broker_support.h.
 //
 // Every test gets its own temporary directory (removed afterwards).
-#include "tests/broker/broker_contract.h"
+#include "tests/broker/stream_contract.h"
 #include "tests/broker/sqlite_broker_support.h"
 
 namespace rtdemo {
@@ -32,11 +32,14 @@ class SqliteHarness : public BrokerHarness {
   TempDir dir_;
 };
 
-// This backend does not store streams yet (docs/durable-streams.md, "What is
-// done"); the stream contract joins here when it does.
-GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(StreamContractTest);
-GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(StreamClockTest);
-
+INSTANTIATE_TEST_SUITE_P(
+    Sqlite, StreamContractTest,
+    ::testing::Values(BrokerBackend{"sqlite", [] { return std::make_unique<SqliteHarness>(); }}),
+    [](const auto& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(
+    Sqlite, StreamClockTest,
+    ::testing::Values(BrokerBackend{"sqlite", [] { return std::make_unique<SqliteHarness>(); }}),
+    [](const auto& info) { return info.param.name; });
 INSTANTIATE_TEST_SUITE_P(
     Sqlite, BrokerContractTest,
     ::testing::Values(BrokerBackend{"sqlite", [] { return std::make_unique<SqliteHarness>(); }}),

@@ -1,5 +1,6 @@
 // SQLite start-up refusals: a path or file that cannot be rtdemo's history
 // is refused with one clear line, and the file is left as it was.
+#include "storage/sqlite_schema.h"
 #include "tests/broker/sqlite_broker_support.h"
 
 namespace rtdemo {
@@ -66,11 +67,13 @@ TEST_F(SqliteBrokerTest, NewerSchemaIsRefusedUntouched) {
   std::string path = closedHistory();
   {
     auto s = rawSession(path);
-    s << "PRAGMA user_version = 2", now;
+    s << "PRAGMA user_version = " + std::to_string(kSqliteSchemaVersion + 1), now;
   }
   std::string before = slurp(path);
   std::string why = refuse(config());
-  EXPECT_NE(why.find("schema version 2"), std::string::npos) << why;
+  EXPECT_NE(why.find("schema version " + std::to_string(kSqliteSchemaVersion + 1)),
+            std::string::npos)
+      << why;
   EXPECT_NE(why.find("newer"), std::string::npos) << why;
   EXPECT_EQ(slurp(path), before);
 }
