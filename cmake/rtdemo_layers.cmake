@@ -11,6 +11,7 @@
 #   rtdemo_hub       rtdemo_protocol, rtdemo_storage (and rtdemo_metrics)
 #   rtdemo_security  rtdemo_config, rtdemo_metrics, rtdemo_model
 #   rtdemo_protocol  rtdemo_model
+#   rtdemo_streams   rtdemo_protocol (Durable Streams parsers)
 #   rtdemo_storage   rtdemo_model
 #   rtdemo_config    rtdemo_model
 #   rtdemo_metrics, rtdemo_model: nothing of ours
@@ -19,6 +20,7 @@
 set(RTDEMO_LAYER_rtdemo_model "")
 set(RTDEMO_LAYER_rtdemo_storage rtdemo_model)
 set(RTDEMO_LAYER_rtdemo_protocol rtdemo_model)
+set(RTDEMO_LAYER_rtdemo_streams rtdemo_protocol rtdemo_model)
 set(RTDEMO_LAYER_rtdemo_metrics "")
 set(RTDEMO_LAYER_rtdemo_config rtdemo_model)
 set(RTDEMO_LAYER_rtdemo_security rtdemo_config rtdemo_metrics rtdemo_model)
@@ -33,7 +35,7 @@ set(RTDEMO_LAYER_rtdemo rtdemo_app)
 set(RTDEMO_LAYER_rtdemo-token rtdemo_security)
 
 # The libraries of ours: what a link entry must be to be checked at all.
-set(RTDEMO_LAYER_LIBRARIES rtdemo_model rtdemo_storage rtdemo_protocol rtdemo_metrics
+set(RTDEMO_LAYER_LIBRARIES rtdemo_model rtdemo_storage rtdemo_protocol rtdemo_streams rtdemo_metrics
     rtdemo_config rtdemo_security rtdemo_hub rtdemo_http rtdemo_app)
 
 function(rtdemo_check_layer target)
@@ -70,6 +72,8 @@ if(RTDEMO_FUZZ)
     rtdemo_check_layer(${target} rtdemo_protocol)
   endforeach()
   rtdemo_check_layer(fuzz_cursor rtdemo_model)
+  rtdemo_check_layer(fuzz_stream_offset rtdemo_streams)
+  rtdemo_check_layer(fuzz_stream_body rtdemo_streams)
   rtdemo_check_layer(fuzz_client_address rtdemo_security)
   rtdemo_check_layer(fuzz_jwt rtdemo_security)
 endif()

@@ -6,7 +6,7 @@
 # Each folder below may include only its own headers and those of the
 # folders listed for it. "model" is the part of storage/ every layer shares
 # without linking rtdemo_storage: rtdemo_model's headers (message, message
-# id, status) and the header-only clock and thread name. CMake checks the
+# id, status), the header-only stream types, clock and thread name. CMake checks the
 # same graph for the libraries each target links (cmake/rtdemo_layers.cmake),
 # so an upward include fails here by name and an upward link fails the
 # configure step.
@@ -16,12 +16,13 @@
 set -euo pipefail
 cd "${1:-$(dirname "$0")/..}"
 
-model='storage/(message|message_id|status|clock|thread_name)\.h'
+model='storage/(message|message_id|status|stream|clock|thread_name)\.h'
 
 # folder          may include (besides itself)
 table='
 storage           -
 service/protocol  model
+service/streams   service/protocol model
 service/metrics   -
 service/config    model
 service/security  service/config service/metrics model
@@ -29,7 +30,7 @@ service/hub       service/protocol service/metrics storage
 service/http      service/hub service/security service/protocol service/metrics storage
 service/app       service/http service/hub service/security service/protocol service/metrics service/config storage
 tools             service/security model
-fuzz              service/protocol service/security storage tests/support
+fuzz              service/protocol service/streams service/security storage tests/support
 '
 
 failed=0

@@ -6,7 +6,8 @@
 // A stream is a channel with metadata: its configuration, whether it is
 // closed, the id its history starts after, and per-producer state. The
 // messages are the channel's own, stored and delivered like any publish.
-// These types carry no HTTP: the transport (service/streams/) parses headers
+// Header-only types, part of the model every layer may include
+// (scripts/layering_check.sh). These types carry no HTTP: the transport (service/streams/) parses headers
 // into them and renders the outcomes as status codes.
 //
 // Protocol refusals (a stale producer epoch, a closed stream, a different
@@ -88,9 +89,6 @@ enum class StreamOutcome {
   kSeqGap,               // append: the producer skipped a seq
   kEpochNotFromZero,     // append: a new producer epoch whose seq is not 0
 };
-
-// A short English name for logs and error bodies ("closed", "seq gap").
-const char* streamOutcomeName(StreamOutcome outcome);
 
 // What streamInfo() answers about a stream that exists.
 struct StreamInfo {

@@ -16,6 +16,9 @@
 
 namespace rtdemo {
 
+// A short English name for logs and error bodies ("stream is closed").
+const char* streamOutcomeName(StreamOutcome outcome);
+
 // True once the stream's expiry has passed, or its TTL has run out since it
 // was last touched.
 bool streamExpired(const StreamInfo& info, int64_t nowMs);
