@@ -49,6 +49,12 @@ void MetricsHandler::handle(Poco::Net::HTTPServerRequest&,
   m.sample("rtdemo_open_connections", "transport=\"poll\"", hub.pollsHeld);
   m.sample("rtdemo_open_connections", "transport=\"websocket\"", hub.websocketsOpen);
 
+  m.family("rtdemo_hub_polls", "gauge",
+           "Long-poll connections on the hub by state: parked (waiting for a message "
+           "or their timeout) and idle (answered, kept alive for the next request).");
+  m.sample("rtdemo_hub_polls", "state=\"parked\"", hub.pollsParked);
+  m.sample("rtdemo_hub_polls", "state=\"idle\"", hub.pollsIdle);
+
   m.single("rtdemo_hub_io_uring_loops", "gauge",
            "Hub loops that send each fan-out in one io_uring submission; the "
            "others make one send() per socket (rtdemo.hub.io-uring).",

@@ -69,7 +69,7 @@ void HubLoop::endExpired(Conn* c, int64_t now) {
       if (c->answered()) return;
       stats_->tokenExpiries.fetch_add(1, std::memory_order_relaxed);
       c->keepAlive = false;
-      answerPoll(c, 401, "Unauthorized", share("{\"error\":\"token expired\"}"));
+      answerPoll(c, 401, share("{\"error\":\"token expired\"}"));
       return;
     case Conn::Kind::kWebSocket: {
       const uint64_t id = c->id;

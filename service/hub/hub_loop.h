@@ -161,8 +161,7 @@ class HubLoop : public CommandSink {
   void updateInterest(Conn* c);
 
   // Long polls (hub_poll.cc).
-  void answerPoll(Conn* c, int status, const std::string& reason,
-                  const SharedBytes& body);
+  void answerPoll(Conn* c, int status, const SharedBytes& body);  // POCO's reason phrase
   void answerPollNow(Conn* c, const std::vector<MessagePtr>& messages,
                      const std::string& lastId, bool reset,
                      const std::string& oldest);

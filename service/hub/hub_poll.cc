@@ -138,18 +138,17 @@ void HubLoop::livePoll(Conn* c, Sub* s, const LiveEventPtr& event) {
   }
   s->lastSent = m.id;
   stats_->delivered.fetch_add(1, std::memory_order_relaxed);
-  answerPoll(c, 200, "OK", event->pollBody());
+  answerPoll(c, 200, event->pollBody());
 }
 
 void HubLoop::answerPollNow(Conn* c, const std::vector<MessagePtr>& messages,
                             const std::string& lastId, bool reset,
                             const std::string& oldest) {
   stats_->delivered.fetch_add(messages.size(), std::memory_order_relaxed);
-  answerPoll(c, 200, "OK", share(encodePollBody(messages, lastId, reset, oldest)));
+  answerPoll(c, 200, share(encodePollBody(messages, lastId, reset, oldest)));
 }
 
-void HubLoop::answerPoll(Conn* c, int status, const std::string& reason,
-                         const SharedBytes& body) {
+void HubLoop::answerPoll(Conn* c, int status, const SharedBytes& body) {
   if (c->answered()) return;
   if (!keepsListening(*c)) {
     for (auto& s : c->subs) unlink(s.get());
@@ -160,7 +159,7 @@ void HubLoop::answerPoll(Conn* c, int status, const std::string& reason,
   // The head is this connection's (its session, CORS); the body of a live
   // message is shared by every poll it answers.
   std::string head =
-      encodeDetachedHead(status, reason, body->size(), c->keepAlive, c->reuse.headers);
+      encodeDetachedHead(status, body->size(), c->keepAlive, c->reuse.headers);
   if (canBatch(*c) && body->size() <= kBatchedPollBodyMax) {
     // In a fan-out the answer waits in the batch as one buffer: copying a
     // small body costs less than the system call the batch saves.
@@ -327,7 +326,7 @@ void HubLoop::rePoll(Conn* c, const NextPoll& poll) {
     s->pageInFlight = false;
     s->replaying = false;
     c->keepAlive = false;
-    answerPoll(c, 503, "Service Unavailable", share("{\"error\":\"server busy, try again\"}"));
+    answerPoll(c, 503, share("{\"error\":\"server busy, try again\"}"));
   }
 }
 

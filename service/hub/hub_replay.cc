@@ -51,7 +51,7 @@ void HubLoop::replayFailed(Conn* c, Sub* s, const ReplayCmd& cmd) {
   switch (c->kind) {
     case Conn::Kind::kPoll:
       c->keepAlive = false;
-      answerPoll(c, 503, "Service Unavailable", share("{\"error\":\"" + why + "\"}"));
+      answerPoll(c, 503, share("{\"error\":\"" + why + "\"}"));
       return;
     case Conn::Kind::kStream:
       close(c);  // the browser reconnects with its Last-Event-ID

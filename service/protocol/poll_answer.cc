@@ -1,6 +1,7 @@
 // Implementation of the long-poll answer encoding (see poll_answer.h).
 #include "service/protocol/poll_answer.h"
 
+#include "Poco/Net/HTTPResponse.h"
 #include "service/protocol/json_writer.h"
 
 namespace rtdemo {
@@ -40,10 +41,11 @@ std::string encodePollBody(const std::vector<MessagePtr>& messages,
   return json.take();
 }
 
-std::string encodeDetachedHead(int status, const std::string& reason,
-                               size_t contentLength, bool keepAlive,
+std::string encodeDetachedHead(int status, size_t contentLength, bool keepAlive,
                                const std::string& extraHeaders) {
-  std::string out = "HTTP/1.1 " + std::to_string(status) + " " + reason +
+  const auto httpStatus = static_cast<Poco::Net::HTTPResponse::HTTPStatus>(status);
+  std::string out = "HTTP/1.1 " + std::to_string(status) + " " +
+                    Poco::Net::HTTPResponse::getReasonForStatus(httpStatus) +
                     "\r\n"
                     "Content-Type: application/json\r\n"
                     "Cache-Control: no-cache\r\n";
@@ -51,14 +53,6 @@ std::string encodeDetachedHead(int status, const std::string& reason,
   out += extraHeaders;
   out += "Content-Length: " + std::to_string(contentLength) + "\r\n\r\n";
   return out;
-}
-
-std::string encodeDetachedResponse(int status, const std::string& reason,
-                                   const std::string& jsonBody, bool keepAlive,
-                                   const std::string& extraHeaders) {
-  return encodeDetachedHead(status, reason, jsonBody.size(), keepAlive,
-                            extraHeaders) +
-         jsonBody;
 }
 
 }  // namespace rtdemo

@@ -25,15 +25,9 @@ std::string encodePollBody(const std::vector<MessagePtr>& messages,
 // bytes, ending the connection or keeping it alive for the client's next
 // request. `extraHeaders` are whole "Name: value\r\n" lines that the
 // request's handler decided on (the session id, CORS), so that an answer
-// written by the hub carries what an answer written by POCO would.
-std::string encodeDetachedHead(int status, const std::string& reason,
-                               size_t contentLength, bool keepAlive = false,
+// written by the hub carries what an answer written by POCO would, down to
+// the reason phrase (POCO's own for `status`).
+std::string encodeDetachedHead(int status, size_t contentLength, bool keepAlive = false,
                                const std::string& extraHeaders = "");
-
-// Head and body in one string.
-std::string encodeDetachedResponse(int status, const std::string& reason,
-                                   const std::string& jsonBody,
-                                   bool keepAlive = false,
-                                   const std::string& extraHeaders = "");
 
 }  // namespace rtdemo

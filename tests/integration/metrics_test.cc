@@ -242,6 +242,23 @@ TEST(MetricsTest, HeldPollsAreCountedByTransport) {
   ::close(fd);
 }
 
+TEST(MetricsTest, PollsOnTheHubAreCountedByState) {
+  ServerProcess server(memoryArgs());
+  ASSERT_TRUE(server.ready());
+  const int port = server.port();
+  auto polls = [&](const char* state) {
+    return scrape(port)[std::string("rtdemo_hub_polls{state=\"") + state + "\"}"];
+  };
+  int fd = connectLoopback(port);
+  ASSERT_TRUE(sendGet(fd, "/poll?channel=p&timeout=20"));  // HTTP/1.1: kept alive
+  EXPECT_TRUE(waitUntil([&] { return polls("parked") == 1; }));
+  EXPECT_EQ(polls("idle"), 0);
+  publish(port, "p", "wake");
+  EXPECT_TRUE(waitUntil([&] { return polls("parked") == 0 && polls("idle") == 1; }));
+  ::close(fd);
+  EXPECT_TRUE(waitUntil([&] { return polls("idle") == 0; }));
+}
+
 TEST(MetricsTest, HealthzIsOkWhenTheBackendCanPublish) {
   ServerProcess server(memoryArgs());
   ASSERT_TRUE(server.ready());

@@ -32,12 +32,17 @@ TEST(PollAnswer, ResetNamesOldest) {
             R"({"messages":[],"last_id":"ep-0","reset":true,"oldest":"ep-4"})");
 }
 
-TEST(PollAnswer, DetachedResponseIsCompleteHttp) {
-  std::string r = encodeDetachedResponse(200, "OK", "{}");
+TEST(PollAnswer, DetachedHeadIsCompleteHttp) {
+  std::string r = encodeDetachedHead(200, 2);
   EXPECT_EQ(r.rfind("HTTP/1.1 200 OK\r\n", 0), 0u);
   EXPECT_NE(r.find("Content-Length: 2\r\n"), std::string::npos);
   EXPECT_NE(r.find("Connection: close\r\n"), std::string::npos);
-  EXPECT_EQ(r.substr(r.size() - 6), "\r\n\r\n{}");
+  EXPECT_EQ(r.substr(r.size() - 4), "\r\n\r\n");
+}
+
+TEST(PollAnswer, DetachedHeadsCarryPocosReasonPhrases) {
+  EXPECT_EQ(encodeDetachedHead(401, 0).rfind("HTTP/1.1 401 Unauthorized\r\n", 0), 0u);
+  EXPECT_EQ(encodeDetachedHead(503, 0, true).rfind("HTTP/1.1 503 Service Unavailable\r\n", 0), 0u);
 }
 
 }  // namespace
