@@ -23,13 +23,14 @@
 #                      of starting one
 #   --prefix S         rtdemo.redis.prefix of every instance (rtdemo:)
 #   --rtdemo PATH      the binary (build/rtdemo)
+#   --reuse-port       every instance on one port (rtdemo.reuse-port = on):
+#                      --base-port itself (run: 5000; 0: the port instance 1
+#                      got), and the kernel spreads connections among them
 # Instance 1 runs the demo ticker (rtdemo.demo.interval.seconds); the others
 # have it off, so the demo channel gets one message per tick, not N.
 #
-# One port for all (SO_REUSEPORT, the kernel spreading connections) needs
-# rtdemo.reuse-port, which rtdemo does not have yet: until it does, put a
-# load balancer in front of the N ports (docs/scaling.md says what it must
-# do for SSE and WebSocket).
+# Without --reuse-port, put a load balancer in front of the N ports
+# (docs/scaling.md says what it must do for SSE and WebSocket).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -90,6 +91,7 @@ BASE_PORT=
 REDIS_PORT=
 PREFIX=rtdemo:
 RTDEMO=$ROOT/build/rtdemo
+REUSE_PORT=0
 EXTRA=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -98,6 +100,7 @@ while [ $# -gt 0 ]; do
     --redis-port) REDIS_PORT=$2; shift ;;
     --prefix) PREFIX=$2; shift ;;
     --rtdemo) RTDEMO=$2; shift ;;
+    --reuse-port) REUSE_PORT=1 ;;
     --) shift; EXTRA=("$@"); break ;;
     *) die "unknown option $1" ;;
   esac
@@ -154,9 +157,20 @@ for i in $(seq 1 "$N"); do
   mkdir -p "$inst/var"
   rm -f "$inst/port"
   port=0
-  [ "$BASE_PORT" != 0 ] && port=$((BASE_PORT + i))
   demo=()
-  [ "$i" != 1 ] && demo=(-D rtdemo.demo.interval.seconds=0)
+  if [ "$REUSE_PORT" = 1 ]; then
+    # All on one port: the base port, or the one instance 1 got.
+    port=$BASE_PORT
+    if [ "$i" != 1 ] && [ "$port" = 0 ]; then
+      for t in $(seq 1 200); do [ -s "$DIR/instance-1/port" ] && break; sleep 0.05; done
+      port=$(cat "$DIR/instance-1/port" 2>/dev/null || echo 0)
+      [ "$port" != 0 ] || die "instance 1 did not start"
+    fi
+    demo=(-D rtdemo.reuse-port=on)
+  elif [ "$BASE_PORT" != 0 ]; then
+    port=$((BASE_PORT + i))
+  fi
+  [ "$i" != 1 ] && demo+=(-D rtdemo.demo.interval.seconds=0)
   # The working directory is the instance's state directory: relative
   # paths (rtdemo.sqlite.path, the port file) land there.
   (cd "$inst" && exec "$RTDEMO" --port "$port" --backend redis \

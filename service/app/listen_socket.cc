@@ -46,7 +46,7 @@ bool listensOn(int fd, const std::string& bind, int port) {
 
 }  // namespace
 
-Listener openListener(const std::string& bind, int port, int backlog) {
+Listener openListener(const std::string& bind, int port, int backlog, bool reusePort) {
   Listener out;
   char** names = nullptr;
   // unset_environment=1: nothing after this may take the descriptors again.
@@ -69,7 +69,7 @@ Listener openListener(const std::string& bind, int port, int backlog) {
     std::free(names);
   }
   if (adopted) return out;
-  out.socket.bind(Poco::Net::SocketAddress(bind, static_cast<Poco::UInt16>(port)), true, false);
+  out.socket.bind(Poco::Net::SocketAddress(bind, static_cast<Poco::UInt16>(port)), true, reusePort);
   out.socket.listen(backlog);
   return out;
 }

@@ -37,10 +37,12 @@ struct Listener {
 
 // The socket to serve on: the stored one if it listens on bind:port (any
 // port of that address when port is 0), else a new one bound to bind:port
-// with this backlog, without SO_REUSEPORT (a second rtdemo on the port must
-// fail). Closes every other inherited descriptor. Throws Poco::Exception if
-// it cannot bind or listen.
-Listener openListener(const std::string& bind, int port, int backlog);
+// with this backlog. Without reusePort there is no SO_REUSEPORT, so a second
+// rtdemo on the port fails; with it (rtdemo.reuse-port), every rtdemo that
+// also sets it may bind the same address, and the kernel spreads new
+// connections over them. Closes every other inherited descriptor. Throws
+// Poco::Exception if it cannot bind or listen.
+Listener openListener(const std::string& bind, int port, int backlog, bool reusePort = false);
 
 // Hands a newly bound listener to systemd's store (FDSTORE=1, FDNAME=listen).
 // A no-op outside systemd; systemd drops it if the unit allows no store.

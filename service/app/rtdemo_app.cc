@@ -287,7 +287,7 @@ int RtdemoApp::main(const std::vector<std::string>&) {
   // that a restart refuses nobody (listen_socket.h); else bound here.
   Listener listening;
   try {
-    listening = openListener(settings.bind, settings.port, 4096);
+    listening = openListener(settings.bind, settings.port, 4096, settings.reusePort);
   } catch (const Poco::Exception& e) {
     return fail("cannot listen on " + settings.bind + ":" + std::to_string(settings.port) +
                     ": " + e.displayText(),

@@ -17,6 +17,7 @@ Status loadSettings(const Poco::Util::AbstractConfiguration& config,
   r.text("rtdemo.bind", &s.bind);
   r.integer("rtdemo.port", 0, 65535, &s.port);
   r.text("rtdemo.port-file", &s.portFile);
+  r.boolean("rtdemo.reuse-port", &s.reusePort);
   r.integer("rtdemo.http.threads", 2, 1024, &s.httpThreads);
   r.integer("rtdemo.http.queue", 16, 1000000, &s.httpQueue);
   r.integer("rtdemo.hub.loops", 1, 64, &s.hubLoops);

@@ -19,6 +19,10 @@ struct Settings {
   // Listening.
   std::string bind = "127.0.0.1";
   int port = 5000;           // 0: a port the OS picks (see portFile)
+  // rtdemo.reuse-port: bind with SO_REUSEPORT, so that several rtdemo
+  // processes (sharing one Redis) listen on one address and the kernel
+  // spreads new connections among them.
+  bool reusePort = false;
   // Where to write the port actually bound, once listening; empty: nowhere.
   // For whoever starts rtdemo on port 0 (tests, scripts) and must learn it.
   std::string portFile;

@@ -5,13 +5,19 @@
 //     with no gap and no duplicate;
 //   - six instances streaming while one is SIGKILLed: its clients resume on
 //     the others from their Last-Event-ID with nothing lost or repeated;
-//   - three instances across a Redis restart.
+//   - three instances across a Redis restart;
+//   - three instances on one port (rtdemo.reuse-port): the kernel spreads
+//     the connections over them, and every subscriber gets every message.
 // Every wait is on an observable condition (an event, a closed stream, a
 // metric, a status code), never a fixed sleep.
 #include <gtest/gtest.h>
 #include <signal.h>
 
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
 #include <chrono>
 #include <future>
 #include <memory>
@@ -228,6 +234,67 @@ TEST(Cluster, ThreeInstancesStreamAcrossARedisRestartWithNothingLost) {
   for (Subscriber& s : subs) {
     s.readUntil(sent.size());
     EXPECT_EQ(s.ids, sent) << "subscriber on instance " << s.instance;
+  }
+}
+
+// Established connections on local port `port`, by the pid holding them
+// (ss -p, as root: every process's sockets).
+std::map<pid_t, int> connectionsByPid(int port) {
+  std::map<pid_t, int> out;
+  std::string cmd = "ss -Htnp state established '( sport = :" + std::to_string(port) + " )'";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return out;
+  char line[4096];
+  while (std::fgets(line, sizeof line, p)) {
+    const char* at = std::strstr(line, "pid=");
+    if (at) ++out[static_cast<pid_t>(std::atoi(at + 4))];
+  }
+  ::pclose(p);
+  return out;
+}
+
+TEST(Cluster, ThreeInstancesOnOnePortShareItsConnectionsAndEveryMessage) {
+  RedisServer redis;
+  ASSERT_TRUE(redis.running());
+  std::vector<std::string> args = instanceArgs(redis);
+  args.insert(args.end(), {"-D", "rtdemo.reuse-port=on"});
+  std::vector<std::unique_ptr<ServerProcess>> inst;
+  inst.push_back(std::make_unique<ServerProcess>(args));
+  ASSERT_TRUE(inst[0]->ready()) << inst[0]->stderrText();
+  const int port = inst[0]->port();
+  for (int i = 0; i < 2; ++i) {
+    inst.push_back(std::make_unique<ServerProcess>(args, port));
+    ASSERT_TRUE(inst.back()->ready()) << inst.back()->stderrText();
+  }
+
+  // 60 streams on the one port. The kernel hashes each connection to one of
+  // the three listeners; all 60 on two of them would happen about once in
+  // 10^10 runs.
+  constexpr int kStreams = 60;
+  std::string cursor = cursorNow(port, "one");
+  std::vector<Subscriber> subs;
+  for (int k = 0; k < kStreams; ++k) {
+    Subscriber s;
+    s.stream = std::make_unique<SseClient>(port, "/events?channel=one", cursor);
+    ASSERT_EQ(s.stream->status(), 200);
+    subs.push_back(std::move(s));
+  }
+  std::map<pid_t, int> held;
+  ASSERT_TRUE(waitUntil([&] {
+    held = connectionsByPid(port);
+    int total = 0;
+    for (const auto& s : inst) total += held[s->pid()];
+    return total == kStreams;
+  })) << "the three instances do not hold the " << kStreams << " streams";
+  for (const auto& s : inst) EXPECT_GT(held[s->pid()], 0) << "pid " << s->pid() << " got none";
+
+  // Publishes through the same port land on any of them; every stream, on
+  // whichever instance, gets all of them in one order.
+  std::vector<std::string> sent;
+  for (int k = 0; k < 6; ++k) sent.push_back(publish(port, "one", "m" + std::to_string(k)));
+  for (Subscriber& s : subs) {
+    s.readUntil(sent.size());
+    EXPECT_EQ(s.ids, sent);
   }
 }
 
