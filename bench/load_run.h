@@ -191,4 +191,13 @@ class LoadRun {
   std::vector<std::pair<uint32_t, uint32_t>> arrival_samples_;
 };
 
+template <typename Done>
+bool LoadRun::pollUntil(Done done, int64_t deadline_ns) {
+  while (!done()) {
+    if (nowNs() >= deadline_ns) return false;
+    pollOnce(10);
+  }
+  return true;
+}
+
 }  // namespace bench
