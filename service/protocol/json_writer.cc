@@ -97,4 +97,11 @@ void JsonWriter::null() {
   out_.append("null");
 }
 
+void JsonWriter::stringOrNull(std::string_view s) {
+  if (s.empty())
+    null();
+  else
+    string(s);
+}
+
 }  // namespace rtdemo

@@ -25,6 +25,9 @@ class JsonWriter {
   void number(int64_t n);
   void boolean(bool b);
   void null();
+  // A string, or null for an empty one: an id that may not exist (a
+  // reset's oldest retained message).
+  void stringOrNull(std::string_view s);
 
   const std::string& str() const { return out_; }
   std::string take() { return std::move(out_); }

@@ -32,10 +32,7 @@ std::string encodePollBody(const std::vector<MessagePtr>& messages,
     json.key("reset");
     json.boolean(true);
     json.key("oldest");
-    if (oldest.empty())
-      json.null();
-    else
-      json.string(oldest);
+    json.stringOrNull(oldest);
   }
   json.endObject();
   return json.take();

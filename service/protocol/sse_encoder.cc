@@ -68,10 +68,7 @@ std::string encodeReset(const std::string& epochStartId,
   JsonWriter json;
   json.beginObject();
   json.key("oldest");
-  if (oldest.empty())
-    json.null();
-  else
-    json.string(oldest);
+  json.stringOrNull(oldest);
   json.key("reason");
   json.string(reason);
   json.endObject();

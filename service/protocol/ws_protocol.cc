@@ -134,10 +134,7 @@ std::string encodeReset(const std::string& channel, const std::string& oldest,
   json.key("channel");
   json.string(channel);
   json.key("oldest");
-  if (oldest.empty())
-    json.null();
-  else
-    json.string(oldest);
+  json.stringOrNull(oldest);
   json.key("reason");
   json.string(reason);
   json.endObject();

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "tests/support/http_client.h"
+#include "tests/support/socket_reader.h"
 
 namespace rtdemo {
 
@@ -74,62 +75,13 @@ inline void expectNothingStored(
 }
 
 // A connection that sends `request` as given and reads the answer head.
-class RawConnection {
+class RawConnection : public SocketReader {
  public:
-  explicit RawConnection(int port) : fd_(connectLoopback(port)) {}
-  ~RawConnection() { close(); }
-  void close() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-  bool send(const std::string& bytes) {
-    return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) ==
-           static_cast<ssize_t>(bytes.size());
-  }
-  // Reads until `needle` appears, the peer closes, or the timeout passes.
-  bool readUntil(const std::string& needle,
-                 std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (received_.find(needle) == std::string::npos) {
-      if (!readSome(deadline)) return false;
-    }
-    return true;
-  }
-  // True once the server closed the connection (EOF or reset).
-  bool waitForClose(std::chrono::milliseconds timeout) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!closed_) {
-      if (!readSome(deadline) && !closed_) return false;
-    }
-    return true;
-  }
+  explicit RawConnection(int port) : SocketReader(connectLoopback(port)) {}
   int status() const {
-    size_t sp = received_.find(' ');
-    return sp == std::string::npos ? 0 : std::atoi(received_.c_str() + sp + 1);
+    size_t sp = received().find(' ');
+    return sp == std::string::npos ? 0 : std::atoi(received().c_str() + sp + 1);
   }
-  const std::string& received() const { return received_; }
-
- private:
-  bool readSome(std::chrono::steady_clock::time_point deadline) {
-    if (closed_ || fd_ < 0) return false;
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return false;
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
-    char buf[4096];
-    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-    if (n <= 0) {
-      closed_ = true;
-      return false;
-    }
-    received_.append(buf, static_cast<size_t>(n));
-    return true;
-  }
-
-  int fd_;
-  bool closed_ = false;
-  std::string received_;
 };
 
 // GET `target` with extra header lines (each ending in \r\n).

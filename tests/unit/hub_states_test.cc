@@ -23,6 +23,7 @@
 #include "Poco/Net/StreamSocket.h"
 #include "Poco/Net/StreamSocketImpl.h"
 #include "service/hub/hub.h"
+#include "tests/support/socket_reader.h"
 #include "tests/support/ws_test_client.h"
 
 namespace rtdemo {
@@ -45,65 +46,7 @@ class ManualClock : public HubClock {
   std::atomic<int64_t> wall_{1'800'000'000'000};  // 2027-01-15, in ms
 };
 
-// The test's end of a socketpair: raw bytes, read until what is expected.
-class RawPeer {
- public:
-  explicit RawPeer(int fd) : fd_(fd) {}
-  ~RawPeer() { ::close(fd_); }
-
-  // Reads until `needle` has arrived; returns everything up to and
-  // including it and keeps the rest. "" on timeout or EOF first.
-  std::string readThrough(const std::string& needle, std::chrono::milliseconds timeout = 10s) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-      size_t at = buf_.find(needle);
-      if (at != std::string::npos) {
-        std::string got = buf_.substr(0, at + needle.size());
-        buf_.erase(0, at + needle.size());
-        return got;
-      }
-      if (!fill(deadline)) return "";
-    }
-  }
-  // True once the other end closed (whatever came before is dropped).
-  bool waitClosed(std::chrono::milliseconds timeout = 10s) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (fill(deadline)) buf_.clear();
-    return eof_;
-  }
-  // Nothing unread has arrived and the connection is open, right now.
-  bool quiet() {
-    if (!buf_.empty() || eof_) return false;
-    pollfd p{fd_, POLLIN, 0};
-    return ::poll(&p, 1, 0) == 0;
-  }
-  void send(const std::string& bytes) {
-    ASSERT_EQ(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL),
-              static_cast<ssize_t>(bytes.size()));
-  }
-
- private:
-  // Reads what arrives before `deadline`; false on timeout or EOF.
-  bool fill(std::chrono::steady_clock::time_point deadline) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (eof_ || left.count() <= 0) return false;
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
-    char tmp[65536];
-    ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
-    if (n <= 0) {
-      eof_ = true;
-      return false;
-    }
-    buf_.append(tmp, static_cast<size_t>(n));
-    return true;
-  }
-
-  int fd_;
-  std::string buf_;
-  bool eof_ = false;
-};
+using RawPeer = SocketReader;  // the test's end of a socketpair
 
 class HubStatesTest : public ::testing::Test {
  protected:
@@ -211,7 +154,7 @@ TEST_F(HubStatesTest, AParkedPollIsAnsweredEmptyAtItsTimeoutAndNotBefore) {
   EXPECT_NE(answer.find("\"messages\":[]"), std::string::npos) << answer;
   EXPECT_NE(answer.find("\"last_id\":\"" + cursor + "\""), std::string::npos) << answer;
   // Without keep-alive the connection ends with its answer.
-  EXPECT_TRUE(peer->waitClosed());
+  EXPECT_TRUE(peer->waitForClose());
   EXPECT_EQ(hub_->stats().pollsParked.load(), 0);
 }
 
@@ -230,7 +173,7 @@ TEST_F(HubStatesTest, AnIdleKeepAlivePollIsClosedAfterTheIdleTimeAndNotBefore) {
   EXPECT_TRUE(peer->quiet());
   EXPECT_EQ(hub_->stats().pollsIdle.load(), 1);
   advance(100);
-  EXPECT_TRUE(peer->waitClosed());
+  EXPECT_TRUE(peer->waitForClose());
   EXPECT_EQ(hub_->stats().pollsIdle.load(), 0);
 }
 
@@ -238,8 +181,8 @@ TEST_F(HubStatesTest, ASilentWebSocketIsDroppedAfterThreeHeartbeatsAndATalkingOn
   auto open = [&](const char* ref) {
     auto [socket, peer] = socketPair();
     hub_->addWebSocket(socket, "", "", nullptr);
-    peer->send(encodeClientFrame(
-        0x81, std::string(R"({"type":"subscribe","channel":"w","ref":")") + ref + "\"}"));
+    EXPECT_TRUE(peer->send(encodeClientFrame(
+        0x81, std::string(R"({"type":"subscribe","channel":"w","ref":")") + ref + "\"}")));
     EXPECT_NE(peer->readThrough(std::string("\"ref\":\"") + ref + "\""), "");
     return std::move(peer);
   };
@@ -251,11 +194,11 @@ TEST_F(HubStatesTest, ASilentWebSocketIsDroppedAfterThreeHeartbeatsAndATalkingOn
     advance(kHeartbeatSeconds * 1000);
     EXPECT_NE(silent->readThrough("rtdemo"), "") << "heartbeat " << beat;  // the ping
     EXPECT_NE(talking->readThrough("rtdemo"), "") << "heartbeat " << beat;
-    talking->send(encodeClientFrame(0x8A, "rtdemo"));  // its pong
+    EXPECT_TRUE(talking->send(encodeClientFrame(0x8A, "rtdemo")));  // its pong
   }
   settle();
   advance(kHeartbeatSeconds * 1000);
-  EXPECT_TRUE(silent->waitClosed());
+  EXPECT_TRUE(silent->waitForClose());
   EXPECT_NE(talking->readThrough("rtdemo"), "");
   EXPECT_EQ(hub_->stats().websocketsOpen.load(), 1);
 }
@@ -271,7 +214,7 @@ TEST_F(HubStatesTest, AStreamEndsWhenItsTokenExpiresPastTheLeewayAndNotBefore) {
   EXPECT_EQ(hub_->stats().tokenExpiries.load(), 0u);
   advance(100);
   EXPECT_NE(stream->readThrough("event: token-expired\n"), "");
-  EXPECT_TRUE(stream->waitClosed());
+  EXPECT_TRUE(stream->waitForClose());
   EXPECT_EQ(hub_->stats().tokenExpiries.load(), 1u);
 }
 
