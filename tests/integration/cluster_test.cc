@@ -33,13 +33,7 @@ namespace {
 using namespace std::chrono_literals;
 
 std::vector<std::string> instanceArgs(const RedisServer& redis) {
-  return {"--backend", "redis",
-          "-D", "rtdemo.redis.host=127.0.0.1",
-          "-D", "rtdemo.redis.port=" + std::to_string(redis.port()),
-          "-D", "rtdemo.redis.prefix=cluster:",
-          "-D", "rtdemo.redis.timeout.ms=1000",
-          "-D", "rtdemo.heartbeat.seconds=1",
-          "-D", "rtdemo.retry.ms=500"};
+  return rtdemoOnRedis(redis, "cluster:");
 }
 
 // n instances on one Redis; instance i is instances[i].

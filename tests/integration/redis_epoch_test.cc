@@ -17,16 +17,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::vector<std::string> redisArgs(const RedisServer& redis, std::vector<std::string> extra = {}) {
-  std::vector<std::string> args = {"--backend", "redis",
-                                   "-D", "rtdemo.redis.port=" + std::to_string(redis.port()),
-                                   "-D", "rtdemo.redis.prefix=ep:",
-                                   "-D", "rtdemo.redis.timeout.ms=1000",
-                                   "-D", "rtdemo.heartbeat.seconds=1"};
-  args.insert(args.end(), extra.begin(), extra.end());
-  return args;
-}
-
 std::string cursorNow(int port, const std::string& channel) {
   return jsonField(httpGet(port, "/poll?channel=" + channel + "&timeout=0").body, "last_id");
 }
@@ -36,7 +26,7 @@ std::string epochOf(const std::string& id) { return id.substr(0, id.find('-')); 
 TEST(RedisEpoch, LiveClientsGetAResetBeforeTheNewEpochsFirstMessage) {
   RedisServer redis("always");
   ASSERT_TRUE(redis.running());
-  ServerProcess server(redisArgs(redis));
+  ServerProcess server(rtdemoOnRedis(redis, "ep:"));
   ASSERT_TRUE(server.ready()) << server.stderrText();
   const int port = server.port();
   const std::string start = cursorNow(port, "c");
@@ -88,7 +78,7 @@ TEST(RedisEpoch, AHungRedisNeverStallsAHubLoop) {
   // wait with it, rtdemo.redis.timeout.ms per subscribe.
   RedisServer redis("always");
   ASSERT_TRUE(redis.running());
-  ServerProcess server(redisArgs(redis, {"-D", "rtdemo.hub.loops=1"}));
+  ServerProcess server(rtdemoOnRedis(redis, "ep:", {"-D", "rtdemo.hub.loops=1"}));
   ASSERT_TRUE(server.ready()) << server.stderrText();
   const int port = server.port();
   SseClient sse(port, "/events?channel=c", cursorNow(port, "c"));

@@ -16,22 +16,12 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::vector<std::string> redisArgs(const RedisServer& redis, const std::string& prefix) {
-  return {"--backend", "redis",
-          "-D", "rtdemo.redis.host=127.0.0.1",
-          "-D", "rtdemo.redis.port=" + std::to_string(redis.port()),
-          "-D", "rtdemo.redis.prefix=" + prefix,
-          "-D", "rtdemo.heartbeat.seconds=1",
-          "-D", "rtdemo.poll.timeout.seconds=5",
-          "-D", "rtdemo.retry.ms=500"};
-}
-
 class RedisInstancesTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(redis_.running());
-    a_ = std::make_unique<ServerProcess>(redisArgs(redis_, "it:"));
-    b_ = std::make_unique<ServerProcess>(redisArgs(redis_, "it:"));
+    a_ = std::make_unique<ServerProcess>(rtdemoOnRedis(redis_, "it:", {"-D", "rtdemo.poll.timeout.seconds=5"}));
+    b_ = std::make_unique<ServerProcess>(rtdemoOnRedis(redis_, "it:", {"-D", "rtdemo.poll.timeout.seconds=5"}));
     ASSERT_TRUE(a_->ready()) << a_->stderrText();
     ASSERT_TRUE(b_->ready()) << b_->stderrText();
   }

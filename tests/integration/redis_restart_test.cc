@@ -17,16 +17,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::vector<std::string> redisArgs(const RedisServer& redis) {
-  return {"--backend", "redis",
-          "-D", "rtdemo.redis.host=127.0.0.1",
-          "-D", "rtdemo.redis.port=" + std::to_string(redis.port()),
-          "-D", "rtdemo.redis.prefix=rt:",
-          "-D", "rtdemo.redis.timeout.ms=1000",
-          "-D", "rtdemo.heartbeat.seconds=1",
-          "-D", "rtdemo.retry.ms=500"};
-}
-
 // rtdemo's own threads: each is named "rtdemo-<part>" (storage/thread_name.h),
 // while POCO's request pool, which grows and shrinks with load, keeps the
 // process name. A reconnect that leaked a thread would show here.
@@ -69,7 +59,7 @@ int redisClients(RedisServer& redis) {
 TEST(RedisRestart, StreamSurvivesARedisRestartWithNothingLost) {
   RedisServer redis("always");
   ASSERT_TRUE(redis.running());
-  ServerProcess server(redisArgs(redis));
+  ServerProcess server(rtdemoOnRedis(redis, "rt:"));
   ASSERT_TRUE(server.ready()) << server.stderrText();
   SseClient sse(server.port(), "/events?channel=c", cursorNow(server.port()));
   ASSERT_EQ(sse.status(), 200);
@@ -120,7 +110,7 @@ TEST(RedisRestart, StartsWithoutRedisAnswers503AndRecovers) {
   RedisServer redis;
   ASSERT_TRUE(redis.running());
   ASSERT_TRUE(redis.stop(SIGTERM));
-  ServerProcess server(redisArgs(redis));
+  ServerProcess server(rtdemoOnRedis(redis, "rt:"));
   ASSERT_TRUE(server.ready()) << server.stderrText();
   EXPECT_NE(server.stderrText().find("unreachable"), std::string::npos) << server.stderrText();
 

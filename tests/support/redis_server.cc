@@ -194,4 +194,17 @@ std::string RedisServer::command(const std::vector<std::string>& argv) {
   return flatten(reply.get());
 }
 
+std::vector<std::string> rtdemoOnRedis(const RedisServer& redis, const std::string& prefix,
+                                       std::vector<std::string> extra) {
+  std::vector<std::string> args = {"--backend", "redis",
+                                   "-D", "rtdemo.redis.host=127.0.0.1",
+                                   "-D", "rtdemo.redis.port=" + std::to_string(redis.port()),
+                                   "-D", "rtdemo.redis.prefix=" + prefix,
+                                   "-D", "rtdemo.redis.timeout.ms=1000",
+                                   "-D", "rtdemo.heartbeat.seconds=1",
+                                   "-D", "rtdemo.retry.ms=500"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
 }  // namespace rtdemo

@@ -62,4 +62,10 @@ class RedisServer {
   pid_t pid_ = -1;
 };
 
+// The arguments that run rtdemo on `redis` with key prefix `prefix`, and
+// the short heartbeat (1 s), retry hint (500 ms) and Redis timeout (1 s)
+// the integration tests wait on; `extra` follows (a later -D of a key wins).
+std::vector<std::string> rtdemoOnRedis(const RedisServer& redis, const std::string& prefix,
+                                       std::vector<std::string> extra = {});
+
 }  // namespace rtdemo
