@@ -18,6 +18,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { before, after } from 'node:test';
 import { chromium } from 'playwright-core';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -206,6 +207,23 @@ export async function launchBrowser() {
   const browser = await launchBrowserOnly();
   console.log(`browser: ${BROWSER} ${await browser.version()}`);
   return browser;
+}
+
+// One memory-backend server and one browser for a whole test file: started
+// before its first test, stopped after its last. `ready(server, browser)`
+// hands them to the file once both run.
+export function serverAndBrowserPerFile(ready) {
+  let server;
+  let browser;
+  before(async () => {
+    server = await new RtdemoServer({ backend: 'memory' }).start();
+    browser = await launchBrowser();
+    ready(server, browser);
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
 }
 
 async function launchBrowserOnly() {

@@ -22,14 +22,14 @@
 // the screenshot is taken again; a screenshot that merely differs in pixels
 // does not.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import {
-  ROOT, RtdemoServer, launchBrowser, openTab, clickStart, waitHeartbeats, status, send,
+  ROOT, serverAndBrowserPerFile, openTab, clickStart, waitHeartbeats, status, send,
   sendFromForm, logEntries, tempDir,
 } from './harness.mjs';
 
@@ -42,15 +42,9 @@ const REFRESH = 'RTDEMO_WRITE_SCREENSHOT=1 ctest -R browser_screenshot (in build
 let server;
 let browser;
 let taken = null;  // { description } once the first test has run
-
-before(async () => {
-  server = await new RtdemoServer({ backend: 'memory' }).start();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+serverAndBrowserPerFile((s, b) => {
+  server = s;
+  browser = b;
 });
 
 // ---- PNG text chunks -------------------------------------------------------

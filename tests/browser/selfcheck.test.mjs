@@ -6,21 +6,15 @@
 // e.g. the XSS test's "no dialogs, no page errors" into a pass that tests
 // nothing.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BROWSER, RtdemoServer, launchBrowser, openTab, uniqueChannel } from './harness.mjs';
+import { BROWSER, serverAndBrowserPerFile, openTab, uniqueChannel } from './harness.mjs';
 
 let server;
 let browser;
-
-before(async () => {
-  server = await new RtdemoServer({ backend: 'memory' }).start();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+serverAndBrowserPerFile((s, b) => {
+  server = s;
+  browser = b;
 });
 
 test(`the page runs in ${BROWSER}`, async () => {

@@ -6,24 +6,18 @@
 // requests. Last, a restart under a shared stream: the leader's reset notice
 // and reconnect must reach every tab, once.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  RtdemoServer, launchBrowser, openTab, clickStart, waitHeartbeats, waitState, status, send,
+  RtdemoServer, serverAndBrowserPerFile, openTab, clickStart, waitHeartbeats, waitState, status, send,
   messageIds, logEntries, waitForId, uniqueChannel,
 } from './harness.mjs';
 
 let server;
 let browser;
-
-before(async () => {
-  server = await new RtdemoServer({ backend: 'memory' }).start();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+serverAndBrowserPerFile((s, b) => {
+  server = s;
+  browser = b;
 });
 
 const STREAM_PATH = { sse: '/events', longpoll: '/poll' };

@@ -2,24 +2,18 @@
 // /send controls what every subscribed tab renders, so markup in a message
 // must never become markup in the page, on any transport.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  RtdemoServer, launchBrowser, openTab, clickStart, waitHeartbeats, sendFromForm, send,
+  serverAndBrowserPerFile, openTab, clickStart, waitHeartbeats, sendFromForm, send,
   waitForId, logEntries, uniqueChannel,
 } from './harness.mjs';
 
 let server;
 let browser;
-
-before(async () => {
-  server = await new RtdemoServer({ backend: 'memory' }).start();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+serverAndBrowserPerFile((s, b) => {
+  server = s;
+  browser = b;
 });
 
 const PAYLOADS = [
