@@ -37,18 +37,9 @@ cat [not a link](nowhere.md) `service/not/checked.h`
 MD
 }
 
+source "$(dirname "$0")/expect_run.sh"
 run() {  # run EXPECTED_EXIT EXPECTED_TEXT
-  set +e
-  out=$("$node" "$check" --root "$work" README.md docs/other.md 2>&1)
-  rc=$?
-  set -e
-  if [[ $rc -ne $1 ]]; then
-    echo "FAIL: expected exit $1, got $rc; output:"; echo "$out"; exit 1
-  fi
-  if ! grep -qF -- "$2" <<<"$out"; then
-    echo "FAIL: expected output containing: $2; got:"; echo "$out"; exit 1
-  fi
-  echo "ok: exit $rc, $2"
+  expect_run "$1" "$2" "$node" "$check" --root "$work" README.md docs/other.md
 }
 
 write_good
