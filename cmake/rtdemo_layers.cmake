@@ -7,7 +7,7 @@
 # once every target exists.
 #
 #   rtdemo_app       rtdemo_http, and everything below it
-#   rtdemo_http      rtdemo_hub, rtdemo_security
+#   rtdemo_http      rtdemo_hub, rtdemo_security, rtdemo_streams (/v1/stream)
 #   rtdemo_hub       rtdemo_protocol, rtdemo_storage (and rtdemo_metrics)
 #   rtdemo_security  rtdemo_config, rtdemo_metrics, rtdemo_model
 #   rtdemo_protocol  rtdemo_model
@@ -25,9 +25,9 @@ set(RTDEMO_LAYER_rtdemo_metrics "")
 set(RTDEMO_LAYER_rtdemo_config rtdemo_model)
 set(RTDEMO_LAYER_rtdemo_security rtdemo_config rtdemo_metrics rtdemo_model)
 set(RTDEMO_LAYER_rtdemo_hub rtdemo_protocol rtdemo_metrics rtdemo_storage rtdemo_model)
-set(RTDEMO_LAYER_rtdemo_http rtdemo_hub rtdemo_security rtdemo_protocol rtdemo_metrics
+set(RTDEMO_LAYER_rtdemo_http rtdemo_hub rtdemo_security rtdemo_streams rtdemo_protocol rtdemo_metrics
     rtdemo_storage rtdemo_model)
-set(RTDEMO_LAYER_rtdemo_app rtdemo_http rtdemo_hub rtdemo_security rtdemo_protocol
+set(RTDEMO_LAYER_rtdemo_app rtdemo_http rtdemo_hub rtdemo_security rtdemo_streams rtdemo_protocol
     rtdemo_metrics rtdemo_config rtdemo_storage rtdemo_model)
 set(RTDEMO_LAYER_rtdemo rtdemo_app)
 # The token tool signs with JwtVerifier: security alone, so it carries

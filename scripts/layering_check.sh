@@ -27,8 +27,8 @@ service/metrics   -
 service/config    model
 service/security  service/config service/metrics model
 service/hub       service/protocol service/metrics storage
-service/http      service/hub service/security service/protocol service/metrics storage
-service/app       service/http service/hub service/security service/protocol service/metrics service/config storage
+service/http      service/hub service/security service/streams service/protocol service/metrics storage
+service/app       service/http service/hub service/security service/streams service/protocol service/metrics service/config storage
 tools             service/security model
 fuzz              service/protocol service/streams service/security storage tests/support
 '

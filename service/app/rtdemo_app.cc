@@ -74,6 +74,7 @@ HandlerSettings handlerSettings(const Settings& s) {
   h.retryMs = s.retryMs;
   h.streamBufferBytes = s.streamBufferBytes;
   h.sendMaxBytes = s.sendMaxBytes;
+  h.streamMaxBytes = s.streamMaxBytes;
   h.historyMaxBytes = s.broker.historyMaxBytes;
   h.historyMaxChannels = s.broker.historyMaxChannels;
   return h;

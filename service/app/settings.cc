@@ -34,6 +34,7 @@ Status loadSettings(const Poco::Util::AbstractConfiguration& config,
   r.size("rtdemo.stream.buffer.bytes", 4096, int64_t(1) << 32,
          &s.streamBufferBytes);
   r.size("rtdemo.send.max-bytes", 1, 64 << 20, &s.sendMaxBytes);
+  r.size("rtdemo.streams.max-bytes", 1, 256 << 20, &s.streamMaxBytes);
   r.integer("rtdemo.hub.worker-queue", 1, 1000000, &s.hubWorkerQueue);
   r.integer("rtdemo.ws.subscribe-rate", 1, 100000, &s.wsSubscribeRate);
   r.integer("rtdemo.ws.in-flight", 1, 10000, &s.wsInFlight);

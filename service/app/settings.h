@@ -45,6 +45,7 @@ struct Settings {
 
   // Publishing.
   size_t sendMaxBytes = 65536;
+  size_t streamMaxBytes = 16 << 20;  // rtdemo.streams.max-bytes
 
   // Demo ticker: 0 turns it off.
   int demoIntervalSeconds = 5;

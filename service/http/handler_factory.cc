@@ -5,6 +5,7 @@
 #include "Poco/URI.h"
 #include "service/http/handlers.h"
 #include "service/http/presence_handler.h"
+#include "service/http/streams_handler.h"
 
 namespace rtdemo {
 
@@ -38,6 +39,15 @@ Poco::Net::HTTPRequestHandler* HandlerFactory::createRequestHandler(
     if (path == "/healthz") return new HealthHandler(ctx_);
     if (path == "/metrics") return new MetricsHandler(ctx_);
     return new StaticFileHandler(ctx_, path);
+  }
+  // Durable Streams (streams_handler.h): the name is the rest of the path,
+  // checked by the handler against the channel rules.
+  static const std::string kStreams = "/v1/stream/";
+  if (path.compare(0, kStreams.size(), kStreams) == 0) {
+    if (method == "PUT" || method == "POST" || method == "DELETE" || get ||
+        method == "OPTIONS")
+      return new StreamHandler(ctx_, path.substr(kStreams.size()));
+    return new ErrorHandler(ctx_, 405, "GET, HEAD, POST, PUT, DELETE, OPTIONS");
   }
   if (path == "/presence") {
     if (!get) return new ErrorHandler(ctx_, 405, "GET, HEAD");

@@ -20,6 +20,7 @@ struct HandlerSettings {
   int retryMs = 0;               // rtdemo.retry.ms: the SSE retry: field
   size_t streamBufferBytes = 0;  // rtdemo.stream.buffer.bytes (a poll page)
   size_t sendMaxBytes = 0;       // rtdemo.send.max-bytes: POST /send data
+  size_t streamMaxBytes = 0;     // rtdemo.streams.max-bytes: a /v1/stream body
   // The history caps, shown by /metrics next to the history's own gauges.
   uint64_t historyMaxBytes = 0;    // rtdemo.history.max-bytes
   size_t historyMaxChannels = 0;   // rtdemo.history.max-channels

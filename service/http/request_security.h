@@ -113,6 +113,10 @@ class RequestSecurity {
       const Poco::Net::HTTPServerRequest& request) const;
   // This connection's session id (stable over keep-alive requests).
   std::string sessionFor(const Poco::Net::HTTPServerRequest& request);
+  // Sets the CORS headers of an answer to this request (also used by
+  // /v1/stream, whose every answer carries them).
+  void addCorsHeaders(const Poco::Net::HTTPServerRequest& request,
+                      Poco::Net::HTTPServerResponse& response) const;
 
  private:
   void refuse(Poco::Net::HTTPServerResponse& response, const Verdict& verdict,
@@ -123,9 +127,6 @@ class RequestSecurity {
   void decideKeepAlive(Poco::Net::HTTPServerRequest& request,
                        Poco::Net::HTTPServerResponse& response,
                        GuardedConnectionState* conn);
-  // Sets the CORS headers of an answer to this request.
-  void addCorsHeaders(const Poco::Net::HTTPServerRequest& request,
-                      Poco::Net::HTTPServerResponse& response) const;
 
   Security& security_;
 };

@@ -11,6 +11,10 @@
 //                                     test names to FILE
 //   --min-passed-vs-reference         exit 1 unless every URL passes at
 //                                     least as many tests as the reference
+//   --min-passed N                    exit 1 unless every URL passes at
+//                                     least N tests (a floor against
+//                                     regressions while rtdemo is short of
+//                                     the reference)
 //
 // The reference is @durable-streams/server's DurableStreamTestServer with
 // in-memory storage, started in this process on a port the OS picks. Each
@@ -26,12 +30,13 @@ import { fileURLToPath } from "node:url";
 const here = dirname(fileURLToPath(import.meta.url));
 
 function parseArgs(argv) {
-  const opts = { reference: true, urls: [], json: null, minVsReference: false };
+  const opts = { reference: true, urls: [], json: null, minVsReference: false, minPassed: 0 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--no-reference") opts.reference = false;
     else if (a === "--json") opts.json = argv[++i];
     else if (a === "--min-passed-vs-reference") opts.minVsReference = true;
+    else if (a === "--min-passed") opts.minPassed = Number(argv[++i]);
     else if (a.startsWith("http://") || a.startsWith("https://")) opts.urls.push(a);
     else {
       console.error(`run.mjs: unknown argument ${a}`);
@@ -125,6 +130,14 @@ if (opts.minVsReference && opts.reference) {
   for (const r of results.slice(1)) {
     if (r.passed < ref.passed) {
       console.error(`run.mjs: ${r.label} passed ${r.passed}, fewer than the reference's ${ref.passed}`);
+      status = 1;
+    }
+  }
+}
+if (opts.minPassed > 0) {
+  for (const r of results.slice(opts.reference ? 1 : 0)) {
+    if (r.passed < opts.minPassed) {
+      console.error(`run.mjs: ${r.label} passed ${r.passed}, fewer than the floor of ${opts.minPassed}`);
       status = 1;
     }
   }

@@ -1,10 +1,13 @@
 // The Durable Streams parsers and encoders (service/streams/): offsets,
-// headers and JSON-mode bodies, each refusal with its reason.
+// headers, JSON-mode bodies, Stream-Cursor and the SSE events, each refusal
+// with its reason.
 #include <gtest/gtest.h>
 
 #include "service/streams/json_messages.h"
 #include "service/streams/offset.h"
+#include "service/streams/stream_cursor.h"
 #include "service/streams/stream_headers.h"
+#include "service/streams/stream_sse.h"
 
 namespace rtdemo {
 namespace {
@@ -135,6 +138,45 @@ TEST(StreamJsonBody, RefusesWhatIsNotOneJsonValue) {
 TEST(StreamJsonBody, JoinIsAnArray) {
   EXPECT_EQ(joinJsonMessages({}), "[]");
   EXPECT_EQ(joinJsonMessages({"1", "{\"a\":2}"}), "[1,{\"a\":2}]");
+}
+
+TEST(StreamCursor, IsTheIntervalNumberAndMovesPastAClientAtOrAhead) {
+  const int64_t t = kCursorEpochMs + 100 * kCursorIntervalMs + 5;
+  EXPECT_EQ(nextStreamCursor(t, "", 7), "100");
+  EXPECT_EQ(nextStreamCursor(t, "99", 7), "100");     // behind: now
+  EXPECT_EQ(nextStreamCursor(t, "100", 7), "107");    // at now: past it
+  EXPECT_EQ(nextStreamCursor(t, "500", 3), "503");    // ahead: past it
+  EXPECT_EQ(nextStreamCursor(t, "abc", 7), "100");    // not a number: ignored
+  EXPECT_EQ(nextStreamCursor(t, "-5", 7), "100");
+  EXPECT_EQ(nextStreamCursor(0, "", 7), "0");         // before the cursor epoch
+}
+
+TEST(StreamSse, EveryLineOfAPayloadIsOneDataLineSoNoEventCanBeForged) {
+  EXPECT_EQ(encodeStreamDataEvent("hello", false), "event: data\ndata:hello\n\n");
+  // LF, CRLF and a lone CR each end a line; none survives into the output
+  // except as the line structure, so "\n\nevent: control" stays data.
+  EXPECT_EQ(encodeStreamDataEvent("a\nb\r\nc\rd", false),
+            "event: data\ndata:a\ndata:b\ndata:c\ndata:d\n\n");
+  EXPECT_EQ(encodeStreamDataEvent("x\n\nevent: control\ndata:{}", false),
+            "event: data\ndata:x\ndata:\ndata:event: control\ndata:data:{}\n\n");
+  // A leading space survives the reader's stripping of one.
+  EXPECT_EQ(encodeStreamDataEvent(" sp", false), "event: data\ndata:  sp\n\n");
+  EXPECT_EQ(encodeStreamDataEvent("", false), "event: data\ndata:\n\n");
+  EXPECT_EQ(encodeStreamDataEvent(std::string("\x00\xff\n", 3), true),
+            "event: data\ndata:AP8K\n\n");
+}
+
+TEST(StreamSse, ControlEventsCarryTheOffsetAndLeaveTheCursorOutWhenClosed) {
+  StreamControl c;
+  c.nextOffset = "e_1";
+  c.cursor = "42";
+  EXPECT_EQ(encodeStreamControlEvent(c),
+            "event: control\ndata:{\"streamNextOffset\":\"e_1\",\"streamCursor\":\"42\"}\n\n");
+  c.upToDate = true;
+  c.closed = true;
+  EXPECT_EQ(encodeStreamControlEvent(c),
+            "event: control\ndata:{\"streamNextOffset\":\"e_1\",\"upToDate\":true,"
+            "\"streamClosed\":true}\n\n");
 }
 
 }  // namespace
