@@ -13,6 +13,37 @@
 //
 // Ordering: within one channel, ids strictly increase in publish order, and
 // live callbacks for that channel are invoked in id order.
+//
+// Asynchronous publishing (publishAsync, publishBatchAsync). The caller hands
+// over the message(s) and a completion, and returns at once; the completion
+// is called exactly once, when the backend has decided:
+//   - with OK and the stored message(s) only once they are as durable as the
+//     backend promises (SQLite: after the COMMIT that holds them, under the
+//     configured synchronous setting; Redis: after Redis answered the script
+//     that stored them). What has been acknowledged is never lost;
+//   - with any other Status when nothing of that publish was stored.
+// It runs on a backend thread: the SQLite writer thread, the Redis publisher
+// thread, or the caller's own thread, inline, for memory and for a publish
+// refused up front (a batch over its limits, a backend that is closing).
+// So a completion must be short, must not block and must not throw: it may
+// post work to another thread, and it may call publishAsync or
+// publishBatchAsync again, but it must not call the synchronous publish or
+// publishBatch (on SQLite that would wait on the writer thread it runs on)
+// nor destroy the Broker.
+// Order: within one channel, completions run in id order, except on memory,
+// where each runs inline on its caller's thread, so that only one caller's
+// own completions are ordered. Everywhere, a publish started after another
+// returned, to the same channel, gets the greater id and completes later.
+// On memory and SQLite, live subscribers get a message before its
+// completion runs; on Redis the live reader delivers it once it reads it
+// back, which may be later.
+//
+// Ownership: the Broker keeps the completion (and whatever it captured)
+// until it has called it, then destroys it. A caller that may go away first
+// (a connection closed before its commit) captures a weak_ptr to itself, not
+// a raw pointer: its message is still stored and delivered live exactly
+// once, and the completion finds the weak_ptr expired. Destroying the Broker
+// calls every outstanding completion before the destructor returns.
 #pragma once
 
 #include <functional>
@@ -62,6 +93,20 @@ class Subscription {
 
 using LiveCallback = std::function<void(const MessagePtr&)>;
 
+// One message of a batch (publishBatch). Elements may name different
+// channels; each channel's messages keep their order in the batch.
+struct PublishItem {
+  std::string channel;
+  std::string event;  // empty: no event type
+  std::string data;
+};
+
+// Completions of an asynchronous publish (see the top of this file). The
+// message pointer is null, and the vector empty, unless the Status is OK.
+using PublishDone = std::function<void(const Status&, const MessagePtr&)>;
+using BatchDone =
+    std::function<void(const Status&, const std::vector<MessagePtr>&)>;
+
 class Broker {
  public:
   virtual ~Broker() = default;
@@ -80,6 +125,33 @@ class Broker {
   // REQUIRES: channel, event and data already validated by the caller.
   virtual Status publish(const std::string& channel, const std::string& event,
                          const std::string& data, MessagePtr* out) = 0;
+
+  // publish() without waiting: `done` is called once, as the top of this
+  // file says. The default stores through publish() and completes inline,
+  // which is right for a backend whose publish never waits (memory).
+  // REQUIRES: as publish().
+  virtual void publishAsync(std::string channel, std::string event,
+                            std::string data, PublishDone done);
+
+  // Stores every message of `items`, in order, in one atomic step (one
+  // transaction on SQLite, one script on Redis): all of them or none. On
+  // OK, *out holds them in the order of `items`. InvalidArgument, naming
+  // the element, when the batch is empty, has more than
+  // BrokerConfig::batchMaxMessages elements, costs more than
+  // batchMaxBytes (messageCost() of each element, storage/history_cap.h),
+  // or has an element with an empty channel; nothing was stored then.
+  // Unavailable as for publish(). NotSupported from a backend without
+  // batches. REQUIRES: every element validated as publish() requires.
+  Status publishBatch(std::vector<PublishItem> items,
+                      std::vector<MessagePtr>* out);
+
+  // publishBatch() without waiting; `done` as for publishAsync.
+  virtual void publishBatchAsync(std::vector<PublishItem> items,
+                                 BatchDone done) {
+    (void)items;
+    done(Status::NotSupported("batch publish is not supported by this backend"),
+         {});
+  }
 
   // Retained messages of `channel` after `cursor` (an id as the client sent
   // it), at most `limit` of them. An empty channel is not an error. A cursor
@@ -159,7 +231,19 @@ class Broker {
     *out = HistoryStats();
     return Status::NotSupported("no history statistics");
   }
+
+ protected:
+  // publish() for a backend whose real path is publishAsync(): waits for
+  // the completion on the calling thread.
+  Status publishAndWait(const std::string& channel, const std::string& event,
+                        const std::string& data, MessagePtr* out);
 };
+
+// The limits publishBatch() enforces (BrokerConfig::batchMaxMessages and
+// batchMaxBytes): OK, or InvalidArgument naming the first element or limit
+// that fails. Every backend calls it before storing anything.
+Status checkPublishBatch(const std::vector<PublishItem>& items,
+                         size_t maxMessages, uint64_t maxBytes);
 
 // Opens the backend named by config.backend. On failure returns nullptr and
 // sets *status to a one-line reason suitable for stderr.

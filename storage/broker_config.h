@@ -23,6 +23,12 @@ struct BrokerConfig {
   uint64_t historyMaxBytes = 256ull << 20;
   size_t historyMaxChannels = 100000;
 
+  // Limits of one Broker::publishBatch (rtdemo.send.batch.max-messages and
+  // rtdemo.send.batch.max-bytes): elements, and their summed messageCost()
+  // (data + event + 64 each, storage/history_cap.h).
+  size_t batchMaxMessages = 1000;
+  uint64_t batchMaxBytes = 1ull << 20;
+
   // SQLite.
   std::string sqlitePath = "var/rtdemo.db";
   std::string sqliteSynchronous = "full";  // full | normal

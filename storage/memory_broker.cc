@@ -33,6 +33,8 @@ class MemoryBroker : public Broker {
         maxAgeMs_(config.historyMaxAgeSeconds * 1000),
         maxBytes_(config.historyMaxBytes),
         maxChannels_(std::max<size_t>(1, config.historyMaxChannels)),
+        batchMaxMessages_(config.batchMaxMessages),
+        batchMaxBytes_(config.batchMaxBytes),
         epoch_(newEpoch()),
         clock_(config.clock ? config.clock : systemWallClock()) {}
 
@@ -45,6 +47,27 @@ class MemoryBroker : public Broker {
     Channel& ch = publishedTo(channel);
     *out = storeLocked(channel, &ch, event, data, clock_->nowMs());
     return Status::OK();
+  }
+
+  // publishAsync is the base class's: publish() never waits here, so the
+  // completion runs inline, on the caller's thread.
+
+  // The whole batch under one hold of mu_: no reader sees part of it, and
+  // nothing after the limit check can fail. When the batch alone goes over
+  // the global cap, the cap may evict a channel written earlier in it.
+  void publishBatchAsync(std::vector<PublishItem> items, BatchDone done) override {
+    Status s = checkPublishBatch(items, batchMaxMessages_, batchMaxBytes_);
+    std::vector<MessagePtr> stored;
+    if (s.ok()) {
+      stored.reserve(items.size());
+      std::lock_guard<std::mutex> lock(mu_);
+      int64_t now = clock_->nowMs();
+      for (PublishItem& item : items) {
+        Channel& ch = publishedTo(item.channel);
+        stored.push_back(storeLocked(item.channel, &ch, item.event, item.data, now));
+      }
+    }
+    done(s, stored);
   }
 
   Status readAfter(const std::string& channel, const std::string& cursor,
@@ -308,6 +331,8 @@ class MemoryBroker : public Broker {
   const int64_t maxAgeMs_;
   const uint64_t maxBytes_;
   const size_t maxChannels_;
+  const size_t batchMaxMessages_;
+  const uint64_t batchMaxBytes_;
   const std::string epoch_;
   const std::shared_ptr<const WallClock> clock_;
 

@@ -6,9 +6,11 @@
 // History. One stream per channel (redis_stream.h has the key layout). The
 // stream id is the message id, so every instance names a message the same
 // way, and its millisecond part is the store time. Publishing is one Lua
-// script (redis_scripts.h): read the epoch key, XADD the entry stamped with
-// that epoch, trim (MAXLEN ~ history.size, cheap, and by age), and apply the
-// global cap (storage/history_cap.h). Doing the epoch check inside the same
+// script (redis_scripts.h) per publish or batch: read the epoch key, XADD
+// each entry stamped with that epoch, trim (MAXLEN ~ history.size, cheap,
+// and by age), and apply the global cap (storage/history_cap.h). The scripts
+// of concurrent publishes are pipelined on one connection by
+// RedisPublisher (redis_publisher.h), which calls their completions. Doing the epoch check inside the same
 // atomic step as the XADD is why a flushed Redis is noticed by *every*
 // instance at its very next publish: no instance can append to a fresh stream
 // under an epoch that no longer exists, as it could if it checked the epoch
@@ -52,9 +54,9 @@
 // answers 500 naming the key. Start-up logs one line for either case (the
 // live reader's first connection). Nothing here throws.
 //
-// Threading: all methods are thread-safe. Commands use a small pool of
-// connections, each used by one thread at a time; the live reader has its
-// own connection and thread.
+// Threading: all methods are thread-safe. Reads use a small pool of
+// connections, each used by one thread at a time; the publisher and the
+// live reader each have their own connection and thread.
 #include "storage/redis_broker.h"
 
 #include <hiredis/hiredis.h>
@@ -69,13 +71,14 @@
 #include "storage/redis_connection.h"
 #include "storage/history_cap.h"
 #include "storage/redis_live_reader.h"
+#include "storage/redis_publisher.h"
 #include "storage/redis_scripts.h"
 #include "storage/redis_stream.h"
 
 namespace rtdemo {
 namespace {
 
-// Connections for publish and history reads. Each is held for one round
+// Connections for history reads. Each is held for one round
 // trip, so a few serve many HTTP threads; more would mostly add contention
 // on the two cores Redis and rtdemo usually share.
 constexpr size_t kPoolSize = 8;
@@ -116,9 +119,16 @@ class RedisBroker : public Broker {
         wakeKey_(wakeKey(prefix_, newEpoch())),
         maxBytes_(std::to_string(config.historyMaxBytes)),
         maxChannels_(std::to_string(config.historyMaxChannels)),
-        publishSha_(sha1Hex(kRedisPublishScript)),
+        batchMaxMessages_(config.batchMaxMessages),
+        batchMaxBytes_(config.batchMaxBytes),
         readSha_(sha1Hex(kRedisReadScript)),
         pool_(endpointOf(config), kPoolSize),
+        publisher_(endpointOf(config), prefix_,
+                   {maxLen_, maxAgeMs_, maxBytes_, maxChannels_, prefix_,
+                    std::to_string(kMaxEvictionsPerStep)},
+                   [this](RedisConnection* conn, const std::string& epoch) {
+                     noteEpoch(conn, epoch);
+                   }),
         live_([this](const std::string& channel, bool active) {
           reader_->setActive(channel, active);
         }),
@@ -150,25 +160,26 @@ class RedisBroker : public Broker {
 
   Status publish(const std::string& channel, const std::string& event,
                  const std::string& data, MessagePtr* out) override {
-    auto conn = pool_.acquire();
-    RedisReplyPtr reply;
-    // Never resent: a publish whose connection broke may have been stored.
-    Status s = runScript(&*conn, kRedisPublishScript, publishSha_, channel,
-                         {maxLen_, maxAgeMs_, event, data, maxBytes_, maxChannels_, channel,
-                          prefix_, std::to_string(kMaxEvictionsPerStep)},
-                         Resend::kNo, &reply);
-    if (!s.ok()) return s;
-    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 4)
-      return Status::Corruption("redis publish: unexpected reply");
-    evictedChannels_ += static_cast<uint64_t>(std::max<long long>(0, reply->element[2]->integer));
-    evictedMessages_ += static_cast<uint64_t>(std::max<long long>(0, reply->element[3]->integer));
-    auto sid = StreamId::parse(replyString(reply->element[0]));
-    std::string epoch = replyString(reply->element[1]);
-    if (!sid || !isValidEpoch(epoch)) return Status::Corruption("redis publish: bad id or epoch");
-    noteEpoch(&*conn, epoch);
-    *out = makeMessage(channel, MessageId{epoch, sid->ms, sid->seq}, event, data,
-                       static_cast<int64_t>(sid->ms));
-    return Status::OK();
+    return publishAndWait(channel, event, data, out);
+  }
+
+  void publishAsync(std::string channel, std::string event, std::string data,
+                    PublishDone done) override {
+    std::vector<PublishItem> items;
+    items.push_back(PublishItem{std::move(channel), std::move(event), std::move(data)});
+    publisher_.submit(std::move(items),
+                      [done = std::move(done)](const Status& s, const std::vector<MessagePtr>& m) {
+                        done(s, s.ok() ? m.front() : nullptr);
+                      });
+  }
+
+  void publishBatchAsync(std::vector<PublishItem> items, BatchDone done) override {
+    Status s = checkPublishBatch(items, batchMaxMessages_, batchMaxBytes_);
+    if (!s.ok()) {
+      done(s, {});
+      return;
+    }
+    publisher_.submit(std::move(items), std::move(done));
   }
 
   Status readAfter(const std::string& channel, const std::string& cursor, size_t limit,
@@ -272,8 +283,8 @@ class RedisBroker : public Broker {
 
   Status historyStats(HistoryStats* out) override {
     *out = HistoryStats();
-    out->evictedChannels = evictedChannels_.load();
-    out->evictedMessages = evictedMessages_.load();
+    out->evictedChannels = publisher_.evictedChannels();
+    out->evictedMessages = publisher_.evictedMessages();
     auto conn = pool_.acquire();
     std::vector<RedisReplyPtr> replies;
     Status s = conn->pipeline({{"GET", bytesKey(prefix_)}, {"ZCARD", channelsKey(prefix_)}},
@@ -381,14 +392,16 @@ class RedisBroker : public Broker {
   const std::string wakeKey_;
   const std::string maxBytes_;
   const std::string maxChannels_;
-  const std::string publishSha_;
+  const size_t batchMaxMessages_;
+  const uint64_t batchMaxBytes_;
   const std::string readSha_;
 
   std::atomic<uint64_t> wakeSeq_{0};
-  // Cap evictions this instance's publishes did (HistoryStats).
-  std::atomic<uint64_t> evictedChannels_{0}, evictedMessages_{0};
   RedisPool pool_;  // thread-safe
   EpochCell epoch_;  // thread-safe
+  // Thread-safe; its thread calls noteEpoch(), so it comes after epoch_
+  // and is destroyed, completing what it holds, before it.
+  RedisPublisher publisher_;
   LiveRegistry live_;  // thread-safe; its hook calls reader_
   // Declared last so it is destroyed first: its thread delivers into live_.
   std::unique_ptr<RedisLiveReader> reader_;

@@ -2,11 +2,9 @@
 // which is what lets every instance sharing a Redis agree on ids, epochs,
 // retention and the global cap without talking to each other.
 //
-// Both scripts take the same KEYS, all under the prefix P (redis_stream.h):
-//   1 P epoch    2 P ch:<channel>    3 P channels    4 P bytes
-//   5 P cost:<channel>    6 P floor
-// and touch other channels' keys (P ch:<victim>, P cost:<victim>) only to
-// evict them, which is why rtdemo needs a standalone Redis, not a cluster.
+// Their KEYS are all under the prefix P (redis_stream.h); both touch other
+// channels' keys (P ch:<victim>, P cost:<victim>) only to evict them, which
+// is why rtdemo needs a standalone Redis, not a cluster.
 //
 // The cap's bookkeeping (storage/history_cap.h): P channels is a sorted set
 // of every channel with a stream, ordered by its last publish (the
@@ -27,10 +25,19 @@
 
 namespace rtdemo {
 
-// ARGV: max length, max age in ms (0: none), event, data, max bytes, max
-// channels, channel name, key prefix, most evictions. Returns {id, epoch,
-// channels evicted, messages evicted} or the error NOEPOCH.
+// Stores a batch of n >= 1 messages, all or none (a single publish is a
+// batch of one): every key is checked before the first write.
+// KEYS: 1 P epoch, 2 P channels, 3 P bytes, 4 P floor, then per message
+// 5+2i P ch:<channel i>, 6+2i P cost:<channel i>.
+// ARGV: max length, max age in ms (0: none), max bytes, max channels, key
+// prefix, most evictions per message, then per message 7+3i channel,
+// 8+3i event, 9+3i data.
+// Returns {epoch, channels evicted, messages evicted, id 1, ..., id n}, or
+// the error NOEPOCH (or CORRUPT <key>, with nothing written).
 extern const std::string kRedisPublishScript;
+
+// KEYS: 1 P epoch, 2 P ch:<channel>, 3 P channels, 4 P bytes,
+// 5 P cost:<channel>, 6 P floor.
 
 // ARGV: max length, max age in ms (0: none), XRANGE start ("-" or "(<id>"),
 // count (0: no entries). Returns {epoch, last-generated-id,

@@ -1,22 +1,26 @@
 // The SQLite backend (see sqlite_broker.h).
 //
 // The life of a publish:
-//   1. publish() queues a Pending that points at the caller's strings and
-//      blocks on it. The caller's strings stay valid because it waits.
-//   2. The writer thread takes everything queued (up to kMaxBatch) and stores
-//      it in ONE transaction: sequences are assigned here, in queue order, so
-//      ids of a channel strictly increase. This is group commit: while one
-//      transaction is syncing, the next publishers queue up and share the
-//      next one, so throughput grows with concurrency while every publisher
-//      still waits for the COMMIT holding its own message.
-//   3. After COMMIT succeeded, and only then, the writer hands the messages
-//      to live subscribers (LiveRegistry, in id order per channel) and wakes
-//      the publishers with their ids. Live delivery needs no polling of the
-//      database: it comes straight from this path.
+//   1. publishAsync() (or publishBatchAsync(), a Pending of several
+//      messages) moves the message and its completion into a Pending on the
+//      queue and returns. No thread waits per publisher: the synchronous
+//      publish() is the base class's wait on that completion.
+//   2. The writer thread takes everything queued (up to kMaxBatch messages)
+//      and stores it in ONE transaction: sequences are assigned here, in
+//      queue order, so ids of a channel strictly increase. This is group
+//      commit: while one transaction is syncing, the next publishes queue up
+//      and share the next one, so a group is as large as the arrival rate
+//      makes it, not bounded by how many threads wait.
+//   3. After COMMIT succeeded (synced as rtdemo.sqlite.synchronous says),
+//      and only then, the writer hands the messages to live subscribers
+//      (LiveRegistry, in id order per channel) and calls the completions,
+//      in queue order, on this thread. Live delivery needs no polling of
+//      the database: it comes straight from this path.
 //   4. If anything in the transaction fails (disk full, I/O error, a lock
 //      held by another process past the busy timeout), it is rolled back and
-//      every publisher of the batch gets Unavailable: nothing of the batch was
-//      stored, and what was acknowledged before stays.
+//      every completion of the group gets Unavailable: nothing of the group
+//      was stored (so a batch is all or nothing), and what was acknowledged
+//      before stays.
 //
 // Retention: reads filter by count (seq > last_seq - history.size) and age
 // (from the first row stamped inside max-age; sqlite_reader.h says why age is
@@ -47,6 +51,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <future>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -77,7 +82,8 @@ using Poco::Data::Keywords::now;
 using Poco::Data::Keywords::use;
 using Poco::Data::Keywords::useRef;
 
-constexpr size_t kMaxBatch = 1024;  // publishes per transaction
+// Messages per transaction; a larger publishBatch still goes in one.
+constexpr size_t kMaxBatch = 1024;
 constexpr size_t kTrimChannelsPerStep = 8;
 constexpr auto kMaintenanceEvery = std::chrono::milliseconds(1000);
 constexpr size_t kReaders = 4;
@@ -95,6 +101,8 @@ class SqliteBroker : public Broker {
   SqliteBroker(const BrokerConfig& config, SqliteOpened opened,
                std::vector<std::unique_ptr<Session>> readers)
       : maxAgeMs_(config.historyMaxAgeSeconds * 1000),
+        batchMaxMessages_(config.batchMaxMessages),
+        batchMaxBytes_(config.batchMaxBytes),
         epoch_(opened.epoch),
         clock_(config.clock ? config.clock : systemWallClock()),
         lock_(std::move(opened.lock)),
@@ -151,21 +159,29 @@ class SqliteBroker : public Broker {
 
   Status publish(const std::string& channel, const std::string& event,
                  const std::string& data, MessagePtr* out) override {
-    Pending p{&channel, &event, &data};
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (stopping_)
-        return Status::Unavailable("the sqlite backend is closing");
-      queue_.push_back(&p);
-      // A busy writer looks at the queue again before it sleeps.
-      if (writerIdle_) writerCv_.notify_one();
+    return publishAndWait(channel, event, data, out);
+  }
+
+  void publishAsync(std::string channel, std::string event, std::string data,
+                    PublishDone done) override {
+    Pending p;
+    p.items.push_back(
+        PublishItem{std::move(channel), std::move(event), std::move(data)});
+    p.one = std::move(done);
+    enqueue(std::move(p));
+  }
+
+  void publishBatchAsync(std::vector<PublishItem> items,
+                         BatchDone done) override {
+    Status s = checkPublishBatch(items, batchMaxMessages_, batchMaxBytes_);
+    if (!s.ok()) {
+      done(s, {});
+      return;
     }
-    // Each publisher waits on its own mutex, so that a committed batch of
-    // many does not wake them all onto mu_ at once.
-    std::unique_lock<std::mutex> lock(p.mu);
-    p.cv.wait(lock, [&] { return p.done; });
-    if (p.status.ok()) *out = std::move(p.message);
-    return p.status;
+    Pending p;
+    p.items = std::move(items);
+    p.many = std::move(done);
+    enqueue(std::move(p));
   }
 
   Status readAfter(const std::string& channel, const std::string& cursor,
@@ -234,11 +250,8 @@ class SqliteBroker : public Broker {
   }
 
  private:
-  // One queued publish. Lives on the publisher's stack, and the publisher
-  // blocks until done, so the writer may read the strings it points at
-  // without copying them first; the result is handed over under mu.
   // A stream operation riding on a Pending; what it points at lives on the
-  // caller's stack, like the Pending itself.
+  // stack of its caller, which waits for it (runStreamOp).
   struct StreamOp {
     enum Kind { kCreate, kAppend, kDelete } kind;
     const StreamConfig* config;   // kCreate
@@ -246,21 +259,45 @@ class SqliteBroker : public Broker {
     StreamResult* result;         // written by the writer before done
   };
 
+  // One queued publish: its messages (moved in, so the caller may go away)
+  // and its completion; exactly one of `one` and `many` is set. A stream
+  // operation has `op`, its channel as the one item's, and `many`. Owned by
+  // the queue, then by the writer thread until it completes.
   struct Pending {
-    Pending(const std::string* c, const std::string* e, const std::string* d,
-            StreamOp* o = nullptr)
-        : channel(c), event(e), data(d), op(o) {}
-    const std::string* const channel;
-    const std::string* const event;  // publishes only
-    const std::string* const data;   // publishes only
-    StreamOp* const op;              // null for a publish
-    std::mutex mu;
-    std::condition_variable cv;
-    // Guarded by mu.
-    bool done = false;
-    Status status;
-    MessagePtr message;
+    std::vector<PublishItem> items;
+    PublishDone one;
+    BatchDone many;
+    StreamOp* op = nullptr;
   };
+
+  // Calls p's completion; `begin` is where its messages start in what the
+  // group stored (unused unless ok). Writer thread, or the caller's when
+  // it is refused up front.
+  static void complete(Pending* p, const Status& s,
+                       std::vector<MessagePtr>::const_iterator begin) {
+    if (p->one) {
+      p->one(s, s.ok() ? *begin : nullptr);
+    } else if (s.ok() && p->op == nullptr) {
+      p->many(s, std::vector<MessagePtr>(begin, begin + p->items.size()));
+    } else {
+      p->many(s, {});
+    }
+  }
+
+  void enqueue(Pending p) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!stopping_) {
+        queue_.push_back(std::move(p));
+        // A busy writer looks at the queue again before it sleeps.
+        if (writerIdle_) writerCv_.notify_one();
+        return;
+      }
+    }
+    static const std::vector<MessagePtr> kNone;
+    complete(&p, Status::Unavailable("the sqlite backend is closing"),
+             kNone.begin());
+  }
 
   using ChannelState = SqliteChannels::Channel;
 
@@ -274,7 +311,7 @@ class SqliteBroker : public Broker {
 
   void writerLoop() {
     auto nextMaintenance = std::chrono::steady_clock::now() + kMaintenanceEvery;
-    std::vector<Pending*> batch;
+    std::vector<Pending> batch;
     for (;;) {
       batch.clear();
       {
@@ -286,9 +323,15 @@ class SqliteBroker : public Broker {
           writerIdle_ = false;
         }
         if (queue_.empty() && stopping_) return;
-        size_t n = std::min(queue_.size(), kMaxBatch);
-        batch.assign(queue_.begin(), queue_.begin() + n);
-        queue_.erase(queue_.begin(), queue_.begin() + n);
+        // Whole Pendings, at least one, up to kMaxBatch messages.
+        size_t messages = 0;
+        while (!queue_.empty() &&
+               (batch.empty() ||
+                messages + queue_.front().items.size() <= kMaxBatch)) {
+          messages += queue_.front().items.size();
+          batch.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
       }
       if (!batch.empty()) commitBatch(batch);
       auto t = std::chrono::steady_clock::now();
@@ -305,9 +348,12 @@ class SqliteBroker : public Broker {
     return ageBacklog_ || capBacklog_ || !trimBacklog_.empty();
   }
 
-  void commitBatch(const std::vector<Pending*>& batch) {
+  void commitBatch(std::vector<Pending>& batch) {
     std::vector<MessagePtr> stored;
     stored.reserve(batch.size());
+    // Where each Pending's messages start in `stored`.
+    std::vector<size_t> firsts;
+    firsts.reserve(batch.size());
     Status result;
     std::vector<ChannelState*> touched;
     try {
@@ -315,16 +361,22 @@ class SqliteBroker : public Broker {
       std::vector<std::string> over = channels_.ensureLoaded();
       trimBacklog_.insert(over.begin(), over.end());
       bTs_ = clock_->nowMs();
-      for (Pending* p : batch) {
-        if (p->op != nullptr) {
-          runStreamOpLocked(*p->channel, p->op);
+      for (Pending& p : batch) {
+        firsts.push_back(stored.size());
+        if (p.op != nullptr) {
+          runStreamOpLocked(p.items.front().channel, p.op);
           for (MessagePtr& m : batchStored_) stored.push_back(std::move(m));
           batchStored_.clear();
           continue;
         }
-        ChannelState& ch = channels_.publishedTo(*p->channel);
-        stored.push_back(storeRow(&ch, *p->channel, *p->event, *p->data));
-        p->message = stored.back();
+        // Moved, not copied: a failed group is completed, never retried,
+        // so nothing reads the item again.
+        for (PublishItem& item : p.items) {
+          ChannelState& ch = channels_.publishedTo(item.channel);
+          stored.push_back(storeRow(&ch, std::move(item.channel),
+                                    std::move(item.event),
+                                    std::move(item.data)));
+        }
       }
       touched.swap(batchTouched_);
       for (ChannelState* ch : touched) {
@@ -364,37 +416,32 @@ class SqliteBroker : public Broker {
       std::lock_guard<std::mutex> lock(mu_);
       lastWrite_ = result;
     }
-    for (Pending* p : batch) {
-      // Notify under p->mu: once it is released the publisher may return and
-      // destroy *p, so nothing touches p after this block.
-      std::lock_guard<std::mutex> lock(p->mu);
-      p->status = result;
-      if (!result.ok()) p->message.reset();
-      p->done = true;
-      p->cv.notify_one();
-    }
+    // In queue order, so a channel's completions run in id order.
+    for (size_t i = 0; i < batch.size(); ++i)
+      complete(&batch[i], result,
+               result.ok() ? stored.cbegin() + firsts[i] : stored.cend());
   }
 
   // Inserts one message row of `ch` in the open transaction and returns the
   // message; the channel's last_seq is written once per batch, after all
   // its rows. Writer thread only; throws Poco::Exception.
-  MessagePtr storeRow(ChannelState* ch, const std::string& channel,
-                      const std::string& event, const std::string& data) {
+  MessagePtr storeRow(ChannelState* ch, std::string channel, std::string event,
+                      std::string data) {
     if (!ch->touched) {
       ch->touched = true;
       batchTouched_.push_back(ch);
     }
     auto m = std::make_shared<Message>();
-    m->channel = channel;
+    m->channel = std::move(channel);
     m->id = MessageId{epoch_, uint64_t(ch->lastSeq + 1), 0};
     m->idText = m->id.toString();
-    m->event = event;
-    m->data = data;
+    m->event = std::move(event);
+    m->data = std::move(data);
     m->tsMs = bTs_;
     bChannel_ = ch->id;
     bSeq_ = ch->lastSeq + 1;
     bEvent_ = m->event;
-    // Lend the message's copy to the bound parameter instead of copying
+    // Lend the message's data to the bound parameter instead of copying
     // a payload of up to rtdemo.send.max-bytes a second time.
     bData_.swap(m->data);
     try {
@@ -412,18 +459,19 @@ class SqliteBroker : public Broker {
   // Queues a stream operation and waits for the commit that holds it.
   Status runStreamOp(const std::string& channel, StreamOp* op) {
     *op->result = StreamResult();
-    Pending p{&channel, nullptr, nullptr, op};
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (stopping_)
-        return Status::Unavailable("the sqlite backend is closing");
-      queue_.push_back(&p);
-      if (writerIdle_) writerCv_.notify_one();
-    }
-    std::unique_lock<std::mutex> lock(p.mu);
-    p.cv.wait(lock, [&] { return p.done; });
-    if (!p.status.ok()) *op->result = StreamResult();
-    return p.status;
+    // Shared, so the writer never touches a promise its waiter destroyed.
+    auto done = std::make_shared<std::promise<Status>>();
+    std::future<Status> answer = done->get_future();
+    Pending p;
+    p.items.push_back(PublishItem{channel, "", ""});
+    p.op = op;
+    p.many = [done](const Status& s, const std::vector<MessagePtr>&) {
+      done->set_value(s);
+    };
+    enqueue(std::move(p));
+    Status s = answer.get();
+    if (!s.ok()) *op->result = StreamResult();
+    return s;
   }
 
   // Writer thread, inside the batch's transaction. What it stores goes to
@@ -485,6 +533,8 @@ class SqliteBroker : public Broker {
 
   // Constant after construction.
   const int64_t maxAgeMs_;
+  const size_t batchMaxMessages_;
+  const uint64_t batchMaxBytes_;
   const std::string epoch_;
   const std::shared_ptr<const WallClock> clock_;
   // Closed last: see SqliteFileLock.
@@ -521,7 +571,7 @@ class SqliteBroker : public Broker {
   std::mutex mu_;
   std::condition_variable writerCv_;
   // Guarded by mu_.
-  std::deque<Pending*> queue_;
+  std::deque<Pending> queue_;
   bool stopping_ = false;
   bool writerIdle_ = false;  // the writer sleeps on writerCv_
   Status lastWrite_;         // the last commit's result, for health()
