@@ -64,6 +64,8 @@ Status loadSettings(const Poco::Util::AbstractConfiguration& config,
   r.integer("rtdemo.redis.db", 0, 1000000, &b.redisDb);
   r.text("rtdemo.redis.prefix", &b.redisPrefix);
   r.integer("rtdemo.redis.timeout.ms", 1, 600000, &b.redisTimeoutMs);
+  r.size("rtdemo.send.batch.max-messages", 1, 1000000, &b.batchMaxMessages);
+  r.unsigned64("rtdemo.send.batch.max-bytes", 1, int64_t(1) << 40, &b.batchMaxBytes);
 
   if (r.status().ok()) {
     std::string reason = checkChannelName(s.demoChannel);

@@ -26,6 +26,8 @@ TEST(Settings, DefaultsWhenEmpty) {
   EXPECT_EQ(s.demoChannel, "demo");
   EXPECT_EQ(s.hubIoUring, "auto");
   EXPECT_EQ(s.portFile, "");
+  EXPECT_EQ(s.broker.batchMaxMessages, 1000u);
+  EXPECT_EQ(s.broker.batchMaxBytes, 1048576u);
 }
 
 TEST(Settings, ReadsEveryKind) {
@@ -38,7 +40,9 @@ TEST(Settings, ReadsEveryKind) {
                     {"rtdemo.redis.prefix", "x:"},
                     {"rtdemo.send.max-bytes", "10"},
                     {"rtdemo.hub.io-uring", "off"},
-                    {"rtdemo.port-file", "run/port"}},
+                    {"rtdemo.port-file", "run/port"},
+                    {"rtdemo.send.batch.max-messages", "5"},
+                    {"rtdemo.send.batch.max-bytes", "4096"}},
                    &s);
   ASSERT_TRUE(st.ok()) << st.toString();
   EXPECT_EQ(s.port, 5050);
@@ -50,6 +54,8 @@ TEST(Settings, ReadsEveryKind) {
   EXPECT_EQ(s.sendMaxBytes, 10u);
   EXPECT_EQ(s.hubIoUring, "off");
   EXPECT_EQ(s.portFile, "run/port");
+  EXPECT_EQ(s.broker.batchMaxMessages, 5u);
+  EXPECT_EQ(s.broker.batchMaxBytes, 4096u);
 }
 
 TEST(Settings, EachBadValueNamesItsKey) {
@@ -64,7 +70,9 @@ TEST(Settings, EachBadValueNamesItsKey) {
                  Case{"rtdemo.sqlite.synchronous", "off"}, Case{"rtdemo.log.level", "loud"},
                  Case{"rtdemo.demo.channel", "bad channel"}, Case{"rtdemo.history.size", "0"},
                  Case{"rtdemo.redis.port", "0"}, Case{"rtdemo.hub.loops", "0"},
-                 Case{"rtdemo.hub.io-uring", "yes"}}) {
+                 Case{"rtdemo.hub.io-uring", "yes"},
+                 Case{"rtdemo.send.batch.max-messages", "0"},
+                 Case{"rtdemo.send.batch.max-bytes", "-1"}}) {
     Settings s;
     Status st = load({{c.key, c.value}}, &s);
     EXPECT_FALSE(st.ok()) << c.key << "=" << c.value;
