@@ -64,6 +64,11 @@ void MetricsHandler::handle(Poco::Net::HTTPServerRequest&,
            "HTTP handlers running now on the request pool.",
            int64_t{ctx_->inFlight.load(std::memory_order_relaxed)});
 
+  m.single("rtdemo_stream_readers_waiting", "gauge",
+           "Durable Streams readers (long poll at the tail, SSE caught up) the hub "
+           "holds until their stream moves.",
+           static_cast<int64_t>(ctx_->hub->streamWaiters().waiting()));
+
   m.family("rtdemo_messages_published_total", "counter",
            "Messages stored, by where they came from: POST /send (answered 201), "
            "a WebSocket publish (acknowledged), the demo ticker.");

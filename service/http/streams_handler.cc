@@ -304,6 +304,10 @@ void StreamHandler::append(Poco::Net::HTTPServerRequest& request,
   if (backendFailed(ctx_->broker->appendStream(name_, append, &result), response,
                     "append"))
     return;
+  // A close publishes no message: wake the stream's waiting readers, so
+  // that they see it at once.
+  if (append.close && result.outcome == StreamOutcome::kOk)
+    ctx_->hub->streamWaiters().wake(name_);
   auto offsetHeaders = [&] {
     if (!result.tailId.empty()) response.set(kNextOffset, offsetOf(result.tailId));
     if (result.closed) response.set(kClosedHeader, "true");
@@ -380,6 +384,7 @@ void StreamHandler::remove(Poco::Net::HTTPServerRequest& request,
     sendError(response, 404, "no stream " + name_);
     return;
   }
+  ctx_->hub->streamWaiters().wake(name_);  // they answer 404 / end
   response.setStatus(Poco::Net::HTTPResponse::HTTP_NO_CONTENT);
   response.setContentLength(0);
   response.send();

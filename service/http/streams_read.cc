@@ -1,6 +1,8 @@
 // Reads of a Durable Stream (see streams_read.h).
 #include "service/http/streams_read.h"
 
+#include <functional>
+#include <memory>
 #include <ostream>
 
 #include "Poco/String.h"
@@ -8,6 +10,7 @@
 #include "service/http/streams_handler.h"
 #include "service/protocol/history_page.h"
 #include "service/protocol/http_status.h"
+#include "service/protocol/json_writer.h"
 #include "service/streams/json_messages.h"
 #include "service/streams/offset.h"
 #include "service/streams/stream_headers.h"
@@ -80,46 +83,172 @@ std::string streamPayload(const StreamConfig& config,
   return body;
 }
 
+StreamAnswer streamPageAnswer(const StreamRead& page, bool longPoll,
+                              const std::string& ifNoneMatch) {
+  StreamAnswer a;
+  bool atTail = upToDate(page);
+  bool closedAtEnd = atTail && page.info.closed;
+  a.headers.emplace_back("Stream-Next-Offset", renderOffset(page.next));
+  if (atTail) a.headers.emplace_back("Stream-Up-To-Date", "true");
+  if (closedAtEnd) a.headers.emplace_back("Stream-Closed", "true");
+  if (longPoll && !closedAtEnd)
+    a.headers.emplace_back("Stream-Cursor", streamCursorFor(page.clientCursor));
+  // A range that ends before the tail never changes; one at the tail
+  // does with the next append.
+  a.headers.emplace_back("Cache-Control", atTail ? "no-store"
+                                                 : "public, max-age=60, stale-while-revalidate=300");
+  std::string etag = etagOf(page, closedAtEnd);
+  a.headers.emplace_back("ETag", etag);
+  if (longPoll && page.messages.empty()) {
+    a.status = 204;
+  } else if (ifNoneMatch == etag) {
+    a.status = 304;
+  } else {
+    a.status = 200;
+    a.headers.emplace_back("Content-Type", page.info.config.contentType);
+    a.body = streamPayload(page.info.config, page.messages);
+  }
+  return a;
+}
+
 void answerStreamPage(Poco::Net::HTTPServerRequest& request,
                       Poco::Net::HTTPServerResponse& response, const StreamRead& page,
                       bool longPoll) {
-  bool atTail = upToDate(page);
-  bool closedAtEnd = atTail && page.info.closed;
-  response.set("Stream-Next-Offset", renderOffset(page.next));
-  if (atTail) response.set("Stream-Up-To-Date", "true");
-  if (closedAtEnd) response.set("Stream-Closed", "true");
-  if (longPoll && !closedAtEnd) response.set("Stream-Cursor", streamCursorFor(page.clientCursor));
-  // A range that ends before the tail never changes; one at the tail
-  // does with the next append.
-  response.set("Cache-Control", atTail ? "no-store"
-                                       : "public, max-age=60, stale-while-revalidate=300");
-  std::string etag = etagOf(page, closedAtEnd);
-  response.set("ETag", etag);
-  if (longPoll && page.messages.empty()) {
-    response.setStatus(Poco::Net::HTTPResponse::HTTP_NO_CONTENT);
+  StreamAnswer a = streamPageAnswer(page, longPoll, request.get("If-None-Match", ""));
+  for (const auto& [k, v] : a.headers) response.set(k, v);
+  response.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(a.status));
+  if (a.status != 200) {
     response.setContentLength(0);
     response.send();
     return;
   }
-  if (request.get("If-None-Match", "") == etag) {
-    response.setStatus(Poco::Net::HTTPResponse::HTTP_NOT_MODIFIED);
-    response.setContentLength(0);
-    response.send();
-    return;
-  }
-  std::string body = streamPayload(page.info.config, page.messages);
-  response.setStatus(Poco::Net::HTTPResponse::HTTP_OK);
-  response.setContentType(page.info.config.contentType);
-  response.sendBuffer(body.data(), body.size());
+  response.sendBuffer(a.body.data(), a.body.size());
 }
+
+namespace {
+
+// The headers set on `response` so far (nosniff, CORP, CORS, session) as
+// raw lines, for the answers written on a detached socket.
+std::string headerLines(const Poco::Net::HTTPServerResponse& response) {
+  std::string lines;
+  for (const auto& h : response) {
+    if (Poco::icompare(h.first, "Connection") == 0 ||
+        Poco::icompare(h.first, "Content-Length") == 0 ||
+        Poco::icompare(h.first, "Transfer-Encoding") == 0)
+      continue;
+    lines += h.first + ": " + h.second + "\r\n";
+  }
+  return lines;
+}
+
+// Writes all of `bytes`; false when the client is gone or too slow (the
+// send timeout set at the hand-over).
+bool writeAll(Poco::Net::StreamSocket& socket, const std::string& bytes) {
+  size_t sent = 0;
+  try {
+    while (sent < bytes.size()) {
+      int n = socket.sendBytes(bytes.data() + sent, static_cast<int>(bytes.size() - sent));
+      if (n <= 0) return false;
+      sent += static_cast<size_t>(n);
+    }
+  } catch (const std::exception&) {
+    return false;
+  }
+  return true;
+}
+
+// A whole HTTP/1.1 answer that ends the connection.
+std::string rawAnswer(const StreamAnswer& a, const std::string& commonLines) {
+  std::string out = "HTTP/1.1 " + std::to_string(a.status) + " " +
+                    Poco::Net::HTTPResponse::getReasonForStatus(
+                        static_cast<Poco::Net::HTTPResponse::HTTPStatus>(a.status)) +
+                    "\r\n" + commonLines;
+  for (const auto& [k, v] : a.headers) out += k + ": " + v + "\r\n";
+  out += "Content-Length: " + std::to_string(a.body.size()) + "\r\nConnection: close\r\n\r\n";
+  return out + a.body;
+}
+
+std::string rawError(int status, const std::string& reason, const std::string& commonLines) {
+  StreamAnswer a;
+  a.status = status;
+  a.headers.emplace_back("Content-Type", "application/json");
+  JsonWriter json;
+  json.beginObject();
+  json.key("error");
+  json.string(reason);
+  json.endObject();
+  a.body = json.str();
+  return rawAnswer(a, commonLines);
+}
+
+// Hands the socket of a waiting reader to the hub with a send timeout, so
+// that a stalled client cannot hold a waiter thread for long.
+Poco::Net::StreamSocket detachForWaiting(Poco::Net::HTTPServerRequest& request) {
+  Poco::Net::StreamSocket socket = detachSocket(request).socket;
+  socket.setBlocking(true);
+  socket.setSendTimeout(Poco::Timespan(kWaiterSendTimeoutSeconds, 0));
+  return socket;
+}
+
+// The state of a stream as a woken reader sees it: false (after writing the
+// answer, when `answerErrors`) when it is gone.
+bool refresh(Broker& broker, StreamRead* page, Poco::Net::StreamSocket& socket,
+             const std::string& commonLines, bool answerErrors) {
+  bool exists = false;
+  Status s = broker.streamInfo(page->channel, &page->info, &exists);
+  if (!s.ok() || !exists) {
+    if (answerErrors)
+      writeAll(socket, rawError(s.ok() ? 404 : httpStatusFor(s),
+                                s.ok() ? "no stream " + page->channel : s.toString(),
+                                commonLines));
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+namespace {
+
+enum class SseEnd { kCaughtUp, kClosed, kFailed };
+
+// Writes pages from page->cursor on, each a data event and a control event,
+// until the tail; the final control event of a closed stream says so.
+SseEnd writeSseEvents(Broker& broker, size_t budget, StreamRead* page, bool first,
+                      const std::function<bool(const std::string&)>& write) {
+  bool binary = !isTextContentType(page->info.config.contentType);
+  int code = 0;
+  std::string error;
+  while (true) {
+    if (!first && !fetchPage(broker, budget, page, &code, &error)) return SseEnd::kFailed;
+    first = false;
+    bool atTail = upToDate(*page);
+    std::string events;
+    if (!page->messages.empty())
+      events = encodeStreamDataEvent(streamPayload(page->info.config, page->messages), binary);
+    StreamControl control;
+    control.nextOffset = renderOffset(page->next);
+    control.upToDate = atTail;
+    control.closed = atTail && page->info.closed;
+    control.cursor = streamCursorFor(page->clientCursor);
+    events += encodeStreamControlEvent(control);
+    if (!write(events)) return SseEnd::kFailed;
+    if (control.closed) return SseEnd::kClosed;
+    if (atTail) return SseEnd::kCaughtUp;
+    page->cursor = page->next;
+  }
+}
+
+}  // namespace
 
 void startStreamSse(Poco::Net::HTTPServerRequest& request,
                     Poco::Net::HTTPServerResponse& response, ServiceContext& ctx,
                     StreamRead page, const SubscribeAuth& auth) {
-  (void)request, (void)auth;  // openStream() comes with the hand-over to the hub
   // Read the first page before the 200, so that a gone offset is a 410.
   size_t budget = pollPageBudget(ctx.settings.streamBufferBytes);
   if (!readStreamPage(*ctx.broker, budget, &page, response)) return;
+  // Admitted as an open stream (429/503 past the limits) before the 200.
+  if (!ctx.requestSecurity->openStream(request, response, auth, page.channel)) return;
   bool binary = !isTextContentType(page.info.config.contentType);
   response.setStatus(Poco::Net::HTTPResponse::HTTP_OK);
   response.setContentType("text/event-stream");
@@ -129,39 +258,69 @@ void startStreamSse(Poco::Net::HTTPServerRequest& request,
   response.setChunkedTransferEncoding(false);
   response.setKeepAlive(false);  // the events end with the connection
   std::ostream& out = response.send();
-  // The catch-up: every page a data event and the control event after it.
-  while (true) {
-    bool atTail = upToDate(page);
-    if (!page.messages.empty())
-      out << encodeStreamDataEvent(streamPayload(page.info.config, page.messages), binary);
-    StreamControl control;
-    control.nextOffset = renderOffset(page.next);
-    control.upToDate = atTail;
-    control.closed = atTail && page.info.closed;
-    control.cursor = streamCursorFor(page.clientCursor);
-    out << encodeStreamControlEvent(control);
-    out.flush();
-    if (!out || atTail) break;
-    page.cursor = page.next;
-    int code = 0;
-    std::string error;
-    // On an error the client reconnects from the last control event's offset.
-    if (!fetchPage(*ctx.broker, budget, &page, &code, &error)) return;
+  SseEnd end = writeSseEvents(*ctx.broker, budget, &page, /*first=*/true,
+                              [&out](const std::string& events) {
+                                out << events;
+                                out.flush();
+                                return static_cast<bool>(out);
+                              });
+  Poco::Net::StreamSocket socket = detachForWaiting(request);
+  if (end != SseEnd::kCaughtUp) {
+    // Closed, or the client is gone: the stream is not held after all.
+    int fd = static_cast<int>(socket.impl()->sockfd());
+    socket.close();
+    ctx.security->connections().release(fd);
+    return;
   }
-  // Caught up. Following the stream live is the hub's (step 2 of issue 20,
-  // not landed yet): until then the connection ends here and the client
-  // reconnects from the last control event's offset, as the protocol
-  // lets a server end an SSE response at any time.
+  // Caught up: the hub holds the reader until the stream moves. A wait
+  // that times out ends the response; the client reconnects from the last
+  // control event's offset, as the protocol allows.
+  Broker* broker = ctx.broker.get();
+  auto state = std::make_shared<StreamRead>(std::move(page));
+  std::string after = state->next.toString();
+  ctx.hub->streamWaiters().add(
+      std::move(socket), state->channel, after,
+      int64_t{ctx.settings.pollTimeoutSeconds} * 1000,
+      [broker, state, budget](Poco::Net::StreamSocket& s,
+                              bool timedOut) -> std::optional<std::string> {
+        if (timedOut || !refresh(*broker, state.get(), s, "", false)) return std::nullopt;
+        state->cursor = state->next;
+        SseEnd e = writeSseEvents(*broker, budget, state.get(), /*first=*/false,
+                                  [&s](const std::string& events) { return writeAll(s, events); });
+        if (e != SseEnd::kCaughtUp) return std::nullopt;
+        return state->next.toString();
+      });
 }
 
 void startStreamLongPoll(Poco::Net::HTTPServerRequest& request,
                          Poco::Net::HTTPServerResponse& response, ServiceContext& ctx,
                          StreamRead page, const SubscribeAuth& auth) {
-  (void)ctx, (void)auth;
-  // Until the hub holds stream long polls (issue 20 step 2), a poll at the
-  // tail is answered as timed out at once: 204 with the cursor.
-  page.next = page.cursor;
-  answerStreamPage(request, response, page, /*longPoll=*/true);
+  if (!ctx.requestSecurity->openStream(request, response, auth, page.channel)) return;
+  std::string common = headerLines(response);
+  response.setKeepAlive(false);
+  Broker* broker = ctx.broker.get();
+  size_t budget = pollPageBudget(ctx.settings.streamBufferBytes);
+  auto state = std::make_shared<StreamRead>(std::move(page));
+  std::string after = state->cursor.toString();
+  ctx.hub->streamWaiters().add(
+      detachForWaiting(request), state->channel, after,
+      int64_t{ctx.settings.pollTimeoutSeconds} * 1000,
+      [broker, state, budget, common](Poco::Net::StreamSocket& s,
+                                      bool timedOut) -> std::optional<std::string> {
+        if (!refresh(*broker, state.get(), s, common, true)) return std::nullopt;
+        int code = 0;
+        std::string error;
+        if (!fetchPage(*broker, budget, state.get(), &code, &error)) {
+          writeAll(s, rawError(code, error, common));
+          return std::nullopt;
+        }
+        // Woken with nothing new (another reader's wake, a touch): wait on,
+        // unless the wait is over or the stream closed.
+        if (state->messages.empty() && !timedOut && !state->info.closed)
+          return state->cursor.toString();
+        writeAll(s, rawAnswer(streamPageAnswer(*state, /*longPoll=*/true, ""), common));
+        return std::nullopt;
+      });
 }
 
 }  // namespace rtdemo

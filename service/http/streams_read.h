@@ -7,6 +7,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "Poco/Net/HTTPServerRequest.h"
@@ -34,6 +35,23 @@ struct StreamRead {
 bool readStreamPage(Broker& broker, size_t budgetBytes, StreamRead* page,
                     Poco::Net::HTTPServerResponse& response);
 
+// The answer to a page, as status, headers and body, so that it can go out
+// through POCO or on a socket the hub holds.
+struct StreamAnswer {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+};
+
+// How long a write to a waiting reader may block before the reader is
+// dropped (it reconnects from its last offset).
+constexpr int kWaiterSendTimeoutSeconds = 5;
+
+// The answer to a page: 200 with the payload, 304 when `ifNoneMatch` is its
+// ETag, and for a long poll (`longPoll`: with Stream-Cursor) 204 when empty.
+StreamAnswer streamPageAnswer(const StreamRead& page, bool longPoll,
+                              const std::string& ifNoneMatch);
+
 // Answers a page: 200 with the payload (JSON streams: an array), or 304
 // for a matching If-None-Match. `longPoll` adds Stream-Cursor; an empty
 // page of a long poll is 204.
@@ -46,14 +64,17 @@ std::string streamPayload(const StreamConfig& config,
                           const std::vector<MessagePtr>& messages);
 
 // live=sse: sends the headers and the catch-up (each page a data event and
-// a control event), then hands the socket to the hub to follow the stream;
-// a closed stream's reader gets the final control event and is closed.
+// a control event), then hands the socket to the hub to follow the stream
+// (hub/stream_waiters.h); a closed stream's reader gets the final control
+// event and is closed, and so is one that waited rtdemo.poll.timeout.seconds
+// for nothing (it reconnects from its last offset).
 void startStreamSse(Poco::Net::HTTPServerRequest& request,
                     Poco::Net::HTTPServerResponse& response, ServiceContext& ctx,
                     StreamRead page, const SubscribeAuth& auth);
 
 // live=long-poll at the tail of an open stream: the hub holds the socket
-// until the stream moves or the poll times out.
+// (hub/stream_waiters.h) until the stream moves or rtdemo.poll.timeout.seconds
+// pass, then a waiter thread answers it and closes the connection.
 void startStreamLongPoll(Poco::Net::HTTPServerRequest& request,
                          Poco::Net::HTTPServerResponse& response, ServiceContext& ctx,
                          StreamRead page, const SubscribeAuth& auth);

@@ -28,7 +28,8 @@ void prepare(Poco::Net::StreamSocket& socket) {
 
 Hub::Hub(Broker* broker, const HubOptions& options)
     : options_(options),
-      gateway_(broker, options_, &stats_, [this](const MessagePtr& m) { onLive(m); }) {
+      gateway_(broker, options_, &stats_, [this](const MessagePtr& m) { onLive(m); }),
+      streamWaiters_(broker, options_.onRelease) {
   for (int i = 0; i < std::max(1, options.loops); ++i)
     loops_.push_back(std::make_unique<HubLoop>(&gateway_, options_, &stats_));
 }
@@ -38,9 +39,11 @@ Hub::~Hub() { stop(); }
 void Hub::start() {
   if (started_.exchange(true)) return;
   for (auto& loop : loops_) loop->start();
+  streamWaiters_.start();
 }
 
 void Hub::stop() {
+  streamWaiters_.stop();
   for (auto& loop : loops_) loop->stopAndJoin();
   // The loops' last releases are queued on the feed thread: let them run,
   // so that every Broker subscription is dropped on the thread that made it.

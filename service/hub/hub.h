@@ -35,6 +35,7 @@
 #include "service/hub/hub_loop.h"
 #include "service/hub/hub_options.h"
 #include "service/hub/hub_stats.h"
+#include "service/hub/stream_waiters.h"
 #include "storage/broker.h"
 
 namespace rtdemo {
@@ -90,6 +91,10 @@ class Hub {
 
   const HubStats& stats() const { return stats_; }
 
+  // Durable Streams readers waiting for their stream to move
+  // (stream_waiters.h); started and stopped with the hub.
+  StreamWaiters& streamWaiters() { return streamWaiters_; }
+
  private:
   void onLive(const MessagePtr& message);  // on a backend thread
   HubLoop* pickLoop();
@@ -100,6 +105,7 @@ class Hub {
   HubStats stats_;
   BrokerGateway gateway_;
   std::vector<std::unique_ptr<HubLoop>> loops_;
+  StreamWaiters streamWaiters_;
   std::atomic<uint64_t> nextConnId_{1};
   std::atomic<size_t> nextLoop_{0};
   std::atomic<bool> started_{false};
