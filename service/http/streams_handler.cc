@@ -94,7 +94,7 @@ void StreamHandler::handle(Poco::Net::HTTPServerRequest& request,
     response.set("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, DELETE, OPTIONS");
     response.set("Access-Control-Allow-Headers", kAllowedRequestHeaders);
     response.set("Access-Control-Max-Age", "600");
-    response.setStatus(Poco::Net::HTTPResponse::HTTP_NO_CONTENT);
+    response.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_NO_CONTENT);
     response.setContentLength(0);
     response.send();
     return;
@@ -236,7 +236,7 @@ void StreamHandler::create(Poco::Net::HTTPServerRequest& request,
       if (created)
         response.set("Location", "http://" + request.getHost() + request.getURI().substr(
                                      0, request.getURI().find('?')));
-      response.setStatus(created ? Poco::Net::HTTPResponse::HTTP_CREATED
+      response.setStatusAndReason(created ? Poco::Net::HTTPResponse::HTTP_CREATED
                                  : Poco::Net::HTTPResponse::HTTP_OK);
       response.setContentLength(0);
       response.send();
@@ -326,7 +326,7 @@ void StreamHandler::append(Poco::Net::HTTPServerRequest& request,
       // duplicate, a close-only and a plain append are 204.
       bool withProducer = append.producer && result.outcome == StreamOutcome::kOk &&
                           !append.messages.empty();
-      response.setStatus(withProducer ? Poco::Net::HTTPResponse::HTTP_OK
+      response.setStatusAndReason(withProducer ? Poco::Net::HTTPResponse::HTTP_OK
                                       : Poco::Net::HTTPResponse::HTTP_NO_CONTENT);
       response.setContentLength(0);
       response.send();
@@ -385,7 +385,7 @@ void StreamHandler::remove(Poco::Net::HTTPServerRequest& request,
     return;
   }
   ctx_->hub->streamWaiters().wake(name_);  // they answer 404 / end
-  response.setStatus(Poco::Net::HTTPResponse::HTTP_NO_CONTENT);
+  response.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_NO_CONTENT);
   response.setContentLength(0);
   response.send();
 }
@@ -418,7 +418,7 @@ void StreamHandler::head(Poco::Net::HTTPServerRequest& request,
   if (info.config.expiresAtMs > 0)
     response.set("Stream-Expires-At", formatRfc3339(info.config.expiresAtMs));
   if (info.closed) response.set(kClosedHeader, "true");
-  response.setStatus(Poco::Net::HTTPResponse::HTTP_OK);
+  response.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_OK);
   response.setContentLength(0);
   response.send();
 }

@@ -116,7 +116,7 @@ void answerStreamPage(Poco::Net::HTTPServerRequest& request,
                       bool longPoll) {
   StreamAnswer a = streamPageAnswer(page, longPoll, request.get("If-None-Match", ""));
   for (const auto& [k, v] : a.headers) response.set(k, v);
-  response.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(a.status));
+  response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(a.status));
   if (a.status != 200) {
     response.setContentLength(0);
     response.send();
@@ -250,7 +250,7 @@ void startStreamSse(Poco::Net::HTTPServerRequest& request,
   // Admitted as an open stream (429/503 past the limits) before the 200.
   if (!ctx.requestSecurity->openStream(request, response, auth, page.channel)) return;
   bool binary = !isTextContentType(page.info.config.contentType);
-  response.setStatus(Poco::Net::HTTPResponse::HTTP_OK);
+  response.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_OK);
   response.setContentType("text/event-stream");
   response.set("Cache-Control", "no-cache");
   response.set("X-Accel-Buffering", "no");
