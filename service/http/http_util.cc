@@ -4,6 +4,7 @@
 #include "Poco/Buffer.h"
 #include "Poco/Net/HTTPServerRequestImpl.h"
 #include "Poco/Net/HTTPServerSession.h"
+#include "Poco/String.h"
 #include "service/protocol/json_writer.h"
 
 namespace rtdemo {
@@ -33,6 +34,20 @@ std::string takeBuffered(Poco::Net::HTTPServerRequest& request) {
   Poco::Buffer<char> buffer(0);
   static_cast<Poco::Net::HTTPServerRequestImpl&>(request).session().drainBuffer(buffer);
   return std::string(buffer.begin(), buffer.size());
+}
+
+std::string detachedHeaderLines(const Poco::Net::HTTPServerResponse& response) {
+  std::string lines;
+  for (const auto& h : response) {
+    if (Poco::icompare(h.first, "Connection") == 0 ||
+        Poco::icompare(h.first, "Content-Type") == 0 ||
+        Poco::icompare(h.first, "Content-Length") == 0 ||
+        Poco::icompare(h.first, "Cache-Control") == 0 ||
+        Poco::icompare(h.first, "Transfer-Encoding") == 0)
+      continue;
+    lines += h.first + ": " + h.second + "\r\n";
+  }
+  return lines;
 }
 
 DetachedSocket detachSocket(Poco::Net::HTTPServerRequest& request) {

@@ -28,6 +28,12 @@ struct DetachedSocket {
   std::string buffered;
 };
 
+// The headers set on `response` so far (session id, CORS, ...) as raw
+// "Name: value\r\n" lines, for answers written later on the detached socket.
+// Those such an answer writes itself (Connection, Content-Type,
+// Content-Length, Cache-Control, Transfer-Encoding) are left out.
+std::string detachedHeaderLines(const Poco::Net::HTTPServerResponse& response);
+
 // Detaches the connection's socket from POCO's session; the handler must not
 // touch the response afterwards, and the server thread goes back to the pool.
 DetachedSocket detachSocket(Poco::Net::HTTPServerRequest& request);

@@ -9,7 +9,6 @@
 #include <string>
 
 #include "Poco/NumberParser.h"
-#include "Poco/String.h"
 #include "service/http/handlers.h"
 #include "service/protocol/history_page.h"
 #include "service/protocol/http_status.h"
@@ -18,26 +17,6 @@
 #include "service/protocol/validation.h"
 
 namespace rtdemo {
-namespace {
-
-// The headers set on `response` so far (session id, CORS) as raw lines, for
-// answers the hub writes on the detached socket. Those the hub writes
-// itself are left out.
-std::string headerLines(const Poco::Net::HTTPServerResponse& response) {
-  std::string lines;
-  for (const auto& h : response) {
-    if (Poco::icompare(h.first, "Connection") == 0 ||
-        Poco::icompare(h.first, "Content-Type") == 0 ||
-        Poco::icompare(h.first, "Content-Length") == 0 ||
-        Poco::icompare(h.first, "Cache-Control") == 0 ||
-        Poco::icompare(h.first, "Transfer-Encoding") == 0)
-      continue;
-    lines += h.first + ": " + h.second + "\r\n";
-  }
-  return lines;
-}
-
-}  // namespace
 
 void PollHandler::handle(Poco::Net::HTTPServerRequest& request,
                          Poco::Net::HTTPServerResponse& response) {
@@ -111,7 +90,7 @@ void PollHandler::handle(Poco::Net::HTTPServerRequest& request,
   PollReuse reuse;
   reuse.allowed = !ctx_->security->isPrivate(channel);
   reuse.origin = request.get("Origin", "");
-  reuse.headers = headerLines(response);
+  reuse.headers = detachedHeaderLines(response);
   DetachedSocket detached = detachSocket(request);
   ctx_->hub->addPoll(detached.socket, channel, cursor,
                      static_cast<int64_t>(timeout) * 1000, keepAlive,

@@ -5,7 +5,6 @@
 #include <memory>
 #include <ostream>
 
-#include "Poco/String.h"
 #include "service/http/http_util.h"
 #include "service/http/streams_handler.h"
 #include "service/protocol/history_page.h"
@@ -126,20 +125,6 @@ void answerStreamPage(Poco::Net::HTTPServerRequest& request,
 }
 
 namespace {
-
-// The headers set on `response` so far (nosniff, CORP, CORS, session) as
-// raw lines, for the answers written on a detached socket.
-std::string headerLines(const Poco::Net::HTTPServerResponse& response) {
-  std::string lines;
-  for (const auto& h : response) {
-    if (Poco::icompare(h.first, "Connection") == 0 ||
-        Poco::icompare(h.first, "Content-Length") == 0 ||
-        Poco::icompare(h.first, "Transfer-Encoding") == 0)
-      continue;
-    lines += h.first + ": " + h.second + "\r\n";
-  }
-  return lines;
-}
 
 // Writes all of `bytes`; false when the client is gone or too slow (the
 // send timeout set at the hand-over).
@@ -296,7 +281,7 @@ void startStreamLongPoll(Poco::Net::HTTPServerRequest& request,
                          Poco::Net::HTTPServerResponse& response, ServiceContext& ctx,
                          StreamRead page, const SubscribeAuth& auth) {
   if (!ctx.requestSecurity->openStream(request, response, auth, page.channel)) return;
-  std::string common = headerLines(response);
+  std::string common = detachedHeaderLines(response);
   response.setKeepAlive(false);
   Broker* broker = ctx.broker.get();
   size_t budget = pollPageBudget(ctx.settings.streamBufferBytes);
