@@ -93,14 +93,6 @@ constexpr size_t kTrimChannelsPerStep = 8;
 constexpr auto kMaintenanceEvery = std::chrono::milliseconds(1000);
 constexpr size_t kReaders = 4;
 
-inline void rollbackQuietly(Session& s) {
-  try {
-    s << "ROLLBACK", now;
-  } catch (const Poco::Exception&) {
-    // SQLite may have rolled back already (it does on SQLITE_FULL).
-  }
-}
-
 class SqliteBroker : public Broker {
  public:
   SqliteBroker(const BrokerConfig& config, SqliteOpened opened,

@@ -22,13 +22,6 @@ using Poco::Data::Keywords::now;
 using Poco::Data::Keywords::use;
 using Poco::Data::Keywords::useRef;
 
-void rollbackQuietly(Session& s) {
-  try {
-    s << "ROLLBACK", now;
-  } catch (const Poco::Exception&) {
-    // No transaction was open; nothing to undo.
-  }
-}
 
 // A channel history does not know is treated as evicted: its last sequence
 // is the floor every channel created from now on starts at (history_cap.h).

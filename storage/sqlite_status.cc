@@ -1,4 +1,4 @@
-// Implementation of the SQLite error translator (see sqlite_status.h).
+// Implementation of the SQLite error translator and rollback (see sqlite_status.h).
 #include "storage/sqlite_status.h"
 
 #include "Poco/Data/SQLite/SQLiteException.h"
@@ -34,6 +34,13 @@ Status sqliteStatus(const Poco::Exception& e, const std::string& what) {
                                e.displayText() + ")");
   }
   return Status::Unavailable(prefix + e.displayText());
+}
+
+void rollbackQuietly(Poco::Data::Session& s) {
+  try {
+    s << "ROLLBACK", Poco::Data::Keywords::now;
+  } catch (const Poco::Exception&) {
+  }
 }
 
 }  // namespace rtdemo

@@ -1,4 +1,5 @@
-// The one place where SQLite failures become Status values.
+// The one place where SQLite failures become Status values, and where a
+// failed transaction is ended.
 //
 // Every Poco::Data call of the SQLite backend (opening, the writer thread,
 // the readers) catches Poco::Exception and passes it through sqliteStatus(),
@@ -8,6 +9,7 @@
 
 #include <string>
 
+#include "Poco/Data/Session.h"
 #include "Poco/Exception.h"
 #include "storage/status.h"
 
@@ -21,5 +23,9 @@ Status sqliteStatus(const Poco::Exception& e, const std::string& what);
 
 // True when `e` means another connection holds the lock we waited for.
 bool sqliteIsLocked(const Poco::Exception& e);
+
+// Ends the failed transaction on `s`, if one is still open: SQLite may have
+// rolled it back already (it does on SQLITE_FULL), or none was begun.
+void rollbackQuietly(Poco::Data::Session& s);
 
 }  // namespace rtdemo
