@@ -3,7 +3,6 @@
 // row still inside max-age, and the global cap's bookkeeping survives a
 // reopen and a lowered cap (storage/history_cap.h).
 #include <chrono>
-#include <thread>
 
 #include "tests/broker/sqlite_broker_support.h"
 #include "tests/support/server_process.h"
@@ -24,9 +23,7 @@ TEST_F(SqliteBrokerTest, LoweredHistorySizeIsTrimmedInTheBackground) {
   HistoryRead h = read(b.get(), "c", "");
   ASSERT_EQ(h.messages.size(), 10u);
   EXPECT_EQ(h.messages[0]->data, "1190");
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (storedRows(c.sqlitePath) > 10 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  waitUntil([&] { return storedRows(c.sqlitePath) <= 10; }, std::chrono::seconds(20));
   EXPECT_EQ(storedRows(c.sqlitePath), 10);
 }
 
@@ -35,9 +32,7 @@ TEST_F(SqliteBrokerTest, ExpiredRowsAreDeleted) {
   c.historyMaxAgeSeconds = 1;
   auto b = open(c);
   publish(b.get(), "c", "old");
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (storedRows(c.sqlitePath) > 0 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  waitUntil([&] { return storedRows(c.sqlitePath) == 0; });
   EXPECT_EQ(storedRows(c.sqlitePath), 0);
   std::string last;
   ASSERT_TRUE(b->lastId("c", &last).ok());
