@@ -72,6 +72,7 @@ HandlerSettings handlerSettings(const Settings& s) {
   h.pollTimeoutSeconds = s.pollTimeoutSeconds;
   h.pollMaxBatch = s.pollMaxBatch;
   h.retryMs = s.retryMs;
+  h.retryJitterMs = s.retryJitterMs;
   h.streamBufferBytes = s.streamBufferBytes;
   h.sendMaxBytes = s.sendMaxBytes;
   h.streamMaxBytes = s.streamMaxBytes;

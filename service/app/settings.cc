@@ -31,6 +31,7 @@ Status loadSettings(const Poco::Util::AbstractConfiguration& config,
   r.integer("rtdemo.poll.timeout.seconds", 1, 3600, &s.pollTimeoutSeconds);
   r.integer("rtdemo.poll.max-batch", 1, 100000, &s.pollMaxBatch);
   r.integer("rtdemo.retry.ms", 0, 3600000, &s.retryMs);
+  r.integer("rtdemo.retry.jitter.ms", 0, 3600000, &s.retryJitterMs);
   r.size("rtdemo.stream.buffer.bytes", 4096, int64_t(1) << 32,
          &s.streamBufferBytes);
   r.size("rtdemo.send.max-bytes", 1, 64 << 20, &s.sendMaxBytes);

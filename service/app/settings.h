@@ -37,7 +37,10 @@ struct Settings {
   int heartbeatSeconds = 15;
   int pollTimeoutSeconds = 25;
   int pollMaxBatch = 100;
+  // The SSE retry: of each stream, drawn from [retryMs, retryMs +
+  // retryJitterMs] (protocol/sse_retry.h).
   int retryMs = 2000;
+  int retryJitterMs = 2000;
   size_t streamBufferBytes = 1 << 20;  // slow-subscriber cut-off
   int hubWorkerQueue = 4096;   // client requests waiting for the hub's workers
   int wsSubscribeRate = 20;    // subscribes per second per WebSocket

@@ -7,6 +7,7 @@
 #include "service/http/handlers.h"
 #include "service/http/http_util.h"
 #include "service/protocol/sse_encoder.h"
+#include "service/protocol/sse_retry.h"
 #include "service/protocol/validation.h"
 
 namespace rtdemo {
@@ -45,7 +46,10 @@ void EventsHandler::handle(Poco::Net::HTTPServerRequest& request,
   // No length and no chunking: the stream ends when the connection does.
   response.setKeepAlive(false);
   std::ostream& out = response.send();
-  out << sse::encodePreamble(ctx_->settings.retryMs);
+  // Each stream its own delay, so the clients of a dead instance do not all
+  // reconnect at once (sse_retry.h).
+  const HandlerSettings& hs = ctx_->settings;
+  out << sse::encodePreamble(sse::RetryDelay(hs.retryMs, hs.retryJitterMs).next());
   out.flush();
   if (!out) return;  // the client is already gone
 

@@ -17,7 +17,8 @@ struct HandlerSettings {
   std::string webRoot;           // absolute path of index.html and static/
   int pollTimeoutSeconds = 0;    // rtdemo.poll.timeout.seconds: longest wait
   int pollMaxBatch = 0;          // rtdemo.poll.max-batch
-  int retryMs = 0;               // rtdemo.retry.ms: the SSE retry: field
+  int retryMs = 0;               // rtdemo.retry.ms: the SSE retry: base
+  int retryJitterMs = 0;         // rtdemo.retry.jitter.ms: random extra, per stream
   size_t streamBufferBytes = 0;  // rtdemo.stream.buffer.bytes (a poll page)
   size_t sendMaxBytes = 0;       // rtdemo.send.max-bytes: POST /send data
   size_t streamMaxBytes = 0;     // rtdemo.streams.max-bytes: a /v1/stream body

@@ -36,6 +36,7 @@ export const TEST_DEFINES = {
   'rtdemo.poll.timeout.seconds': '2',
   'rtdemo.demo.interval.seconds': '0',
   'rtdemo.retry.ms': '500',
+  'rtdemo.retry.jitter.ms': '0',  // reconnect timing as before the jitter
 };
 
 // ---- Server ------------------------------------------------------------------

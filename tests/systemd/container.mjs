@@ -165,6 +165,7 @@ export const TEST_PROPERTIES = {
   'rtdemo.poll.timeout.seconds': '2',
   'rtdemo.demo.interval.seconds': '0',
   'rtdemo.retry.ms': '500',
+  'rtdemo.retry.jitter.ms': '0',  // reconnect timing as before the jitter
 };
 
 // The tests start rtdemo more often than the unit's StartLimitBurst=5 in

@@ -24,6 +24,8 @@ TEST(Settings, DefaultsWhenEmpty) {
   EXPECT_EQ(s.sendMaxBytes, 65536u);
   EXPECT_EQ(s.broker.historySize, 1000u);
   EXPECT_EQ(s.demoChannel, "demo");
+  EXPECT_EQ(s.retryMs, 2000);
+  EXPECT_EQ(s.retryJitterMs, 2000);
   EXPECT_EQ(s.hubIoUring, "auto");
   EXPECT_EQ(s.portFile, "");
   EXPECT_EQ(s.broker.batchMaxMessages, 1000u);
@@ -71,6 +73,7 @@ TEST(Settings, EachBadValueNamesItsKey) {
                  Case{"rtdemo.demo.channel", "bad channel"}, Case{"rtdemo.history.size", "0"},
                  Case{"rtdemo.redis.port", "0"}, Case{"rtdemo.hub.loops", "0"},
                  Case{"rtdemo.hub.io-uring", "yes"},
+                 Case{"rtdemo.retry.jitter.ms", "-1"}, Case{"rtdemo.retry.jitter.ms", "2s"},
                  Case{"rtdemo.send.batch.max-messages", "0"},
                  Case{"rtdemo.send.batch.max-bytes", "-1"}}) {
     Settings s;
