@@ -34,6 +34,13 @@ struct Counters {
   // Publishing.
   uint64_t published = 0;    // requests written
   uint64_t publish_errors = 0;
+  // --resume (load_run_resume.cc): streams lost after subscribing, and the
+  // reconnects with Last-Event-ID that got a 200 again.
+  uint64_t dropped = 0;
+  uint64_t resumed = 0;
+  uint64_t resume_failures = 0;  // resume attempts refused, reset or non-200
+  uint64_t subs_gapped = 0;      // resumed subscribers missing a message
+  uint64_t subs_duped = 0;       // resumed subscribers that got one twice
   // Slow subscribers (scenario 8).
   int slow_cut = 0;          // saw EOF or reset when finally read
   uint64_t slow_bytes = 0;
@@ -64,6 +71,11 @@ void forEachCounter(C& c, F&& f) {
   f("stamps_outside", c.stamps_outside);
   f("published", c.published);
   f("publish_errors", c.publish_errors);
+  f("dropped", c.dropped);
+  f("resumed", c.resumed);
+  f("resume_failures", c.resume_failures);
+  f("subs_gapped", c.subs_gapped);
+  f("subs_duped", c.subs_duped);
   f("slow_cut", c.slow_cut);
   f("slow_bytes", c.slow_bytes);
 }

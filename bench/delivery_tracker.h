@@ -19,7 +19,10 @@ class DeliveryTracker {
     size_t word = static_cast<size_t>(seq / 64);
     uint64_t bit = uint64_t{1} << (seq % 64);
     if (word >= bits_.size()) bits_.resize(word + 1, 0);
-    if (bits_[word] & bit) return Result::kDuplicate;
+    if (bits_[word] & bit) {
+      ++duplicates_;
+      return Result::kDuplicate;
+    }
     bits_[word] |= bit;
     ++count_;
     if (static_cast<int64_t>(seq) < max_seq_) return Result::kLate;
@@ -33,10 +36,12 @@ class DeliveryTracker {
   }
 
   uint64_t count() const { return count_; }
+  uint64_t duplicates() const { return duplicates_; }
 
  private:
   std::vector<uint64_t> bits_;
   uint64_t count_ = 0;
+  uint64_t duplicates_ = 0;
   int64_t max_seq_ = -1;
 };
 

@@ -391,6 +391,7 @@ int LoadRun::run() {
   const double self_cpu0 = selfCpuSeconds();
   if (!leads && !awaitPublished()) return 1;
   while (leads && published_count_ < o.messages) {
+    killIfDue();
     publishDue();
     pollOnce(publishTimeoutMs());
     if (secondsSince(publish_start_ns_) >
@@ -414,13 +415,16 @@ int LoadRun::run() {
   const int64_t drain_end =
       nowNs() + static_cast<int64_t>(o.drain_max_ms) * 1000000;
   const int64_t quiet_ns = static_cast<int64_t>(o.drain_ms) * 1000000;
-  while (nowNs() < drain_end && !allDelivered() &&
-         nowNs() - std::max(last_delivery_ns_, last_publish_ns_) < quiet_ns) {
+  // Nor is a stream still waiting out its retry: to resume.
+  while (nowNs() < drain_end && (!allDelivered() || resumesPending()) &&
+         (nowNs() - std::max(last_delivery_ns_, last_publish_ns_) < quiet_ns ||
+          resumesPending())) {
     pollOnce(10);
   }
   const double drain_s = (nowNs() - last_publish_ns_) / 1e9;
   if (!leads) {
     countAllGaps();
+    finishResumes();
     handOver(connect_s, selfCpuSeconds() - self_cpu0);
     phase_ = Phase::kDone;
     return 0;
@@ -437,6 +441,7 @@ int LoadRun::run() {
 
   drainSlowSubscribers();
   countAllGaps();
+  finishResumes();
   phase_ = Phase::kDone;
   std::fprintf(stderr, "loadgen: drained %.2f s after the last publish\n",
                drain_s);

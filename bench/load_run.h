@@ -85,8 +85,16 @@ class LoadRun {
   // data holds a bench payload "t=<ns>;seq=<n>;c=<channel>;..." received by a
   // client of `channel` that keeps what it got in *tracker; `when` is the
   // read that completed it.
+  // dropped: the subscriber's stream dropped at some point (--resume), so
+  // it does not count as one of the servers that stayed up.
   void onMessage(int channel, const char* data, size_t len,
-                 const Received& when, DeliveryTracker* tracker);
+                 const Received& when, DeliveryTracker* tracker,
+                 bool dropped = false);
+
+  // --resume (load_run_resume.cc): a subscribed stream was lost; one was
+  // reopened with Last-Event-ID, downtime_ns after it was lost.
+  void onStreamDropped();
+  void onResumed(int64_t downtime_ns);
 
   // lag_ns: how late against the schedule the request was written.
   void onPublishWritten(int channel, uint64_t seq, int64_t t_ns, int64_t lag_ns);
@@ -125,6 +133,16 @@ class LoadRun {
   void mergeMembers(double* connect_s, double* self_cpu_s);
   // A member other than 0: hands its counts and samples to member 0.
   void handOver(double connect_s, double self_cpu_s);
+
+  // --resume and --kill-pid (load_run_resume.cc).
+  void killIfDue();
+  bool resumesPending() const { return counters_.dropped > counters_.resumed; }
+  // Sorts the survivors' samples into before and during the storm, and
+  // counts the resumed subscribers with a gap or a duplicate.
+  void finishResumes();
+  std::string encodeResumes() const;
+  void mergeResumes(const std::string& member_text, int member);
+  void reportResumes();
 
   void report(double connect_s, long rss_before, long rss_idle, long rss_end,
               double publish_s, double server_cpu_s, double self_cpu_s);
@@ -182,6 +200,19 @@ class LoadRun {
   int64_t publish_start_ns_ = 0;
   int64_t last_publish_ns_ = 0;
   int64_t last_subscribed_ns_ = 0;
+
+  // --resume: the storm after a kill. Times are CLOCK_MONOTONIC, shared by
+  // every loadgen process of a group.
+  int64_t kill_ns_ = 0;          // when member 0 sent the SIGKILL
+  int64_t first_drop_ns_ = 0;    // the first stream lost (0: none)
+  int64_t last_resume_ns_ = 0;   // the last one reopened
+  LatencyStats resume_;          // per resume: lost -> 200 again
+  // (publish time, arrival latency) of every delivery to a subscriber that
+  // never dropped; finishResumes() splits them at first_drop_ns_ and
+  // last_resume_ns_ into before_ and storm_.
+  std::vector<std::pair<int64_t, int64_t>> survivor_samples_;
+  LatencyStats before_;
+  LatencyStats storm_;
 
   // Per-message view, kept only with --timeline: message k is sequence
   // k / C on channel k % C.

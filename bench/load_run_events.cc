@@ -61,7 +61,8 @@ void LoadRun::onSubscribeFailed(bool final_failure) {
 }
 
 void LoadRun::onMessage(int channel, const char* data, size_t len,
-                        const Received& when, DeliveryTracker* tracker) {
+                        const Received& when, DeliveryTracker* tracker,
+                        bool dropped) {
   const int64_t now_ns = when.read_ns;
   int64_t t = 0;
   uint64_t seq = 0;
@@ -84,6 +85,10 @@ void LoadRun::onMessage(int channel, const char* data, size_t len,
     ++counters_.stamped;
     if (when.arrived_ns < t || when.arrived_ns > now_ns) ++counters_.stamps_outside;
     arrival_.add(when.arrived_ns - t);
+  }
+  if (options_.resume && !dropped) {
+    survivor_samples_.emplace_back(
+        t, (when.arrived_ns != 0 ? when.arrived_ns : now_ns) - t);
   }
   if (!options_.timeline_path.empty()) {
     uint64_t k = seq * static_cast<uint64_t>(options_.channels) +

@@ -64,9 +64,14 @@ void LoadRun::handOver(double connect_s, double self_cpu_s) {
   group_.putSamples("lat", latency_.samples());
   group_.putSamples("arr", arrival_.samples());
   group_.putSamples("conn", connect_latency_.samples());
+  if (options_.resume) {
+    group_.putSamples("resume", resume_.samples());
+    group_.putSamples("before", before_.samples());
+    group_.putSamples("storm", storm_.samples());
+  }
   // done.I last: whoever sees it finds the samples already there.
   group_.put(LoadGroup::member("done", options_.group_index),
-             encodeCounters(counters_) + extra);
+             encodeCounters(counters_) + extra + encodeResumes());
   std::printf("loadgen member %d: subscribed %d/%d, delivered %llu/%llu\n",
               options_.group_index, counters_.subscribed, options_.subs,
               static_cast<unsigned long long>(counters_.delivered),
@@ -100,6 +105,7 @@ void LoadRun::mergeMembers(double* connect_s, double* self_cpu_s) {
     group_.getSamples("lat", i, latency_.mutableSamples());
     group_.getSamples("arr", i, arrival_.mutableSamples());
     group_.getSamples("conn", i, connect_latency_.mutableSamples());
+    mergeResumes(text, i);
   }
 }
 

@@ -44,6 +44,11 @@ const char kUsage[] =
     "  --recv auto|io-uring|syscall  receive the sockets of one epoll round\n"
     "                           in one io_uring submission, or one recvmsg()\n"
     "                           each (auto: io_uring if the kernel allows)\n"
+    "  --resume no|yes          SSE: reconnect a dropped stream with\n"
+    "                           Last-Event-ID after the server's retry: (no)\n"
+    "  --kill-pid PID[,PID]     SIGKILL PID (of several, the one with most\n"
+    "                           descriptors open) --kill-after-s into\n"
+    "  --kill-after-s S         publishing (5); with --resume: kill-one\n"
     "  --server-pid PID[,PID]   processes whose VmRSS is summed\n"
     "  --bus-pid PID[,PID]      processes whose CPU is reported apart\n"
     "                           (redis-server: bus_cpu_s)\n"
@@ -138,6 +143,14 @@ bool parseOptions(int argc, char** argv, Options* o, int* exit_code) {
       ok = parseChoice(v, {{"auto", RecvMode::kAuto},
                            {"io-uring", RecvMode::kIoUring},
                            {"syscall", RecvMode::kSyscall}}, &o->recv);
+    } else if (name == "--resume") {
+      ok = parseChoice(v, {{"no", false}, {"yes", true}}, &o->resume);
+    } else if (name == "--kill-pid") {
+      ok = parseList(v, 1, 1L << 30, &o->kill_pids) && !o->kill_pids.empty();
+    } else if (name == "--kill-after-s") {
+      char* end = nullptr;
+      o->kill_after_s = std::strtod(v, &end);
+      ok = end != v && *end == '\0' && o->kill_after_s >= 0;
     } else if (name == "--host") {
       o->host = v;
     } else if (name == "--port") {

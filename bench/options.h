@@ -52,6 +52,16 @@ struct Options {
 
   RecvMode recv = RecvMode::kAuto;
 
+  // --resume yes: an SSE subscriber whose stream drops after subscribing
+  // reconnects, after the server's retry:, with Last-Event-ID (load_run_resume.cc).
+  bool resume = false;
+  // Member 0 SIGKILLs one of these kill_after_s into publishing:
+  // the kill-one scenario, with the kill time known to the report.
+  // With several, the one holding the most descriptors then (the instance
+  // with the most clients).
+  std::vector<int> kill_pids;
+  double kill_after_s = 5;
+
   std::vector<int> server_pids;  // RSS is the sum of VmRSS over these
   std::vector<int> bus_pids;     // CPU reported apart (redis-server)
 

@@ -207,6 +207,22 @@ END {
     row("", "s9", "connect_failures", "failed attempts", "lower")
     row("", "s9", "procs_missing", "loadgens that never reported", "lower")
   }
+  if (ran("kill")) {
+    printf "\n(kill) %s SSE subs on %s loadgens, one port (reuse-port), 1 msg/s; the busiest\n", val("kill", "rtdemo", "subs"), val("kill", "rtdemo", "procs")
+    printf "instance SIGKILLed, its clients resume with Last-Event-ID after their retry:\n"
+    split("dropped resumed_pct resume_all_s resume_p50_ms resume_p99_ms resume_max_ms resume_failures subs_gapped subs_duped missing dups before_p99_ms storm_p99_ms storm_n", ks, " ")
+    split("streams dropped (the killed instance clients)|resumed|all resumed, s after the kill|per stream, lost to reopened p50 ms|p99 ms|max ms|failed resume attempts|resumed with a gap|resumed with a duplicate|missing messages (all subs)|duplicates (all subs)|survivors: arrival p99 ms before the kill|survivors: arrival p99 ms during the storm|deliveries in that window", ls, "|")
+    for (i = 1; i <= 14; i++) printf "  %-52s %12s\n", ls[i], fmt(val("kill", "rtdemo", ks[i]), ks[i])
+  }
+  if (ran("redis1") || ran("redis1mem")) {
+    printf "\n(redis1) %s SSE subs on one rtdemo instance, same run; ratio = redis / memory\n", val("redis1", "rtdemo", "subs") != "" ? val("redis1", "rtdemo", "subs") : val("redis1mem", "rtdemo", "subs")
+    printf "  %-30s %12s %12s %9s\n", "metric", "memory", "redis", "ratio"
+    split("subscribed delivered_pct arr_p50_ms arr_p99_ms arr_max_ms lat_p99_ms pub_p99_ms server_cpu_s bus_cpu_s", ks, " ")
+    for (i = 1; i <= 9; i++) {
+      m = val("redis1mem", "rtdemo", ks[i]); r = val("redis1", "rtdemo", ks[i])
+      printf "  %-30s %12s %12s %9s\n", ks[i], fmt(m, ks[i]), fmt(r, ks[i]), ratio_of(r, m)
+    }
+  }
   if ((ran("s1") && ran("s1w")) || (ran("s2") && ran("s2w"))) {
     printf "\nWebSocket against SSE, same load and server; ratio = ws / sse\n"
     printf "%-30s %-26s %9s %9s %7s   %9s %9s %7s\n", "scenario", "metric", "nchan sse", "nchan ws", "ratio", "rtd sse", "rtd ws", "ratio"

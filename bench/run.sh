@@ -18,7 +18,13 @@
 #                                 2w are 1 and 2 with WebSocket subscribers;
 #                                 9 is past one process: rtdemo instances on
 #                                 one redis-server against as many nginx
-#                                 workers, several loadgen processes)
+#                                 workers, several loadgen processes);
+#                                 kill: rtdemo only, INSTANCES instances on
+#                                 one port (reuse-port) and one Redis, the
+#                                 busiest SIGKILLed while all stream, its
+#                                 clients resuming with Last-Event-ID;
+#                                 redis1: rtdemo only, 19,000 subs on one
+#                                 instance, memory backend against Redis
 #   --instances N                 scenario 9's rtdemo instances and Nchan
 #                                 workers (6)
 #   --repeat N                    run each N times, report medians (1)
@@ -62,7 +68,7 @@ while [ $# -gt 0 ]; do
     --timelines) TIMELINES=1; KEEP=1 ;;
     --no-floor) FLOOR=0 ;;
     --instances) INSTANCES=$2; shift ;;
-    -h|--help) sed -n '2,33p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,37p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -211,9 +217,11 @@ start_server() {
 
 # Scenario 9's rtdemo: INSTANCES instances and one redis-server, started by
 # scripts/cluster.sh; sets PORTS, SERVER_PIDS (the instances) and BUS_PID.
+# CLUSTER_OPTS: more cluster.sh options (the kill scenario: --reuse-port).
 start_cluster() {
   CLUSTER_DIR=$WORK/cluster-$1
   "$ROOT/scripts/cluster.sh" start "$INSTANCES" --dir "$CLUSTER_DIR" \
+    ${CLUSTER_OPTS:-} \
     --rtdemo "$RTDEMO" -- -D rtdemo.demo.interval.seconds=0 \
     ${RTDEMO_ARGS[@]+"${RTDEMO_ARGS[@]}"} >"$CLUSTER_DIR.log" 2>&1 ||
     { cat "$CLUSTER_DIR.log" >&2; return 1; }
@@ -311,6 +319,8 @@ run_group() {
     fi
     target=(--ports "$PORTS")
     bus=(--bus-pid "$BUS_PID")
+    # kill: every instance a candidate; the loadgen kills the busiest.
+    [ "$scen" = kill ] && bus+=(--resume yes --kill-pid "$SERVER_PIDS")
   else
     if ! NCHAN_WORKERS=$INSTANCES NCHAN_LISTEN=reuseport start_server nchan; then
       record "$scen" "$server" "$rep" "failed=1"
@@ -339,7 +349,7 @@ run_group() {
   fi
   local pid
   for pid in ${SERVER_PIDS//,/ }; do
-    if ! kill -0 "$pid" 2>/dev/null; then
+    if [ "$scen" != kill ] && ! kill -0 "$pid" 2>/dev/null; then
       log "$scen/$server: SERVER $pid DIED during the run"
       record "$scen" "$server" "$rep" "server_died=1"
     fi
@@ -404,6 +414,12 @@ if [ "$MODE" = full ]; then
   S9_PROCS=6
   S9=(--messages 30 --rate 1 --settle-ms 5000 --connect-concurrency 300
       --connect-timeout 300)
+  # kill: 97,000 over 6 instances is ~16,200 each, and the busiest one's
+  # clients then fit on the 5 survivors (~19,400 each, under 20,000 files).
+  SK_SUBS=97000
+  SK=(--messages 30 --rate 1 --kill-after-s 10 --settle-ms 5000
+      --connect-concurrency 300 --connect-timeout 300)
+  S10=(--subs 19000 --messages 50 --rate 5 --settle-ms 2000)
   WRK_SECS=10
 else
   S1=(--subs 2000 --messages 15 --rate 5)
@@ -418,6 +434,9 @@ else
   S9_SUBS=3000
   S9_PROCS=2
   S9=(--messages 10 --rate 1)
+  SK_SUBS=1200
+  SK=(--messages 14 --rate 1 --kill-after-s 4)
+  S10=(--subs 2000 --messages 15 --rate 5)
   WRK_SECS=2
 fi
 
@@ -456,6 +475,20 @@ for rep in $(seq 1 "$REPEAT"); do
       run_loadgen s8slow "$s" "$rep" "${S8[@]}" --slow-subs 1
     fi
     has_scenario 9 && run_group s9 "$s" "$rep" "$S9_PROCS" "$S9_SUBS" "${S9[@]}"
+    if [ "$s" = rtdemo ] && has_scenario kill; then
+      CLUSTER_OPTS=--reuse-port run_group kill rtdemo "$rep" "$S9_PROCS" "$SK_SUBS" "${SK[@]}"
+    fi
+    if [ "$s" = rtdemo ] && has_scenario redis1; then
+      # The same load on one instance, memory then Redis (the other order
+      # on even repeats); redis1 runs through cluster.sh with 1 instance.
+      if [ $((rep % 2)) = 1 ]; then
+        BACKEND=memory run_loadgen redis1mem rtdemo "$rep" "${S10[@]}"
+        INSTANCES=1 run_group redis1 rtdemo "$rep" 1 "${S10[1]}" "${S10[@]:2}"
+      else
+        INSTANCES=1 run_group redis1 rtdemo "$rep" 1 "${S10[1]}" "${S10[@]:2}"
+        BACKEND=memory run_loadgen redis1mem rtdemo "$rep" "${S10[@]}"
+      fi
+    fi
   done
   if [ "$FLOOR" = 1 ]; then
     # Both ways of sending: one send() per socket, and io_uring batches as

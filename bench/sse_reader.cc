@@ -36,6 +36,15 @@ void SseReader::feed(const char* data, size_t len) {
   }
 }
 
+void SseReader::reset() {
+  partial_.clear();
+  last_was_cr_ = false;
+  have_data_ = false;
+  event_.clear();
+  id_.clear();
+  data_.clear();
+}
+
 void SseReader::line(const char* p, size_t n) {
   if (n == 0) {
     if (have_data_) listener_->onSseEvent(event_, id_, data_);
@@ -58,6 +67,14 @@ void SseReader::line(const char* p, size_t n) {
     event_.assign(value, value_len);
   } else if (name_len == 2 && std::memcmp(p, "id", 2) == 0) {
     id_.assign(value, value_len);
+  } else if (name_len == 5 && std::memcmp(p, "retry", 5) == 0 &&
+             value_len > 0 && value_len < 10) {
+    long ms = 0;
+    for (size_t i = 0; i < value_len; ++i) {
+      if (value[i] < '0' || value[i] > '9') return;  // ignored, as WHATWG says
+      ms = ms * 10 + (value[i] - '0');
+    }
+    listener_->onSseRetry(ms);
   }
 }
 

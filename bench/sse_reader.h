@@ -16,6 +16,9 @@ class SseListener {
   // event is "" for the default "message" type.
   virtual void onSseEvent(const std::string& event, const std::string& id,
                           const std::string& data) = 0;
+  // A "retry:" field with a valid value (ASCII digits only): the reconnect
+  // delay the server asks for, in milliseconds.
+  virtual void onSseRetry(long ms) { (void)ms; }
 };
 
 class SseReader {
@@ -24,6 +27,9 @@ class SseReader {
   explicit SseReader(SseListener* listener) : listener_(listener) {}
 
   void feed(const char* data, size_t len);
+  // Forgets a partial line and event: a new connection's stream starts
+  // clean (the last event id is the listener's to keep).
+  void reset();
 
  private:
   void line(const char* p, size_t n);

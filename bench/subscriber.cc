@@ -39,6 +39,7 @@ void SseSubscriber::start() {
   }
   state_ = State::kConnecting;
   http_.reset();
+  sse_.reset();
   run_->watch(fd_, this, EPOLLOUT);
 }
 
@@ -46,11 +47,34 @@ void SseSubscriber::onRetry() { start(); }
 
 void SseSubscriber::fail() {
   closeFd();
+  if (resuming_) {
+    // An EventSource retries for as long as the page lives; so does this,
+    // until the run ends.
+    ++run_->counters().resume_failures;
+    state_ = State::kIdle;
+    run_->scheduleRetry(this, retryDelayMs());
+    return;
+  }
   bool give_up = attempts_ > run_->options().connect_retries;
   state_ = give_up ? State::kDone : State::kIdle;
   if (slow_) return;
   run_->onSubscribeFailed(give_up);
   if (!give_up) run_->scheduleRetry(this, 200);
+}
+
+void SseSubscriber::lostStream() {
+  ++run_->counters().disconnects;
+  closeFd();
+  if (!run_->options().resume || slow_) {
+    state_ = State::kDone;
+    return;
+  }
+  resuming_ = true;
+  ever_dropped_ = true;
+  dropped_ns_ = nowNs();
+  run_->onStreamDropped();
+  state_ = State::kIdle;
+  run_->scheduleRetry(this, retryDelayMs());
 }
 
 void SseSubscriber::sendRequest() {
@@ -65,7 +89,9 @@ void SseSubscriber::sendRequest() {
   req +=
       "Host: 127.0.0.1\r\n"
       "Accept: text/event-stream\r\n"
-      "Cache-Control: no-cache\r\n\r\n";
+      "Cache-Control: no-cache\r\n";
+  if (resuming_ && !last_id_.empty()) req += "Last-Event-ID: " + last_id_ + "\r\n";
+  req += "\r\n";
   // A fresh socket's send buffer always takes a request this small.
   if (send(fd_, req.data(), req.size(), MSG_NOSIGNAL) !=
       static_cast<ssize_t>(req.size())) {
@@ -118,9 +144,7 @@ void SseSubscriber::onReceived(const char* data, ssize_t n,
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
   // EOF or error.
   if (state_ == State::kStreaming) {
-    ++run_->counters().disconnects;
-    closeFd();
-    state_ = State::kDone;
+    lostStream();
   } else if (state_ == State::kAwaitHead) {
     fail();
   }
@@ -134,6 +158,11 @@ void SseSubscriber::onHead(const HttpHead& head) {
     return;
   }
   state_ = State::kStreaming;
+  if (resuming_) {
+    resuming_ = false;
+    run_->onResumed(nowNs() - dropped_ns_);
+    return;
+  }
   subscribed_ = true;
   run_->onSubscribed(channel_, nowNs() - start_ns_);
 }
@@ -144,14 +173,16 @@ void SseSubscriber::onComplete() {
   // An event stream has no end; a completed body means the server ended it.
 }
 
-void SseSubscriber::onSseEvent(const std::string& event, const std::string&,
+void SseSubscriber::onSseEvent(const std::string& event, const std::string& id,
                                const std::string& data) {
+  if (!id.empty()) last_id_ = id;
   if (event == "reset") {
     ++run_->counters().resets;
     return;
   }
   if (data.compare(0, 2, "t=") != 0) return;  // heartbeats, greetings
-  run_->onMessage(channel_, data.data(), data.size(), received_, &tracker_);
+  run_->onMessage(channel_, data.data(), data.size(), received_, &tracker_,
+                  ever_dropped_);
 }
 
 uint64_t SseSubscriber::drain(int timeout_ms, bool* cut) {

@@ -3,6 +3,9 @@
 // Accept header), and feeds the stream through HttpResponseReader and
 // SseReader into LoadRun::onMessage. A "slow" subscriber sends the same
 // request and then never reads, to fill the server's buffers (scenario 8).
+// With --resume, a stream that ends after subscribing is reopened as an
+// EventSource would: after the server's retry:, with Last-Event-ID, again
+// and again until a server answers 200 (load_run_resume.cc counts it).
 #pragma once
 
 #include <cstdint>
@@ -40,6 +43,8 @@ class SseSubscriber : public Connection,
   int channel() const { return channel_; }
   bool subscribed() const { return subscribed_; }
   const DeliveryTracker& tracker() const { return tracker_; }
+  // Whether its stream ever dropped (and so it resumed, or is resuming).
+  bool everDropped() const { return ever_dropped_; }
 
  private:
   enum class State { kIdle, kConnecting, kAwaitHead, kStreaming, kDone };
@@ -49,10 +54,15 @@ class SseSubscriber : public Connection,
   void onComplete() override;
   void onSseEvent(const std::string& event, const std::string& id,
                   const std::string& data) override;
+  void onSseRetry(long ms) override { retry_ms_ = static_cast<int>(ms); }
 
   void sendRequest();
   void fail();
   void closeFd();
+  // The stream ended after subscribing: done, or (--resume) reopened later.
+  void lostStream();
+  // What an EventSource waits before reconnecting.
+  int retryDelayMs() const { return retry_ms_ >= 0 ? retry_ms_ : 3000; }
 
   LoadRun* run_;  // not owned
   const int channel_;
@@ -62,6 +72,11 @@ class SseSubscriber : public Connection,
   int attempts_ = 0;
   int64_t start_ns_ = 0;  // first connect attempt, for connect latency
   bool subscribed_ = false;
+  bool resuming_ = false;      // reconnecting after a drop (--resume)
+  bool ever_dropped_ = false;
+  int64_t dropped_ns_ = 0;     // when the stream being resumed was lost
+  int retry_ms_ = -1;          // the last retry: of the server; -1: none
+  std::string last_id_;        // the id of the last event with one
   DeliveryTracker tracker_;
   Received received_;  // when the read being parsed arrived and was read
   HttpResponseReader http_;
