@@ -43,7 +43,8 @@ struct BrokerConfig {
   int redisTimeoutMs = 2000;
 
   // The clock that memory and SQLite stamp and age messages by; null: the
-  // system clock. Only tests set it (Redis uses the Redis server's clock).
+  // system clock. Only tests set it (Redis stamps and ages messages by the
+  // Redis server's clock, and Durable Streams' TTLs by this one when set).
   std::shared_ptr<const WallClock> clock;
 };
 

@@ -41,6 +41,9 @@
 // The checks and the read happen in one script, so a trim cannot slip
 // between them.
 //
+// Durable Streams (create, append with producers, info, touch, delete) are
+// RedisStreams' job (redis_streams.h): one script per operation.
+//
 // Live delivery is RedisLiveReader's job (redis_live_reader.h explains why a
 // subscriber misses nothing published after subscribe() returns, and why a
 // Redis restart leaves no gap).
@@ -65,7 +68,6 @@
 #include <optional>
 
 #include "Poco/Logger.h"
-#include "Poco/SHA1Engine.h"
 #include "storage/cursor.h"
 #include "storage/live_registry.h"
 #include "storage/redis_connection.h"
@@ -74,6 +76,7 @@
 #include "storage/redis_publisher.h"
 #include "storage/redis_scripts.h"
 #include "storage/redis_stream.h"
+#include "storage/redis_streams.h"
 
 namespace rtdemo {
 namespace {
@@ -84,17 +87,6 @@ namespace {
 constexpr size_t kPoolSize = 8;
 // The wake stream of a crashed instance disappears on its own after this.
 constexpr const char* kWakeTtlSeconds = "86400";
-
-std::string sha1Hex(const std::string& text) {
-  Poco::SHA1Engine sha;
-  sha.update(text);
-  return Poco::DigestEngine::digestToHex(sha.digest());
-}
-
-bool isErrorReply(const RedisReplyPtr& r, const char* prefix) {
-  return r && r->type == REDIS_REPLY_ERROR &&
-         std::string(r->str, r->len).rfind(prefix, 0) == 0;
-}
 
 // The outcome of kReadScript.
 struct StreamRead {
@@ -121,7 +113,7 @@ class RedisBroker : public Broker {
         maxChannels_(std::to_string(config.historyMaxChannels)),
         batchMaxMessages_(config.batchMaxMessages),
         batchMaxBytes_(config.batchMaxBytes),
-        readSha_(sha1Hex(kRedisReadScript)),
+        readSha_(redisScriptSha(kRedisReadScript)),
         pool_(endpointOf(config), kPoolSize),
         publisher_(endpointOf(config), prefix_,
                    {maxLen_, maxAgeMs_, maxBytes_, maxChannels_, prefix_,
@@ -129,6 +121,13 @@ class RedisBroker : public Broker {
                    [this](RedisConnection* conn, const std::string& epoch) {
                      noteEpoch(conn, epoch);
                    }),
+        streams_(&pool_, prefix_,
+                 {maxLen_, maxAgeMs_, maxBytes_, maxChannels_, prefix_,
+                  std::to_string(kMaxEvictionsPerStep)},
+                 config.clock,
+                 [this](RedisConnection* conn, const std::string& epoch) {
+                   noteEpoch(conn, epoch);
+                 }),
         live_([this](const std::string& channel, bool active) {
           reader_->setActive(channel, active);
         }),
@@ -268,6 +267,23 @@ class RedisBroker : public Broker {
     return sub;
   }
 
+  // Durable Streams: one script each (redis_streams.h).
+  Status createStream(const std::string& channel, const StreamConfig& config,
+                      const StreamAppend& initial, StreamResult* out) override {
+    return streams_.create(channel, config, initial, out);
+  }
+  Status appendStream(const std::string& channel, const StreamAppend& append,
+                      StreamResult* out) override {
+    return streams_.append(channel, append, out);
+  }
+  Status streamInfo(const std::string& channel, StreamInfo* out, bool* exists) override {
+    return streams_.info(channel, out, exists);
+  }
+  Status touchStream(const std::string& channel) override { return streams_.touch(channel); }
+  Status deleteStream(const std::string& channel, StreamResult* out) override {
+    return streams_.remove(channel, out);
+  }
+
   // Redis answers, and its epoch key is one rtdemo can publish under
   // (missing is fine: the next publish creates it).
   Status health() override {
@@ -309,33 +325,16 @@ class RedisBroker : public Broker {
     return e;
   }
 
-  // Runs one of our scripts against `channel`'s stream: EVALSHA, falling back
-  // to EVAL when Redis lost its script cache (a restart). A missing epoch is
-  // recreated and the script retried once.
+  // Runs one of our scripts against `channel`'s stream (redis_stream.h).
   Status runScript(RedisConnection* conn, const std::string& script, const std::string& sha,
                    const std::string& channel, std::vector<std::string> args, Resend resend,
                    RedisReplyPtr* reply) {
-    Status s;
-    for (int attempt = 0; attempt < 2; ++attempt) {
-      std::vector<std::string> argv = {"EVALSHA",           sha,
-                                       "6",                 epochKey(prefix_),
-                                       channelKey(prefix_, channel), channelsKey(prefix_),
-                                       bytesKey(prefix_),   costKey(prefix_, channel),
-                                       floorKey(prefix_)};
-      argv.insert(argv.end(), args.begin(), args.end());
-      s = conn->command(argv, reply, resend);
-      if (isErrorReply(*reply, "NOSCRIPT")) {
-        argv[0] = "EVAL";
-        argv[1] = script;
-        s = conn->command(argv, reply, resend);
-      }
-      if (!isErrorReply(*reply, "NOEPOCH")) return s;
-      std::string epoch;
-      s = loadEpoch(conn, prefix_, &epoch);
-      if (!s.ok()) return s;
-      noteEpoch(conn, epoch);
-    }
-    return s;
+    return runRedisScript(conn, prefix_, script, sha,
+                          {epochKey(prefix_), channelKey(prefix_, channel), channelsKey(prefix_),
+                           bytesKey(prefix_), costKey(prefix_, channel), floorKey(prefix_)},
+                          args, resend,
+                          [this](RedisConnection* c, const std::string& e) { noteEpoch(c, e); },
+                          reply);
   }
 
   Status readStream(RedisConnection* conn, const std::string& channel,
@@ -402,6 +401,7 @@ class RedisBroker : public Broker {
   // Thread-safe; its thread calls noteEpoch(), so it comes after epoch_
   // and is destroyed, completing what it holds, before it.
   RedisPublisher publisher_;
+  RedisStreams streams_;  // thread-safe; uses pool_ and noteEpoch()
   LiveRegistry live_;  // thread-safe; its hook calls reader_
   // Declared last so it is destroyed first: its thread delivers into live_.
   std::unique_ptr<RedisLiveReader> reader_;

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 
-#include "Poco/SHA1Engine.h"
 #include "storage/redis_scripts.h"
 #include "storage/redis_stream.h"
 #include "storage/thread_name.h"
@@ -18,24 +17,13 @@ namespace {
 // publishes for long.
 constexpr size_t kMaxRoundMessages = 1024;
 
-std::string sha1Hex(const std::string& text) {
-  Poco::SHA1Engine sha;
-  sha.update(text);
-  return Poco::DigestEngine::digestToHex(sha.digest());
-}
-
-bool isErrorReply(const redisReply* r, const char* prefix) {
-  return r && r->type == REDIS_REPLY_ERROR &&
-         std::string(r->str, r->len).rfind(prefix, 0) == 0;
-}
-
 }  // namespace
 
 RedisPublisher::RedisPublisher(RedisEndpoint endpoint, std::string prefix,
                                std::vector<std::string> limitArgs, EpochNote noteEpoch)
     : prefix_(std::move(prefix)),
       limitArgs_(std::move(limitArgs)),
-      sha_(sha1Hex(kRedisPublishScript)),
+      sha_(redisScriptSha(kRedisPublishScript)),
       noteEpoch_(std::move(noteEpoch)),
       conn_(std::move(endpoint)) {
   thread_ = std::thread([this] { run(); });
@@ -153,8 +141,8 @@ void RedisPublisher::round(std::vector<Job>* jobs) {
     const redisReply* r = i < replies.size() ? replies[i].get() : nullptr;
     if (!s.ok() || r == nullptr) {
       job.status = s.ok() ? Status::Unavailable("redis publish: no reply") : s;
-    } else if (isErrorReply(r, "NOSCRIPT") || isErrorReply(r, "NOEPOCH")) {
-      noEpoch = noEpoch || isErrorReply(r, "NOEPOCH");
+    } else if (isRedisError(r, "NOSCRIPT") || isRedisError(r, "NOEPOCH")) {
+      noEpoch = noEpoch || isRedisError(r, "NOEPOCH");
       retry.push_back(&job);
     } else {
       settle(&job, r);
@@ -172,7 +160,7 @@ void RedisPublisher::round(std::vector<Job>* jobs) {
       }
       RedisReplyPtr reply;
       job->status = conn_.command(command(*job, true), &reply, Resend::kNo);
-      noEpoch = isErrorReply(reply.get(), "NOEPOCH");
+      noEpoch = isRedisError(reply.get(), "NOEPOCH");
       if (noEpoch) continue;
       if (reply) settle(job, reply.get());
       break;

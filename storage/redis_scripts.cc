@@ -89,88 +89,92 @@ local function trim(streamKey, costKey, maxLen, exact, maxAge)
 end
 )lua";
 
-}  // namespace
-
-const std::string kRedisPublishScript = kPrelude + R"lua(
-local n = (#ARGV - 6) / 3
-local maxLen, maxAge = ARGV[1], tonumber(ARGV[2])
-local maxBytes, maxChannels = tonumber(ARGV[3]), tonumber(ARGV[4])
-local prefix, most = ARGV[5], tonumber(ARGV[6])
-local epoch, floor, bytes, top, err = checkKeys(KEYS[1], KEYS[2], KEYS[3], KEYS[6], KEYS[4])
-if err then return err end
--- Every element's keys are checked before the first write, so that a batch
--- is stored whole or not at all. The channels of the batch are spared by
--- the cap: a publish never evicts the history it just wrote.
-local spared, nSpared = {}, 0
-for i = 0, n - 1 do
-  local sk, ck = KEYS[5 + 2 * i], KEYS[6 + 2 * i]
-  local t, terr = read(sk, 'TYPE', sk)
-  if terr then return terr end
-  if t['ok'] ~= 'none' and t['ok'] ~= 'stream' then return corrupt(sk, 'is of the wrong type') end
-  local _, lerr = read(ck, 'LLEN', ck)
-  if lerr then return lerr end
-  local channel = ARGV[7 + 3 * i]
-  if not spared[channel] then spared[channel] = true; nSpared = nSpared + 1 end
+// The publishing half both the publish script and the stream script
+// (redis_stream_scripts.h) run: one message stored with the cap's
+// bookkeeping, and a channel dropped whole. Their state is one table, `st`
+// (newPublishState), so that a script publishes several messages and saves
+// the total once.
+const std::string kPublishLib = R"lua(
+-- ARGV 1 to 6 are the limits (redis_scripts.h); KEYS 2 and 4 are P channels
+-- and P floor.
+local function newPublishState(epoch, floor, bytes, top)
+  return {epoch = epoch, floor = floor, bytes = bytes, top = top,
+          maxLen = ARGV[1], maxAge = tonumber(ARGV[2]), maxBytes = tonumber(ARGV[3]),
+          maxChannels = tonumber(ARGV[4]), prefix = ARGV[5], most = tonumber(ARGV[6]),
+          spared = {}, nSpared = 0, evictedChannels = 0, evictedMessages = 0}
 end
-
-local evictedChannels, evictedMessages = 0, 0
-local function publishOne(sk, ck, channel, event, data)
+-- A channel this script writes: the cap never evicts it.
+local function spare(st, channel)
+  if not st.spared[channel] then st.spared[channel] = true; st.nSpared = st.nSpared + 1 end
+end
+local function saveBytes(st) redis.call('SET', KEYS[3], string.format('%d', st.bytes)) end
+-- Deletes `name`'s stream and cost list, raising the floor to the stream's
+-- last-generated-id so that no id is issued twice, and forgets the channel
+-- in P channels. Only what rtdemo wrote is deleted; a key of another type
+-- under the prefix is left alone (and leaves the bookkeeping, so it is not
+-- retried). Returns how many messages went.
+local function dropChannel(st, name)
+  local vkey, vcost = st.prefix .. 'ch:' .. name, st.prefix .. 'cost:' .. name
+  local removed = 0
+  if redis.call('TYPE', vkey)['ok'] == 'stream' then
+    local info = redis.call('XINFO', 'STREAM', vkey)
+    for i = 1, #info, 2 do
+      if info[i] == 'last-generated-id' then
+        local last = info[i + 1]
+        if not st.floor or idLess(st.floor, last) then
+          st.floor = last
+          redis.call('SET', KEYS[4], st.floor)
+        end
+      elseif info[i] == 'length' then
+        removed = info[i + 1]
+      end
+    end
+    redis.call('DEL', vkey)
+  end
+  if redis.call('TYPE', vcost)['ok'] == 'list' then
+    for _, c in ipairs(redis.call('LRANGE', vcost, 0, -1)) do st.bytes = st.bytes - (tonumber(c) or 0) end
+    redis.call('DEL', vcost)
+  end
+  redis.call('ZREM', KEYS[2], name)
+  return removed
+end
+-- Stores one message in stream `sk` (cost list `ck`) of `channel`, trims it,
+-- and applies the global cap, never evicting a spared channel. Returns its id.
+local function publishOne(st, sk, ck, channel, event, data)
   -- A new stream starts above every id an evicted one issued, even when the
   -- clock is behind the floor.
-  local fresh = floor and redis.call('EXISTS', sk) == 0
+  local fresh = st.floor and redis.call('EXISTS', sk) == 0
   local idArg = '*'
   if fresh then
-    local fms, fseq = parseId(floor)
+    local fms, fseq = parseId(st.floor)
     if nowMs() <= fms then idArg = string.format('%d-%d', fms, fseq + 1) end
   end
-  local id = redis.call('XADD', sk, idArg, 'p', epoch, 'e', event, 'd', data)
-  if fresh then redis.call('XSETID', sk, id, 'MAXDELETEDID', floor) end
+  local id = redis.call('XADD', sk, idArg, 'p', st.epoch, 'e', event, 'd', data)
+  if fresh then redis.call('XSETID', sk, id, 'MAXDELETEDID', st.floor) end
   local cost = )lua" + std::to_string(kMessageOverheadBytes) + R"lua( + #event + #data
   redis.call('RPUSH', ck, cost)
   -- Scores count publishes (the highest plus one), so that recency is exact
   -- even for publishes within one millisecond.
-  top = top + 1
-  redis.call('ZADD', KEYS[2], top, channel)
-  bytes = bytes + cost - trim(sk, ck, maxLen, false, maxAge)
+  st.top = st.top + 1
+  redis.call('ZADD', KEYS[2], st.top, channel)
+  st.bytes = st.bytes + cost - trim(sk, ck, st.maxLen, false, st.maxAge)
 
-  -- The global cap: evict the least recently published channels, never one
-  -- of this batch.
+  -- The global cap: evict the least recently published channels, never a
+  -- spared one.
   local channels = redis.call('ZCARD', KEYS[2])
-  while evictedChannels < most and (bytes > maxBytes or channels > maxChannels) do
+  while st.evictedChannels < st.most and (st.bytes > st.maxBytes or channels > st.maxChannels) do
     local victim = nil
-    for _, name in ipairs(redis.call('ZRANGE', KEYS[2], 0, nSpared)) do
-      if not spared[name] then victim = name; break end
+    for _, name in ipairs(redis.call('ZRANGE', KEYS[2], 0, st.nSpared)) do
+      if not st.spared[name] then victim = name; break end
     end
     if not victim then break end
-    local vkey, vcost = prefix .. 'ch:' .. victim, prefix .. 'cost:' .. victim
-    -- Only what rtdemo wrote is deleted; a key of another type under the
-    -- prefix is left alone (and leaves the bookkeeping, so it is not retried).
-    if redis.call('TYPE', vkey)['ok'] == 'stream' then
-      local info = redis.call('XINFO', 'STREAM', vkey)
-      for i = 1, #info, 2 do
-        if info[i] == 'last-generated-id' then
-          local last = info[i + 1]
-          if not floor or idLess(floor, last) then
-            floor = last
-            redis.call('SET', KEYS[4], floor)
-          end
-        elseif info[i] == 'length' then
-          evictedMessages = evictedMessages + info[i + 1]
-        end
-      end
-      redis.call('DEL', vkey)
-    end
-    if redis.call('TYPE', vcost)['ok'] == 'list' then
-      for _, c in ipairs(redis.call('LRANGE', vcost, 0, -1)) do bytes = bytes - (tonumber(c) or 0) end
-      redis.call('DEL', vcost)
-    end
-    redis.call('ZREM', KEYS[2], victim)
+    st.evictedMessages = st.evictedMessages + dropChannel(st, victim)
     channels = channels - 1
-    evictedChannels = evictedChannels + 1
+    st.evictedChannels = st.evictedChannels + 1
   end
-  -- Still over with only this batch's channels left: this channel's own
-  -- oldest entries go, down to its newest.
-  local over = bytes - maxBytes
+  -- Still over with only spared channels left: this channel's own oldest
+  -- entries go, down to its newest.
+  local over = st.bytes - st.maxBytes
   if over > 0 then
     local len = redis.call('XLEN', sk)
     local costs = redis.call('LRANGE', ck, 0, -2)
@@ -183,20 +187,43 @@ local function publishOne(sk, ck, channel, event, data)
     if k > 0 then
       redis.call('XTRIM', sk, 'MAXLEN', len - uncounted - k)
       redis.call('LTRIM', ck, k, -1)
-      bytes = bytes - freed
-      evictedMessages = evictedMessages + uncounted + k
+      st.bytes = st.bytes - freed
+      st.evictedMessages = st.evictedMessages + uncounted + k
     end
   end
   return id
 end
+)lua";
+
+}  // namespace
+
+std::string redisPublishLibrary() { return kPrelude + kPublishLib; }
+
+const std::string kRedisPublishScript = kPrelude + kPublishLib + R"lua(
+local n = (#ARGV - 6) / 3
+local epoch, floor, bytes, top, err = checkKeys(KEYS[1], KEYS[2], KEYS[3], KEYS[6], KEYS[4])
+if err then return err end
+-- Every element's keys are checked before the first write, so that a batch
+-- is stored whole or not at all. The channels of the batch are spared by
+-- the cap: a publish never evicts the history it just wrote.
+local st = newPublishState(epoch, floor, bytes, top)
+for i = 0, n - 1 do
+  local sk, ck = KEYS[5 + 2 * i], KEYS[6 + 2 * i]
+  local t, terr = read(sk, 'TYPE', sk)
+  if terr then return terr end
+  if t['ok'] ~= 'none' and t['ok'] ~= 'stream' then return corrupt(sk, 'is of the wrong type') end
+  local _, lerr = read(ck, 'LLEN', ck)
+  if lerr then return lerr end
+  spare(st, ARGV[7 + 3 * i])
+end
 
 local reply = {epoch, 0, 0}
 for i = 0, n - 1 do
-  reply[4 + i] = publishOne(KEYS[5 + 2 * i], KEYS[6 + 2 * i], ARGV[7 + 3 * i],
+  reply[4 + i] = publishOne(st, KEYS[5 + 2 * i], KEYS[6 + 2 * i], ARGV[7 + 3 * i],
                             ARGV[8 + 3 * i], ARGV[9 + 3 * i])
 end
-redis.call('SET', KEYS[3], string.format('%d', bytes))
-reply[2], reply[3] = evictedChannels, evictedMessages
+saveBytes(st)
+reply[2], reply[3] = st.evictedChannels, st.evictedMessages
 return reply
 )lua";
 

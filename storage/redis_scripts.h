@@ -36,6 +36,14 @@ namespace rtdemo {
 // the error NOEPOCH (or CORRUPT <key>, with nothing written).
 extern const std::string kRedisPublishScript;
 
+// The helpers every script starts with, and the publishing half of the
+// publish script (publishOne, dropChannel and their state table), for the
+// stream script (redis_stream_scripts.h) to publish exactly as a /send does.
+// Its KEYS and ARGV must begin as kRedisPublishScript's: KEYS 1 to 4 and
+// ARGV 1 to 6. A function, not a constant, so that another file's constant
+// cannot be built from it before it exists.
+std::string redisPublishLibrary();
+
 // KEYS: 1 P epoch, 2 P ch:<channel>, 3 P channels, 4 P bytes,
 // 5 P cost:<channel>, 6 P floor.
 

@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "Poco/Logger.h"
+#include "Poco/SHA1Engine.h"
 
 #include "storage/redis_connection.h"
 
@@ -99,6 +100,42 @@ Status loadEpoch(RedisConnection* conn, const std::string& prefix, std::string* 
                               "', which is not an rtdemo epoch");
   }
   return Status::OK();
+}
+
+std::string redisScriptSha(const std::string& script) {
+  Poco::SHA1Engine sha;
+  sha.update(script);
+  return Poco::DigestEngine::digestToHex(sha.digest());
+}
+
+bool isRedisError(const redisReply* r, const char* prefix) {
+  return r && r->type == REDIS_REPLY_ERROR &&
+         std::string(r->str, r->len).rfind(prefix, 0) == 0;
+}
+
+Status runRedisScript(RedisConnection* conn, const std::string& prefix,
+                      const std::string& script, const std::string& sha,
+                      const std::vector<std::string>& keys,
+                      const std::vector<std::string>& args, Resend resend,
+                      const RedisEpochNote& noteEpoch, RedisReplyPtr* reply) {
+  Status s;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::vector<std::string> argv = {"EVALSHA", sha, std::to_string(keys.size())};
+    argv.insert(argv.end(), keys.begin(), keys.end());
+    argv.insert(argv.end(), args.begin(), args.end());
+    s = conn->command(argv, reply, resend);
+    if (isRedisError(reply->get(), "NOSCRIPT")) {
+      argv[0] = "EVAL";
+      argv[1] = script;
+      s = conn->command(argv, reply, resend);
+    }
+    if (!isRedisError(reply->get(), "NOEPOCH")) return s;
+    std::string epoch;
+    s = loadEpoch(conn, prefix, &epoch);
+    if (!s.ok()) return s;
+    noteEpoch(conn, epoch);
+  }
+  return s;
 }
 
 void announceEpochChange(RedisConnection* conn, const std::string& prefix,

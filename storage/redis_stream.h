@@ -19,6 +19,9 @@
 //   P bytes          the sum of every cost list;
 //   P floor          the highest last-generated-id of an evicted stream
 //                    (redis_scripts.h explains the cap's keys);
+//   P smeta:{<channel>}, P sprod:{<channel>}
+//                    a Durable Stream's metadata and producers
+//                    (redis_stream_scripts.h);
 //   P next:<epoch>   written once epoch <epoch> has been replaced: every live
 //                    reader that still believes in <epoch> blocks on it from
 //                    0-0, so whoever first sees the new epoch wakes them all
@@ -30,19 +33,20 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "storage/message.h"
+#include "storage/redis_connection.h"
 #include "storage/status.h"
 
 struct redisReply;
 
 namespace rtdemo {
-
-class RedisConnection;
 
 // A Redis stream id "<ms>-<seq>".
 struct StreamId {
@@ -70,6 +74,14 @@ inline std::string bytesKey(const std::string& prefix) { return prefix + "bytes"
 inline std::string floorKey(const std::string& prefix) { return prefix + "floor"; }
 inline std::string costKey(const std::string& prefix, const std::string& channel) {
   return prefix + "cost:" + channel;
+}
+// A Durable Stream's metadata and producer state (redis_stream_scripts.h),
+// tagged {channel} so that a Redis Cluster keeps them on one slot.
+inline std::string streamMetaKey(const std::string& prefix, const std::string& channel) {
+  return prefix + "smeta:{" + channel + "}";
+}
+inline std::string streamProducersKey(const std::string& prefix, const std::string& channel) {
+  return prefix + "sprod:{" + channel + "}";
 }
 inline std::string nextEpochKey(const std::string& prefix, const std::string& epoch) {
   return prefix + "next:" + epoch;
@@ -102,6 +114,26 @@ class EpochCell {
 // (SET NX: when several instances find it missing at once, one token wins and
 // all of them read that one).
 Status loadEpoch(RedisConnection* conn, const std::string& prefix, std::string* epoch);
+
+// True for an error reply whose text starts with `prefix` ("NOEPOCH").
+bool isRedisError(const redisReply* r, const char* prefix);
+
+// The SHA1 Redis names a script by (EVALSHA), in hex.
+std::string redisScriptSha(const std::string& script);
+
+// Called with every epoch a script's reply carried, and the connection.
+using RedisEpochNote = std::function<void(RedisConnection*, const std::string&)>;
+
+// Runs one of our scripts with `keys` (KEYS[1] must be P epoch) and `args`:
+// EVALSHA, falling back to EVAL when Redis lost its script cache (a
+// restart). A script that found the epoch missing (NOEPOCH) ran nothing: the
+// epoch is recreated (loadEpoch), reported to `noteEpoch`, and the script
+// run once more. *reply holds the last reply, an error reply included.
+Status runRedisScript(RedisConnection* conn, const std::string& prefix,
+                      const std::string& script, const std::string& sha,
+                      const std::vector<std::string>& keys,
+                      const std::vector<std::string>& args, Resend resend,
+                      const RedisEpochNote& noteEpoch, RedisReplyPtr* reply);
 
 // Tells every live reader still blocked on `before` that the epoch moved to
 // `now` (XADD P next:<before>), when both are set and differ. Whoever first
