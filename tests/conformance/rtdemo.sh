@@ -23,10 +23,14 @@ args=(--backend="$backend" -D rtdemo.port=0 -D "rtdemo.port-file=$dir/port"
       -D rtdemo.limits.send.rate=0 -D rtdemo.demo.interval.seconds=0
       -D "rtdemo.sqlite.path=$dir/history.db" -D rtdemo.log.level=warning)
 if [[ "$backend" == redis ]]; then
+  command -v redis-server >/dev/null ||
+    { echo "conformance: redis-server not found; run scripts/install-deps.sh --test" >&2; exit 1; }
   redis-server --port 0 --unixsocket "$dir/redis.sock" --save '' --appendonly no \
     --dir "$dir" >"$dir/redis.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 100); do [[ -S "$dir/redis.sock" ]] && break; sleep 0.1; done
+  [[ -S "$dir/redis.sock" ]] ||
+    { echo "conformance: redis-server did not start:" >&2; cat "$dir/redis.log" >&2; exit 1; }
   # A TCP port for rtdemo: ask the running server to listen on one.
   rport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   redis-cli -s "$dir/redis.sock" config set port "$rport" >/dev/null
