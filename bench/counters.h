@@ -22,6 +22,7 @@ struct Counters {
   uint64_t disconnects = 0;  // streams the server closed during the run
   uint64_t polls = 0;        // long-poll responses received
   uint64_t poll_reconnects = 0;
+  uint64_t ds_reconnects = 0;  // Durable Streams reads resumed from an offset
   uint64_t http_errors = 0;  // unexpected status codes after subscribing
   uint64_t ws_errors = 0;    // WebSocket protocol errors (bad 101, frames)
   uint64_t ws_pongs = 0;     // pings answered
@@ -63,6 +64,7 @@ void forEachCounter(C& c, F&& f) {
   f("disconnects", c.disconnects);
   f("polls", c.polls);
   f("poll_reconnects", c.poll_reconnects);
+  f("ds_reconnects", c.ds_reconnects);
   f("http_errors", c.http_errors);
   f("ws_errors", c.ws_errors);
   f("ws_pongs", c.ws_pongs);

@@ -26,6 +26,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "ds_stream.h"
 #include "net_util.h"
 #include "poll_client.h"
 #include "publisher.h"
@@ -171,7 +172,7 @@ void LoadRun::receiveBatch() {
 void LoadRun::startMoreConnects() {
   while (started_ < options_.subs && in_flight_ < options_.connect_concurrency) {
     ++in_flight_;
-    if (options_.mode == Mode::kSse) {
+    if (options_.mode == Mode::kSse || options_.mode == Mode::kDs) {
       sse_[started_++]->start();
     } else if (options_.mode == Mode::kWs) {
       ws_[started_++]->start();
@@ -297,7 +298,7 @@ int LoadRun::run() {
   std::fputc('\n', stderr);
 
   for (int i = 0; i < o.subs; ++i) {
-    if (o.mode == Mode::kSse) {
+    if (o.mode == Mode::kSse || o.mode == Mode::kDs) {
       sse_.push_back(std::make_unique<SseSubscriber>(this, i % o.channels,
                                                      false));
     } else if (o.mode == Mode::kWs) {
@@ -327,6 +328,17 @@ int LoadRun::run() {
     const std::string prefix = go.substr(7, go.find('\n') - 7);
     for (int i = 0; i < o.channels; ++i) {
       channels_[i].name = prefix + "-" + std::to_string(i);
+    }
+  }
+
+  // Durable Streams readers need their streams to exist (a channel with no
+  // stream metadata answers 404 on /v1/stream).
+  for (int i = 0; o.mode == Mode::kDs && i < o.channels; ++i) {
+    std::string error;
+    if (!createStream(dsts_.front(), channels_[i].name, &error)) {
+      std::fprintf(stderr, "loadgen: PUT /v1/stream/%s: %s\n",
+                   channels_[i].name.c_str(), error.c_str());
+      return 1;
     }
   }
 

@@ -186,13 +186,14 @@ void LoadRun::report(double connect_s, long rss_before, long rss_idle,
   std::printf(
       " arr_p50_ms=%.1f arr_p90_ms=%.1f arr_p99_ms=%.1f arr_max_ms=%.1f "
       "stamped=%llu stamps_outside=%llu recv=%s procs=%d procs_missing=%d "
-      "bus_cpu_s=%.2f",
+      "bus_cpu_s=%.2f ds_reconnects=%llu",
       arrival_.percentileMs(50), arrival_.percentileMs(90),
       arrival_.percentileMs(99), arrival_.maxMs(),
       static_cast<unsigned long long>(c.stamped),
       static_cast<unsigned long long>(c.stamps_outside),
       batch_->usesIoUring() ? "io_uring" : "recvmsg", o.group_size,
-      members_missing_, bus_cpu_s_);
+      members_missing_, bus_cpu_s_,
+      static_cast<unsigned long long>(c.ds_reconnects));
   reportResumes();
   std::printf("\n");
   std::fflush(stdout);

@@ -18,8 +18,9 @@ namespace {
 
 const char kUsage[] =
     "usage: rtdemo_loadgen --server rtdemo|nchan --port N [options]\n"
-    "  --mode sse|ws|poll       SSE streams, WebSockets or long-poll clients "
-    "(sse)\n"
+    "  --mode sse|ws|poll|ds    SSE streams, WebSockets, long-poll clients or\n"
+    "                           (rtdemo only) Durable Streams live=sse readers\n"
+    "                           of /v1/stream/{channel} (sse)\n"
     "  --host ADDR              server address, 127.0.0.0/8 only (127.0.0.1)\n"
     "  --ports P1,P2,...        several servers: connections go round-robin\n"
     "                           over these ports (instead of --port)\n"
@@ -109,6 +110,8 @@ const char* modeName(Mode mode) {
       return "ws";
     case Mode::kPoll:
       return "poll";
+    case Mode::kDs:
+      return "ds";
   }
   return "?";
 }
@@ -138,7 +141,7 @@ bool parseOptions(int argc, char** argv, Options* o, int* exit_code) {
                            {"nchan", ServerKind::kNchan}}, &o->server);
     } else if (name == "--mode") {
       ok = parseChoice(v, {{"sse", Mode::kSse}, {"poll", Mode::kPoll},
-                           {"ws", Mode::kWs}}, &o->mode);
+                           {"ws", Mode::kWs}, {"ds", Mode::kDs}}, &o->mode);
     } else if (name == "--recv") {
       ok = parseChoice(v, {{"auto", RecvMode::kAuto},
                            {"io-uring", RecvMode::kIoUring},
@@ -227,6 +230,10 @@ bool parseOptions(int argc, char** argv, Options* o, int* exit_code) {
     return false;
   }
   o->port = o->ports.front();
+  if (o->mode == Mode::kDs && o->server != ServerKind::kRtdemo) {
+    std::fprintf(stderr, "--mode ds needs --server rtdemo\n");
+    return false;
+  }
   if (o->group_size > 1 &&
       (o->group_dir.empty() || o->group_index >= o->group_size)) {
     std::fprintf(stderr,

@@ -14,7 +14,8 @@ namespace bench {
 // differ in paths, publish body format, long-poll cursor mechanics and
 // WebSocket payloads (rtdemo: JSON messages; Nchan: the raw body).
 enum class ServerKind { kRtdemo, kNchan };
-enum class Mode { kSse, kPoll, kWs };
+// kDs: Durable Streams readers (live=sse on /v1/stream, ds_stream.h).
+enum class Mode { kSse, kPoll, kWs, kDs };
 // How the one reader thread receives (see BatchReceiver): auto uses io_uring
 // where the kernel allows it and says so when it falls back.
 enum class RecvMode { kAuto, kIoUring, kSyscall };

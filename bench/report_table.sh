@@ -53,6 +53,12 @@ function wsrow(title, sse, ws, key, label,    ns, nw, rs, rw) {
   rs = val(sse, "rtdemo", key); rw = val(ws, "rtdemo", key)
   printf "%-30s %-26s %9s %9s %7s   %9s %9s %7s\n", title, label, fmt(ns, key), fmt(nw, key), ratio_of(nw, ns), fmt(rs, key), fmt(rw, key), ratio_of(rw, rs)
 }
+# dsrow TITLE KEY LABEL: one rtdemo figure for /events (s1) and Durable
+# Streams readers (s1d), with ds / events.
+function dsrow(title, key, label,    e, d) {
+  e = val("s1", "rtdemo", key); d = val("s1d", "rtdemo", key)
+  printf "%-30s %-26s %9s %9s %7s\n", title, label, fmt(e, key), fmt(d, key), ratio_of(d, e)
+}
 # row SCEN KEY LABEL BETTER(lower|higher|none)
 function row(title, scen, key, label, better,    n, r, ratio, verdict) {
   n = val(scen, "nchan", key)
@@ -247,6 +253,22 @@ END {
     wsrow("", "s2", "s2w", "lat_max_ms", "latency max ms")
     wsrow("", "s2", "s2w", "server_cpu_s", "server CPU s, publish+drain")
     wsrow("", "s2", "s2w", "loadgen_cpu_s", "loadgen CPU s")
+  }
+  if (ran("s1") && ran("s1d")) {
+    printf "\nDurable Streams readers (live=sse on /v1/stream) against /events, rtdemo, same load; ratio = ds / events\n"
+    printf "%-30s %-26s %9s %9s %7s\n", "scenario", "metric", "/events", "ds", "ratio"
+    printf "%s\n", "-----------------------------------------------------------------------------------"
+    dsrow(sprintf("(1/1d) %s readers, 5 msg/s", either("s1d", "subs")), "subscribed", "subscribed")
+    dsrow("", "delivered_pct", "delivered")
+    dsrow("", "lat_p50_ms", "latency p50 ms")
+    dsrow("", "lat_p99_ms", "latency p99 ms")
+    dsrow("", "arr_p50_ms", "arrival p50 ms")
+    dsrow("", "arr_p99_ms", "arrival p99 ms")
+    dsrow("", "lat_max_ms", "latency max ms")
+    dsrow("", "server_cpu_s", "server CPU s, publish+drain")
+    dsrow("", "rss_per_sub_b", "RSS per idle reader, bytes")
+    dsrow("", "connect_s", "all subscribed, s")
+    dsrow("", "ds_reconnects", "reads resumed (ds)")
   }
   for (k in vals) {
     split(k, p, SUBSEP)

@@ -24,7 +24,10 @@
 #                                 busiest SIGKILLed while all stream, its
 #                                 clients resuming with Last-Event-ID;
 #                                 redis1: rtdemo only, 19,000 subs on one
-#                                 instance, memory backend against Redis
+#                                 instance, memory backend against Redis;
+#                                 1d: scenario 1 with Durable Streams readers
+#                                 of one stream, rtdemo only (--servers rtdemo
+#                                 --scenarios 1,1d puts them side by side)
 #   --instances N                 scenario 9's rtdemo instances and Nchan
 #                                 workers (6)
 #   --repeat N                    run each N times, report medians (1)
@@ -68,7 +71,7 @@ while [ $# -gt 0 ]; do
     --timelines) TIMELINES=1; KEEP=1 ;;
     --no-floor) FLOOR=0 ;;
     --instances) INSTANCES=$2; shift ;;
-    -h|--help) sed -n '2,37p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,40p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
@@ -403,6 +406,7 @@ if [ "$MODE" = full ]; then
   S1=(--subs 19000 --messages 50 --rate 5 --settle-ms 2000)
   S2=(--subs 1000 --messages 500 --rate 50)
   S1W=(--mode ws --subs 19000 --messages 50 --rate 5 --settle-ms 2000)
+  S1D=(--mode ds --subs 19000 --messages 50 --rate 5 --settle-ms 2000)
   S2W=(--mode ws --subs 1000 --messages 500 --rate 50)
   S3=(--subs 10000 --channels 1000 --messages 10000 --rate 1000)
   S4=(--mode poll --subs 5000 --messages 50 --rate 5)
@@ -425,6 +429,7 @@ else
   S1=(--subs 2000 --messages 15 --rate 5)
   S2=(--subs 200 --messages 150 --rate 50)
   S1W=(--mode ws --subs 2000 --messages 15 --rate 5)
+  S1D=(--mode ds --subs 2000 --messages 15 --rate 5)
   S2W=(--mode ws --subs 200 --messages 150 --rate 50)
   S3=(--subs 1000 --channels 100 --messages 300 --rate 100)
   S4=(--mode poll --subs 500 --messages 15 --rate 5)
@@ -465,6 +470,8 @@ for rep in $(seq 1 "$REPEAT"); do
   for s in "${order[@]}"; do
     has_scenario 1 && run_loadgen s1 "$s" "$rep" "${S1[@]}"
     has_scenario 1w && run_loadgen s1w "$s" "$rep" "${S1W[@]}"
+    # Durable Streams is rtdemo's alone; Nchan has no /v1/stream.
+    has_scenario 1d && [ "$s" = rtdemo ] && run_loadgen s1d "$s" "$rep" "${S1D[@]}"
     has_scenario 2 && run_loadgen s2 "$s" "$rep" "${S2[@]}"
     has_scenario 2w && run_loadgen s2w "$s" "$rep" "${S2W[@]}"
     has_scenario 3 && run_loadgen s3 "$s" "$rep" "${S3[@]}"

@@ -10,13 +10,19 @@
 #include <cerrno>
 #include <cstring>
 
+#include "ds_stream.h"
 #include "load_run.h"
 #include "net_util.h"
 
 namespace bench {
 
 SseSubscriber::SseSubscriber(LoadRun* run, int channel, bool slow)
-    : run_(run), channel_(channel), slow_(slow), http_(this), sse_(this) {}
+    : run_(run),
+      channel_(channel),
+      slow_(slow),
+      ds_(run->options().mode == Mode::kDs),
+      http_(this),
+      sse_(this) {}
 
 SseSubscriber::~SseSubscriber() { closeFd(); }
 
@@ -38,6 +44,7 @@ void SseSubscriber::start() {
     return;
   }
   state_ = State::kConnecting;
+  ended_ = false;
   http_.reset();
   sse_.reset();
   run_->watch(fd_, this, EPOLLOUT);
@@ -58,6 +65,15 @@ void SseSubscriber::fail() {
   bool give_up = attempts_ > run_->options().connect_retries;
   state_ = give_up ? State::kDone : State::kIdle;
   if (slow_) return;
+  if (subscribed_) {
+    // A Durable Streams reader whose new request failed: not a subscribe.
+    if (give_up) {
+      ++run_->counters().disconnects;
+    } else {
+      run_->scheduleRetry(this, 200);
+    }
+    return;
+  }
   run_->onSubscribeFailed(give_up);
   if (!give_up) run_->scheduleRetry(this, 200);
 }
@@ -81,7 +97,9 @@ void SseSubscriber::sendRequest() {
   const Options& o = run_->options();
   const std::string& name = run_->channel(channel_).name;
   std::string req;
-  if (o.server == ServerKind::kRtdemo) {
+  if (ds_) {
+    req = dsReadRequest(name, offset_);
+  } else if (o.server == ServerKind::kRtdemo) {
     req = "GET /events?channel=" + urlEncode(name) + " HTTP/1.1\r\n";
   } else {
     req = "GET /sub?id=" + urlEncode(name) + " HTTP/1.1\r\n";
@@ -124,12 +142,24 @@ int SseSubscriber::receiveFd(uint32_t) const {
   return state_ == State::kConnecting ? -1 : fd_;
 }
 
+void SseSubscriber::resume() {
+  ++run_->counters().ds_reconnects;
+  closeFd();
+  attempts_ = 0;
+  start();
+}
+
 void SseSubscriber::onReceived(const char* data, ssize_t n,
                                const Received& when) {
   if (fd_ < 0) return;
   received_ = when;
   if (n > 0) {
-    if (!http_.feed(data, static_cast<size_t>(n))) {
+    bool ok = http_.feed(data, static_cast<size_t>(n));
+    if (ok && ended_) {
+      resume();
+      return;
+    }
+    if (!ok) {
       ++run_->counters().http_errors;
       if (state_ == State::kStreaming) {
         ++run_->counters().disconnects;
@@ -143,7 +173,9 @@ void SseSubscriber::onReceived(const char* data, ssize_t n,
   }
   if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
   // EOF or error.
-  if (state_ == State::kStreaming) {
+  if (state_ == State::kStreaming && ds_) {
+    resume();
+  } else if (state_ == State::kStreaming) {
     lostStream();
   } else if (state_ == State::kAwaitHead) {
     fail();
@@ -163,6 +195,7 @@ void SseSubscriber::onHead(const HttpHead& head) {
     run_->onResumed(nowNs() - dropped_ns_);
     return;
   }
+  if (subscribed_) return;  // a Durable Streams reader reading on
   subscribed_ = true;
   run_->onSubscribed(channel_, nowNs() - start_ns_);
 }
@@ -171,11 +204,24 @@ void SseSubscriber::onBody(const char* data, size_t len) { sse_.feed(data, len);
 
 void SseSubscriber::onComplete() {
   // An event stream has no end; a completed body means the server ended it.
+  // A Durable Streams reader then reads on (after feed() returns).
+  if (ds_) ended_ = true;
 }
 
 void SseSubscriber::onSseEvent(const std::string& event, const std::string& id,
                                const std::string& data) {
   if (!id.empty()) last_id_ = id;
+  if (ds_) {
+    if (event == "control") {
+      controlNextOffset(data, &offset_);
+    } else if (event == "data") {
+      forEachBenchPayload(data, [&](const char* p, size_t len) {
+        run_->onMessage(channel_, p, len, received_, &tracker_,
+                        ever_dropped_);
+      });
+    }
+    return;
+  }
   if (event == "reset") {
     ++run_->counters().resets;
     return;

@@ -6,6 +6,10 @@
 // With --resume, a stream that ends after subscribing is reopened as an
 // EventSource would: after the server's retry:, with Last-Event-ID, again
 // and again until a server answers 200 (load_run_resume.cc counts it).
+// With --mode ds it is a Durable Streams reader instead (ds_stream.h):
+// GET /v1/stream/{name}?offset=now&live=sse, its messages cut out of data
+// events, and, when the server ends a response, a new request from the last
+// control event's offset (ds_reconnects), as a Durable Streams client does.
 #pragma once
 
 #include <cstdint>
@@ -58,6 +62,8 @@ class SseSubscriber : public Connection,
 
   void sendRequest();
   void fail();
+  // Durable Streams: the server ended the response; read on from offset_.
+  void resume();
   void closeFd();
   // The stream ended after subscribing: done, or (--resume) reopened later.
   void lostStream();
@@ -77,6 +83,9 @@ class SseSubscriber : public Connection,
   int64_t dropped_ns_ = 0;     // when the stream being resumed was lost
   int retry_ms_ = -1;          // the last retry: of the server; -1: none
   std::string last_id_;        // the id of the last event with one
+  const bool ds_;             // --mode ds
+  std::string offset_ = "now";  // ds: where the next request reads from
+  bool ended_ = false;        // ds: the response's body is complete
   DeliveryTracker tracker_;
   Received received_;  // when the read being parsed arrived and was read
   HttpResponseReader http_;

@@ -7,8 +7,8 @@
 #
 #   loadgen_check.sh RTDEMO LOADGEN SEND_FLOOR WITHOUT_IO_URING
 #
-# Small loads on a fresh rtdemo (memory backend) in each mode: SSE, WebSocket
-# and long polling, receiving in io_uring batches (the default), and SSE and
+# Small loads on a fresh rtdemo (memory backend) in each mode: SSE, WebSocket,
+# long polling and Durable Streams SSE readers (--mode ds), receiving in io_uring batches (the default), and SSE and
 # long polling again with one recvmsg() per socket (bench/batch_receiver.h).
 # For each, the RESULT line must show:
 #   - the receive path asked for;
@@ -131,6 +131,7 @@ STREAMS=(--subs 200 --channels 2 --messages 40 --rate 40)
 POLL=(--subs 200 --channels 2 --messages 20 --rate 10)
 check_mode sse io_uring -- "${STREAMS[@]}" --recv io-uring
 check_mode ws io_uring -- "${STREAMS[@]}" --recv io-uring
+check_mode ds io_uring -- "${STREAMS[@]}" --recv io-uring
 check_mode poll io_uring -- "${POLL[@]}" --recv io-uring
 check_mode sse recvmsg -- "${STREAMS[@]}" --recv syscall
 check_mode poll recvmsg -- "${POLL[@]}" --recv syscall
