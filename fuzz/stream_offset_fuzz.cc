@@ -10,7 +10,11 @@
 //   - parseTtl accepts exactly the canonical decimals (the value prints back
 //     to the input); parseRfc3339's value survives formatRfc3339 and back;
 //   - parseProducer yields a claim only for all three headers, with a
-//     non-empty id and numbers in [0, 2^53-1].
+//     non-empty id and numbers in [0, 2^53-1];
+//   - the fork headers: parseSubOffset accepts exactly the canonical
+//     decimals up to kMaxSubOffset; parseForkSource accepts only
+//     /v1/stream/{name} with a name that passes the channel rules, and a
+//     name re-encoded byte by byte parses back to itself.
 //
 // Input layout: the whole input is the offset and the TTL and RFC 3339
 // text; its first 16 bytes, when there are, also give two ids to render; the
@@ -23,6 +27,7 @@
 
 #include "service/streams/offset.h"
 #include "service/streams/stream_headers.h"
+#include "service/protocol/validation.h"
 
 namespace {
 
@@ -67,11 +72,32 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* bytes, size_t size) {
     check(parseRfc3339(formatRfc3339(ms), &again).empty() && again == ms);
   }
 
+  int64_t sub = -1;
+  if (parseSubOffset(text, &sub).empty())
+    check(sub >= 0 && sub <= kMaxSubOffset && std::to_string(sub) == text);
+
+  std::string source;
+  std::string why = parseForkSource(text, &source);
+  check(why.empty() != source.empty());
+  if (why.empty()) {
+    check(text.rfind("/v1/stream/", 0) == 0);
+    check(checkChannelName(source).empty());
+    std::string encoded = "/v1/stream/";
+    for (unsigned char c : source) {
+      const char* hex = "0123456789ABCDEF";
+      encoded += '%';
+      encoded += hex[c >> 4];
+      encoded += hex[c & 15];
+    }
+    std::string again;
+    check(parseForkSource(encoded, &again).empty() && again == source);
+  }
+
   size_t first = text.find('\0');
   size_t second = first == std::string::npos ? first : text.find('\0', first + 1);
   if (second != std::string::npos) {
     std::optional<ProducerClaim> claim;
-    std::string why = parseProducer(text.substr(0, first), text.substr(first + 1, second - first - 1),
+    why = parseProducer(text.substr(0, first), text.substr(first + 1, second - first - 1),
                                     text.substr(second + 1), &claim);
     check(why.empty() == claim.has_value());
     if (claim) {

@@ -121,7 +121,8 @@ class Broker {
   // Stores a message and returns it with its assigned id in *out. Returns OK
   // only once the message is as durable as this backend promises (committed
   // for SQLite, acknowledged by Redis). Unavailable when it cannot store now;
-  // nothing was stored then.
+  // nothing was stored then. Conflict when `channel` is a closed Durable
+  // Stream (docs/durable-streams.md): nothing was stored then either.
   // REQUIRES: channel, event and data already validated by the caller.
   virtual Status publish(const std::string& channel, const std::string& event,
                          const std::string& data, MessagePtr* out) = 0;
@@ -195,15 +196,32 @@ class Broker {
     return Status::NotSupported("streams are not supported by this backend");
   }
 
+  // Creates `channel`'s stream as a fork of fork.source (ForkSpec): it
+  // reads the source's history up to fork.pointId, then its own messages,
+  // numbered after that point. initial.messages are its first own messages
+  // (a materialised sub-offset prefix, then the request's body). In one
+  // atomic step: the checks of decideFork (stream_rules.h), the stream, its
+  // messages and the source's fork count. A stream whose source is a fork
+  // reads through the whole chain (storage/stream_read.h).
+  virtual Status createFork(const std::string& channel, const StreamConfig& config,
+                            const ForkSpec& fork, const StreamAppend& initial,
+                            StreamResult* out) {
+    (void)channel, (void)config, (void)fork, (void)initial, (void)out;
+    return Status::NotSupported("forks are not supported by this backend");
+  }
+
   // Appends to an existing stream (stream_rules.h decides), restarting its
-  // TTL. kNotFound when there is none, or it expired.
+  // TTL. kNotFound when there is none, or it expired; kGone when it is
+  // soft-deleted.
   virtual Status appendStream(const std::string& channel,
                               const StreamAppend& append, StreamResult* out) {
     (void)channel, (void)append, (void)out;
     return Status::NotSupported("streams are not supported by this backend");
   }
 
-  // Sets *exists and, when true, *out. An expired stream does not exist.
+  // Sets *exists and, when true, *out. An expired stream does not exist,
+  // unless forks read through it: then, like a deleted one with forks, it
+  // exists with out->softDeleted set.
   virtual Status streamInfo(const std::string& channel, StreamInfo* out,
                             bool* exists) {
     (void)channel, (void)out, (void)exists;
@@ -218,8 +236,12 @@ class Broker {
   }
 
   // Removes the stream: its metadata, producer state and history. kNotFound
-  // when there is none. The channel's ids are not reused: a stream created
-  // at the name later starts after them (StreamInfo::startId).
+  // when there is none, kGone when it is soft-deleted already. A stream that
+  // has forks is soft-deleted instead (its history stays for them); removing
+  // a fork removes its soft-deleted source once that has no fork left, and
+  // so on up the chain, in the same atomic step. The channel's ids are not
+  // reused: a stream created at the name later starts after them
+  // (StreamInfo::startId).
   virtual Status deleteStream(const std::string& channel, StreamResult* out) {
     (void)channel, (void)out;
     return Status::NotSupported("streams are not supported by this backend");

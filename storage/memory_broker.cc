@@ -44,6 +44,7 @@ class MemoryBroker : public Broker {
   Status publish(const std::string& channel, const std::string& event,
                  const std::string& data, MessagePtr* out) override {
     std::lock_guard<std::mutex> lock(mu_);
+    if (Status s = refuseClosedLocked(channel); !s.ok()) return s;
     Channel& ch = publishedTo(channel);
     *out = storeLocked(channel, &ch, event, data, clock_->nowMs());
     return Status::OK();
@@ -62,7 +63,13 @@ class MemoryBroker : public Broker {
       stored.reserve(items.size());
       std::lock_guard<std::mutex> lock(mu_);
       int64_t now = clock_->nowMs();
+      // All or nothing: a closed stream anywhere in it refuses the batch.
+      for (const PublishItem& item : items) {
+        s = refuseClosedLocked(item.channel);
+        if (!s.ok()) break;
+      }
       for (PublishItem& item : items) {
+        if (!s.ok()) break;
         Channel& ch = publishedTo(item.channel);
         stored.push_back(storeLocked(item.channel, &ch, item.event, item.data, now));
       }
@@ -119,12 +126,48 @@ class MemoryBroker : public Broker {
     st.info.config = config;
     st.info.createdMs = st.info.lastAccessMs = now;
     st.info.startId = tailLocked(channel);
+    st.info.ownStartId = st.info.startId;
+    storeInitialLocked(channel, &st, initial, now, out);
+    return Status::OK();
+  }
+
+  Status createFork(const std::string& channel, const StreamConfig& config,
+                    const ForkSpec& fork, const StreamAppend& initial,
+                    StreamResult* out) override {
+    *out = StreamResult();
+    std::lock_guard<std::mutex> lock(mu_);
+    int64_t now = clock_->nowMs();
+    MemStream* existing = liveStreamLocked(channel, now);
+    MemStream* source = liveStreamLocked(fork.source, now);
+    StreamInfo sourceInfo;
+    if (source != nullptr) {
+      sourceInfo = source->info;
+      sourceInfo.tailId = tailLocked(fork.source);
+    }
+    out->outcome = decideFork(existing ? &existing->info : nullptr, config, fork,
+                              source ? &sourceInfo : nullptr);
+    if (out->outcome != StreamOutcome::kOk) {
+      if (existing != nullptr) {
+        out->tailId = tailLocked(channel);
+        out->closed = existing->info.closed;
+      }
+      return Status::OK();
+    }
+    // Node-based: `source` stays valid while streams_ grows.
+    MemStream& st = streams_[channel];
+    st.info.config = config;
+    st.info.createdMs = st.info.lastAccessMs = now;
+    st.info.startId = source->info.startId;
+    st.info.forkedFrom = fork.source;
+    st.info.forkPointId = fork.pointId;
+    st.info.forkPointGiven = fork.pointGiven;
+    st.info.forkSubOffset = fork.subOffset;
+    // The fork's own messages are numbered after the fork point.
     Channel& ch = publishedTo(channel);
-    for (const std::string& data : initial.messages)
-      out->stored.push_back(storeLocked(channel, &ch, initial.event, data, now));
-    st.info.closed = initial.close;
-    out->tailId = tailLocked(channel);
-    out->closed = st.info.closed;
+    ch.lastSeq = std::max(ch.lastSeq, MessageId::parse(fork.pointId)->major);
+    st.info.ownStartId = tailLocked(channel);
+    ++source->forks;
+    storeInitialLocked(channel, &st, initial, now, out);
     return Status::OK();
   }
 
@@ -171,6 +214,7 @@ class MemoryBroker : public Broker {
     if (st != nullptr) {
       *out = st->info;
       out->tailId = tailLocked(channel);
+      out->forks = st->forks;
     }
     return Status::OK();
   }
@@ -179,19 +223,26 @@ class MemoryBroker : public Broker {
     std::lock_guard<std::mutex> lock(mu_);
     int64_t now = clock_->nowMs();
     MemStream* st = liveStreamLocked(channel, now);
-    if (st != nullptr) st->info.lastAccessMs = now;
+    if (st != nullptr && !st->info.softDeleted) st->info.lastAccessMs = now;
     return Status::OK();
   }
 
   Status deleteStream(const std::string& channel, StreamResult* out) override {
     *out = StreamResult();
     std::lock_guard<std::mutex> lock(mu_);
-    if (liveStreamLocked(channel, clock_->nowMs()) == nullptr) {
+    MemStream* st = liveStreamLocked(channel, clock_->nowMs());
+    if (st == nullptr) {
       out->outcome = StreamOutcome::kNotFound;
       return Status::OK();
     }
-    dropStreamLocked(channel);
     out->tailId = tailLocked(channel);
+    if (st->info.softDeleted) {
+      out->outcome = StreamOutcome::kGone;
+    } else if (st->forks > 0) {
+      st->info.softDeleted = true;  // its history stays for the forks
+    } else {
+      dropStreamLocked(channel);
+    }
     return Status::OK();
   }
 
@@ -216,9 +267,34 @@ class MemoryBroker : public Broker {
 
   // A channel's stream metadata; the messages are the channel's own.
   struct MemStream {
-    StreamInfo info;  // tailId is filled in when it is read
+    StreamInfo info;  // tailId and forks are filled in when it is read
     std::unordered_map<std::string, ProducerState> producers;
+    int64_t forks = 0;  // live streams with forkedFrom naming this one
   };
+
+  // Stores a create's initial messages and closure in `st`, channel's new
+  // stream, and answers. REQUIRES: mu_ held.
+  void storeInitialLocked(const std::string& channel, MemStream* st,
+                          const StreamAppend& initial, int64_t now, StreamResult* out) {
+    if (!initial.messages.empty()) {
+      Channel& ch = publishedTo(channel);
+      for (const std::string& data : initial.messages)
+        out->stored.push_back(storeLocked(channel, &ch, initial.event, data, now));
+    }
+    st->info.closed = initial.close;
+    out->tailId = tailLocked(channel);
+    out->closed = st->info.closed;
+  }
+
+  // Conflict when `channel` is a closed stream: /send and WebSocket publish
+  // may not append to it. REQUIRES: mu_ held.
+  Status refuseClosedLocked(const std::string& channel) {
+    if (streams_.empty()) return Status::OK();
+    MemStream* st = liveStreamLocked(channel, clock_->nowMs());
+    if (st != nullptr && st->info.closed && !st->info.softDeleted)
+      return Status::Conflict("stream " + channel + " is closed");
+    return Status::OK();
+  }
 
   // The channel, created at the floor if history does not know it, and
   // moved to the most recently published end. REQUIRES: mu_ held.
@@ -258,28 +334,48 @@ class MemoryBroker : public Broker {
   }
 
   // The channel's stream, or nullptr when it has none; an expired one is
-  // dropped here, so expiry needs no timer. REQUIRES: mu_ held.
+  // dropped here (soft-deleted when it has forks), so expiry needs no
+  // timer. May answer a soft-deleted stream. REQUIRES: mu_ held.
   MemStream* liveStreamLocked(const std::string& channel, int64_t now) {
     auto it = streams_.find(channel);
     if (it == streams_.end()) return nullptr;
-    if (streamExpired(it->second.info, now)) {
+    MemStream& st = it->second;
+    if (!st.info.softDeleted && streamExpired(st.info, now)) {
+      if (st.forks > 0) {
+        st.info.softDeleted = true;
+        return &st;
+      }
       dropStreamLocked(channel);
       return nullptr;
     }
-    return &it->second;
+    return &st;
   }
 
   // Forgets the stream and its channel's history; the channel's entry (its
-  // last sequence) stays, so that ids are never issued twice.
-  // REQUIRES: mu_ held.
+  // last sequence) stays, so that ids are never issued twice. A fork's
+  // source loses a fork, and goes too when it was soft-deleted and that was
+  // its last one (and so on up the chain). REQUIRES: mu_ held.
   void dropStreamLocked(const std::string& channel) {
-    streams_.erase(channel);
+    std::string source;
+    auto st = streams_.find(channel);
+    if (st != streams_.end()) {
+      source = st->second.info.forkedFrom;
+      streams_.erase(st);
+    }
     auto it = channels_.find(channel);
-    if (it == channels_.end()) return;
-    Channel& ch = it->second;
-    retainedBytes_ -= ch.bytes;
-    ch.bytes = 0;
-    ch.history.clear();
+    if (it != channels_.end()) {
+      Channel& ch = it->second;
+      retainedBytes_ -= ch.bytes;
+      ch.bytes = 0;
+      ch.history.clear();
+    }
+    if (source.empty()) return;
+    auto parent = streams_.find(source);
+    if (parent == streams_.end()) return;
+    if (--parent->second.forks <= 0) {
+      parent->second.forks = 0;
+      if (parent->second.info.softDeleted) dropStreamLocked(source);
+    }
   }
 
   // REQUIRES: mu_ held.

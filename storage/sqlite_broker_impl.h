@@ -146,6 +146,9 @@ class SqliteBroker : public Broker {
     }
     trimBacklog_.insert(over.begin(), over.end());
     capBacklog_ = channels_.overCap();  // the cap was lowered since the last run
+    std::vector<std::string> closed;
+    *db_ << "SELECT name FROM streams WHERE closed = 1", into(closed), now;
+    maybeClosed_.insert(closed.begin(), closed.end());
     publishStats();
     writer_ = std::thread([this] { writerLoop(); });
     nameThread(writer_, "rtdemo-sqlite");
@@ -199,18 +202,25 @@ class SqliteBroker : public Broker {
   // transaction (sqlite_streams.h), so they share its group commit.
   Status createStream(const std::string& channel, const StreamConfig& config,
                       const StreamAppend& initial, StreamResult* out) override {
-    StreamOp op{StreamOp::kCreate, &config, &initial, out};
+    StreamOp op{StreamOp::kCreate, &config, &initial, out, nullptr};
+    return runStreamOp(channel, &op);
+  }
+
+  Status createFork(const std::string& channel, const StreamConfig& config,
+                    const ForkSpec& fork, const StreamAppend& initial,
+                    StreamResult* out) override {
+    StreamOp op{StreamOp::kFork, &config, &initial, out, &fork};
     return runStreamOp(channel, &op);
   }
 
   Status appendStream(const std::string& channel, const StreamAppend& append,
                       StreamResult* out) override {
-    StreamOp op{StreamOp::kAppend, nullptr, &append, out};
+    StreamOp op{StreamOp::kAppend, nullptr, &append, out, nullptr};
     return runStreamOp(channel, &op);
   }
 
   Status deleteStream(const std::string& channel, StreamResult* out) override {
-    StreamOp op{StreamOp::kDelete, nullptr, nullptr, out};
+    StreamOp op{StreamOp::kDelete, nullptr, nullptr, out, nullptr};
     return runStreamOp(channel, &op);
   }
 
@@ -219,9 +229,15 @@ class SqliteBroker : public Broker {
     Status s = readers_.streamInfo(channel, out, exists);
     if (!s.ok() || !*exists) return s;
     out->lastAccessMs = std::max(out->lastAccessMs, touchedMs(channel));
-    // An expired stream is gone; the writer drops its rows at its next
-    // operation on it.
-    if (streamExpired(*out, clock_->nowMs())) *exists = false;
+    // An expired stream is gone (soft-deleted, while it has forks); the
+    // writer drops or marks its rows at its next operation on it.
+    if (!out->softDeleted && streamExpired(*out, clock_->nowMs())) {
+      if (out->forks > 0) {
+        out->softDeleted = true;
+      } else {
+        *exists = false;
+      }
+    }
     return s;
   }
 
@@ -250,10 +266,11 @@ class SqliteBroker : public Broker {
   // A stream operation riding on a Pending; what it points at lives on the
   // stack of its caller, which waits for it (runStreamOp).
   struct StreamOp {
-    enum Kind { kCreate, kAppend, kDelete } kind;
-    const StreamConfig* config;   // kCreate
-    const StreamAppend* request;  // kCreate (initial), kAppend
+    enum Kind { kCreate, kFork, kAppend, kDelete } kind;
+    const StreamConfig* config;   // kCreate, kFork
+    const StreamAppend* request;  // kCreate and kFork (initial), kAppend
     StreamResult* result;         // written by the writer before done
+    const ForkSpec* fork;         // kFork
   };
 
   // One queued publish: its messages (moved in, so the caller may go away)
@@ -342,6 +359,10 @@ class SqliteBroker : public Broker {
   // batchStored_, for live delivery after the COMMIT.
   void runStreamOpLocked(const std::string& channel, StreamOp* op);
 
+  // Writer thread, in the batch's transaction: Conflict when a publish
+  // names a closed stream (maybeClosed_), else OK.
+  Status refuseClosed(const Pending& p);
+
   int64_t touchedMs(const std::string& channel) {
     std::lock_guard<std::mutex> lock(touchMu_);
     auto it = readAtMs_.find(channel);
@@ -374,6 +395,11 @@ class SqliteBroker : public Broker {
   SqliteStreamWriter streams_;
   std::vector<ChannelState*> batchTouched_;  // written in the current batch
   std::vector<MessagePtr> batchStored_;  // what the last stream op stored
+  // Channels that may be closed streams (loaded at start, added to by every
+  // close): a publish to one is checked in its transaction, and refused
+  // (Conflict) when the stream is closed. A hint only, so a rolled-back
+  // close left in it costs one check, never a refusal.
+  std::unordered_set<std::string> maybeClosed_;
   std::unordered_set<std::string> trimBacklog_;  // channels over the count
   bool ageBacklog_ = false;
   bool capBacklog_ = false;  // over the cap after the last step allowed

@@ -232,6 +232,18 @@ void createStreamTables(Session& s) {
       now;
 }
 
+// Version 3: forks and soft delete (sqlite_streams.h). A stream row's
+// `deleted` marks a stream kept for its forks; stream_forks holds a fork's
+// origin, and its index by source counts a stream's forks.
+void createForkTables(Session& s) {
+  s << "ALTER TABLE streams ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0", now;
+  s << "CREATE TABLE stream_forks(name TEXT PRIMARY KEY, source TEXT NOT NULL, "
+       "fork_seq INTEGER NOT NULL, own_start INTEGER NOT NULL, point_given INTEGER NOT "
+       "NULL, sub_offset INTEGER NOT NULL) WITHOUT ROWID",
+      now;
+  s << "CREATE INDEX stream_forks_by_source ON stream_forks(source)", now;
+}
+
 void createSchema(Session& s, const std::string& epoch) {
   s << "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) "
        "WITHOUT ROWID",
@@ -246,6 +258,7 @@ void createSchema(Session& s, const std::string& epoch) {
   s << "CREATE UNIQUE INDEX messages_by_channel ON messages(channel_id, seq)",
       now;
   createStreamTables(s);
+  createForkTables(s);
   std::string version = std::to_string(kSqliteSchemaVersion);
   std::string created = std::to_string(nowMs());
   std::string e = epoch;
@@ -281,8 +294,9 @@ Status openWriter(const std::string& path, const BrokerConfig& config,
       } else {
         Poco::Int64 version = 0;
         *s << "PRAGMA user_version", into(version), now;
-        if (version == 1) {
-          createStreamTables(*s);
+        if (version < kSqliteSchemaVersion) {
+          if (version < 2) createStreamTables(*s);
+          createForkTables(*s);
           *s << "PRAGMA user_version = " + std::to_string(kSqliteSchemaVersion), now;
         }
       }

@@ -7,7 +7,7 @@
 // check its schema and integrity. Only a file that passed all of that (or a
 // new, empty one) is opened for writing.
 //
-// Schema, version 2 (PRAGMA user_version = 2, application_id = 'rtd0'):
+// Schema, version 3 (PRAGMA user_version = 3, application_id = 'rtd0'):
 //   meta(key, value)                  epoch, schema_version, created_ms
 //   channels(id, name, last_seq)      last issued sequence; survives trimming
 //   messages(id, channel_id, seq, ts_ms, event, data)
@@ -17,6 +17,8 @@
 //   streams, producers                Durable Streams (sqlite_streams.h);
 //     version 2 added them, and a version 1 file gets them, empty, the first
 //     time it is opened for writing (a version 1 rtdemo then refuses it).
+//   streams.deleted, stream_forks     forks and soft delete; version 3 added
+//     them, and an older file gets them in the same way.
 //
 // Not thread-safe: called once, from openSqliteBroker().
 #pragma once
@@ -30,7 +32,7 @@
 
 namespace rtdemo {
 
-constexpr int kSqliteSchemaVersion = 2;
+constexpr int kSqliteSchemaVersion = 3;
 
 // An flock() on the database file, held for as long as a broker uses it, so
 // that a second rtdemo on the same file fails at start instead of issuing the

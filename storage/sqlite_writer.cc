@@ -55,13 +55,17 @@ void SqliteBroker::commitBatch(std::vector<Pending>& batch) {
   std::vector<size_t> firsts;
   firsts.reserve(batch.size());
   Status result;
+  // A publish refused by a closed stream, by its place in `batch`; it
+  // stored nothing, and the rest of the group commits.
+  std::vector<Status> refused(batch.size());
   std::vector<ChannelState*> touched;
   try {
     *db_ << "BEGIN IMMEDIATE", now;
     std::vector<std::string> over = channels_.ensureLoaded();
     trimBacklog_.insert(over.begin(), over.end());
     bTs_ = clock_->nowMs();
-    for (Pending& p : batch) {
+    for (size_t i = 0; i < batch.size(); ++i) {
+      Pending& p = batch[i];
       firsts.push_back(stored.size());
       if (p.op != nullptr) {
         runStreamOpLocked(p.items.front().channel, p.op);
@@ -69,6 +73,8 @@ void SqliteBroker::commitBatch(std::vector<Pending>& batch) {
         batchStored_.clear();
         continue;
       }
+      refused[i] = refuseClosed(p);
+      if (!refused[i].ok()) continue;
       // Moved, not copied: a failed group is completed, never retried,
       // so nothing reads the item again.
       for (PublishItem& item : p.items) {
@@ -117,9 +123,20 @@ void SqliteBroker::commitBatch(std::vector<Pending>& batch) {
     lastWrite_ = result;
   }
   // In queue order, so a channel's completions run in id order.
-  for (size_t i = 0; i < batch.size(); ++i)
-    complete(&batch[i], result,
-             result.ok() ? stored.cbegin() + firsts[i] : stored.cend());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const Status& s = result.ok() ? refused[i] : result;
+    complete(&batch[i], s, s.ok() ? stored.cbegin() + firsts[i] : stored.cend());
+  }
+}
+
+Status SqliteBroker::refuseClosed(const Pending& p) {
+  if (maybeClosed_.empty()) return Status::OK();
+  for (const PublishItem& item : p.items) {
+    if (maybeClosed_.count(item.channel) == 0) continue;
+    if (streams_.refusesPublish(item.channel, bTs_, touchedMs(item.channel)))
+      return Status::Conflict("stream " + item.channel + " is closed");
+  }
+  return Status::OK();
 }
 
 MessagePtr SqliteBroker::storeRow(ChannelState* ch, std::string channel, std::string event,
@@ -159,6 +176,10 @@ void SqliteBroker::runStreamOpLocked(const std::string& channel, StreamOp* op) {
     case StreamOp::kCreate:
       streams_.create(channel, *op->config, *op->request, bTs_, touched, op->result);
       break;
+    case StreamOp::kFork:
+      streams_.createFork(channel, *op->config, *op->fork, *op->request, bTs_,
+                          [this](const std::string& c) { return touchedMs(c); }, op->result);
+      break;
     case StreamOp::kAppend:
       streams_.append(channel, *op->request, bTs_, touched, op->result);
       break;
@@ -167,6 +188,7 @@ void SqliteBroker::runStreamOpLocked(const std::string& channel, StreamOp* op) {
       break;
   }
   batchStored_ = op->result->stored;
+  if (op->result->closed) maybeClosed_.insert(channel);
 }
 
 void SqliteBroker::maintain() {

@@ -15,6 +15,8 @@ std::string Status::toString() const {
       return "corruption: " + message_;
     case Code::kNotSupported:
       return "not supported: " + message_;
+    case Code::kConflict:
+      return "conflict: " + message_;
   }
   return message_;
 }

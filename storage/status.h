@@ -20,6 +20,7 @@ class Status {
     kUnavailable,      // the backend cannot serve now (Redis away, disk full)
     kCorruption,       // the stored data cannot be trusted
     kNotSupported,     // the backend does not offer this feature
+    kConflict,         // refused by the target's state (a closed stream)
   };
 
   Status() = default;
@@ -35,6 +36,9 @@ class Status {
   }
   static Status NotSupported(std::string msg) {
     return Status(Code::kNotSupported, std::move(msg));
+  }
+  static Status Conflict(std::string msg) {
+    return Status(Code::kConflict, std::move(msg));
   }
 
   bool ok() const { return code_ == Code::kOk; }

@@ -60,6 +60,21 @@ struct ProducerState {
   int64_t lastSeq = 0;  // the highest seq accepted in `epoch`
 };
 
+// PUT with Stream-Forked-From (Broker::createFork): where a fork starts.
+// The fork reads the source's history up to `pointId`, then its own
+// messages (docs/durable-streams.md, "Forks").
+struct ForkSpec {
+  std::string source;  // the source stream's channel
+  // An id of the source's history ("<epoch>-<n>"), at most its tail: the
+  // last position the fork inherits. The source's tail when the request
+  // named no Stream-Fork-Offset.
+  std::string pointId;
+  bool pointGiven = false;  // Stream-Fork-Offset was sent (re-creates compare it)
+  // Stream-Fork-Sub-Offset; what it names is already in the create's
+  // initial messages (materialised by the caller), this is kept to compare.
+  int64_t subOffset = 0;
+};
+
 // One append: zero or more messages, and optionally the close.
 struct StreamAppend {
   // Stored as one message each, in order, in one commit. Empty only when
@@ -88,6 +103,10 @@ enum class StreamOutcome {
   kStaleEpoch,           // append: the producer's epoch is older (fenced)
   kSeqGap,               // append: the producer skipped a seq
   kEpochNotFromZero,     // append: a new producer epoch whose seq is not 0
+  kGone,                 // deleted (or expired) but kept for its forks: 410
+  kSourceNotFound,       // fork: the source does not exist (or expired)
+  kSourceGone,           // fork: the source is soft-deleted
+  kForkPointInvalid,     // fork: the fork point is not in the source's history
 };
 
 // What streamInfo() answers about a stream that exists.
@@ -102,6 +121,19 @@ struct StreamInfo {
   int64_t createdMs = 0;
   int64_t lastAccessMs = 0;  // the TTL runs from here
   std::string lastStreamSeq;  // "" when no append carried one
+  // Deleted, or expired, while forks still read through it: every
+  // operation on it answers 410 (kGone), until its last fork goes.
+  bool softDeleted = false;
+  int64_t forks = 0;  // live forks whose source this stream is
+  // A fork's origin ("" unless forked): its source's channel, the last id
+  // of the source's history it inherits (ForkSpec::pointId), and the cursor
+  // before its own messages (>= forkPointId; the channel's last sequence
+  // at creation). A fork's startId is its source's.
+  std::string forkedFrom;
+  std::string forkPointId;
+  std::string ownStartId;
+  bool forkPointGiven = false;
+  int64_t forkSubOffset = 0;
 };
 
 // The answer of every stream operation.

@@ -1,6 +1,8 @@
 // The shared Durable Streams decisions (see stream_rules.h).
 #include "storage/stream_rules.h"
 
+#include "storage/message_id.h"
+
 namespace rtdemo {
 
 const char* streamOutcomeName(StreamOutcome outcome) {
@@ -16,6 +18,10 @@ const char* streamOutcomeName(StreamOutcome outcome) {
     case StreamOutcome::kStaleEpoch: return "producer epoch is stale";
     case StreamOutcome::kSeqGap: return "producer sequence gap";
     case StreamOutcome::kEpochNotFromZero: return "a new producer epoch must start at seq 0";
+    case StreamOutcome::kGone: return "stream was deleted but forks still read it";
+    case StreamOutcome::kSourceNotFound: return "fork source not found";
+    case StreamOutcome::kSourceGone: return "fork source was deleted but forks still read it";
+    case StreamOutcome::kForkPointInvalid: return "fork offset is not in the source's history";
   }
   return "unknown";
 }
@@ -29,8 +35,32 @@ bool streamExpired(const StreamInfo& info, int64_t nowMs) {
 StreamOutcome decideCreate(const StreamInfo* existing,
                            const StreamConfig& requested) {
   if (existing == nullptr) return StreamOutcome::kOk;
-  return existing->config == requested ? StreamOutcome::kExists
-                                       : StreamOutcome::kConfigConflict;
+  if (existing->softDeleted) return StreamOutcome::kGone;
+  return existing->config == requested && existing->forkedFrom.empty()
+             ? StreamOutcome::kExists
+             : StreamOutcome::kConfigConflict;
+}
+
+StreamOutcome decideFork(const StreamInfo* existing, const StreamConfig& requested,
+                         const ForkSpec& fork, const StreamInfo* source) {
+  if (existing != nullptr) {
+    if (existing->softDeleted) return StreamOutcome::kGone;
+    bool same = existing->config == requested && existing->forkedFrom == fork.source &&
+                existing->forkSubOffset == fork.subOffset &&
+                (!fork.pointGiven || existing->forkPointId == fork.pointId);
+    return same ? StreamOutcome::kExists : StreamOutcome::kConfigConflict;
+  }
+  if (source == nullptr) return StreamOutcome::kSourceNotFound;
+  if (source->softDeleted) return StreamOutcome::kSourceGone;
+  if (source->config.contentType != requested.contentType)
+    return StreamOutcome::kContentTypeMismatch;
+  std::optional<MessageId> point = MessageId::parse(fork.pointId);
+  std::optional<MessageId> start = MessageId::parse(source->startId);
+  std::optional<MessageId> tail = MessageId::parse(source->tailId);
+  if (!point || !start || !tail || point->epoch != tail->epoch || *point < *start ||
+      *tail < *point)
+    return StreamOutcome::kForkPointInvalid;
+  return StreamOutcome::kOk;
 }
 
 namespace {
@@ -79,6 +109,10 @@ AppendDecision decideProducer(const ProducerClaim& claim,
 AppendDecision decideAppend(const StreamInfo& info, const StreamAppend& append,
                             const ProducerState* stored) {
   AppendDecision d;
+  if (info.softDeleted) {
+    d.outcome = StreamOutcome::kGone;
+    return d;
+  }
   bool closeOnly = append.close && append.messages.empty();
   if (!closeOnly && append.contentType != info.config.contentType) {
     d.outcome = StreamOutcome::kContentTypeMismatch;

@@ -25,9 +25,22 @@ bool streamExpired(const StreamInfo& info, int64_t nowMs);
 
 // A create of a stream that `existing` names (nullptr: none, or expired):
 // kOk to create it, kExists when it is there with `requested`'s
-// configuration, kConfigConflict otherwise.
+// configuration (and is no fork), kGone when it is soft-deleted (the name
+// cannot be reused while forks read through it), kConfigConflict otherwise.
 StreamOutcome decideCreate(const StreamInfo* existing,
                            const StreamConfig& requested);
+
+// A create of a fork (Broker::createFork) at a name that `existing` names
+// (as for decideCreate), from `source` (nullptr: none, or expired; its
+// tailId filled in). With an existing stream: kExists when it is a fork of
+// the same source with the same configuration, sub-offset and (when the
+// request named one) fork point, else kGone or kConfigConflict as for
+// decideCreate. Otherwise: kSourceNotFound, kSourceGone (soft-deleted),
+// kContentTypeMismatch (the fork's type is not the source's), or
+// kForkPointInvalid (not an id of this epoch between the source's start
+// and its tail); kOk to create it.
+StreamOutcome decideFork(const StreamInfo* existing, const StreamConfig& requested,
+                         const ForkSpec& fork, const StreamInfo* source);
 
 struct AppendDecision {
   StreamOutcome outcome = StreamOutcome::kOk;
@@ -40,7 +53,7 @@ struct AppendDecision {
 
 // An append to the live stream `info`. `stored` is the state kept for the
 // claim's producer id (nullptr: none yet, or no claim). The order of the
-// checks is the protocol's: content type, then the producer (so that a
+// checks is the protocol's: soft-deleted (kGone), content type, then the producer (so that a
 // retried closing append is still a duplicate, and a fenced zombie hears
 // 403 even on a closed stream), then closure, then Stream-Seq.
 AppendDecision decideAppend(const StreamInfo& info, const StreamAppend& append,

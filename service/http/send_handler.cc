@@ -83,6 +83,11 @@ void SendHandler::handle(Poco::Net::HTTPServerRequest& request,
   Status s = ctx_->broker->publish(parsed.channel, parsed.event, parsed.data, &stored);
   // Failed publishes count too: a Redis timeout is latency a publisher felt.
   ctx_->publishLatency.observe(std::chrono::steady_clock::now() - started);
+  if (s.code() == Status::Code::kConflict) {
+    // A closed Durable Stream refuses /send: the client's error, not the backend's.
+    sendError(response, 409, s.message());
+    return;
+  }
   if (!s.ok()) {
     counters.backendErrors++;
     int code = httpStatusFor(s);

@@ -1,5 +1,6 @@
 // /v1/stream/{name}: the Durable Streams protocol over HTTP
-// (docs/durable-streams.md). PUT creates, POST appends (with Stream-Seq and
+// (docs/durable-streams.md). PUT creates (streams_create.cc, forks in
+// streams_fork.cc), POST appends (with Stream-Seq and
 // idempotent producers), DELETE removes, HEAD answers the metadata, GET
 // reads: catch-up here, and a long poll or an SSE reader that has to wait is
 // handed to the hub with its socket (streams_read.cc), so no pool thread is
@@ -49,19 +50,9 @@ constexpr const char* kExposed =
     "Producer-Seq, Producer-Expected-Seq, Producer-Received-Seq, ETag, Location";
 constexpr const char* kAllowedRequestHeaders =
     "Content-Type, Stream-Seq, Stream-TTL, Stream-Expires-At, Stream-Closed, "
-    "Producer-Id, Producer-Epoch, Producer-Seq, If-None-Match, Authorization";
+    "Producer-Id, Producer-Epoch, Producer-Seq, If-None-Match, Authorization, "
+    "Stream-Forked-From, Stream-Fork-Offset, Stream-Fork-Sub-Offset";
 
-std::optional<std::string> header(const Poco::Net::HTTPServerRequest& request,
-                                  const std::string& name) {
-  if (!request.has(name)) return std::nullopt;
-  return request.get(name);
-}
-
-// The offset of an id the Broker answered as text ("<epoch>-<n>[-<m>]").
-std::string offsetOf(const std::string& idText) {
-  std::optional<MessageId> id = MessageId::parse(idText);
-  return id ? renderOffset(*id) : std::string();
-}
 
 int64_t cursorJitter() {
   thread_local std::mt19937 rng(std::random_device{}());
@@ -69,6 +60,17 @@ int64_t cursorJitter() {
 }
 
 }  // namespace
+
+std::optional<std::string> header(const Poco::Net::HTTPServerRequest& request,
+                                  const std::string& name) {
+  if (!request.has(name)) return std::nullopt;
+  return request.get(name);
+}
+
+std::string offsetOf(const std::string& idText) {
+  std::optional<MessageId> id = MessageId::parse(idText);
+  return id ? renderOffset(*id) : std::string();
+}
 
 void addStreamCommonHeaders(const Poco::Net::HTTPServerRequest& request,
                             Poco::Net::HTTPServerResponse& response,
@@ -160,97 +162,6 @@ bool StreamHandler::backendFailed(const Status& s,
   return true;
 }
 
-void StreamHandler::create(Poco::Net::HTTPServerRequest& request,
-                           Poco::Net::HTTPServerResponse& response) {
-  RequestSecurity& hooks = *ctx_->requestSecurity;
-  SendAuth auth;
-  if (!hooks.beginSend(request, response, &auth)) return;
-  // The body first: an answer that left it unread would have the next
-  // request on this connection parsed from its bytes.
-  std::string body;
-  if (!readBody(request, response, &body)) return;
-  if (request.has("Stream-Forked-From") || request.has("Stream-Fork-Offset") ||
-      request.has("Stream-Fork-Sub-Offset")) {
-    sendError(response, 501, "forks are not supported by rtdemo yet");
-    return;
-  }
-  StreamConfig config;
-  if (request.has("Content-Type")) {
-    config.contentType = normaliseContentType(request.getContentType());
-    if (config.contentType.empty()) {
-      sendError(response, 400, "Content-Type is not a media type");
-      return;
-    }
-  }
-  std::optional<std::string> ttl = header(request, "Stream-TTL");
-  std::optional<std::string> expires = header(request, "Stream-Expires-At");
-  if (ttl && expires) {
-    sendError(response, 400, "Stream-TTL and Stream-Expires-At exclude each other");
-    return;
-  }
-  if (ttl) {
-    if (std::string why = parseTtl(*ttl, &config.ttlSeconds); !why.empty()) {
-      sendError(response, 400, "Stream-TTL: " + why);
-      return;
-    }
-  }
-  if (expires) {
-    if (std::string why = parseRfc3339(*expires, &config.expiresAtMs); !why.empty()) {
-      sendError(response, 400, "Stream-Expires-At: " + why);
-      return;
-    }
-  }
-  StreamAppend initial;
-  if (std::string why = parseFlag(header(request, kClosedHeader), &initial.close);
-      !why.empty()) {
-    sendError(response, 400, std::string(kClosedHeader) + ": " + why);
-    return;
-  }
-  if (!hooks.authorizeSend(auth, name_, response)) return;
-  initial.contentType = config.contentType;
-  initial.event = isTextContentType(config.contentType) ? "" : "binary";
-  if (config.contentType == "application/json") {
-    if (!body.empty()) {
-      JsonMessages split = splitJsonBody(body, /*allowEmptyArray=*/true);
-      if (!split.error.empty()) {
-        sendError(response, 400, "body is not valid JSON: " + split.error);
-        return;
-      }
-      initial.messages = std::move(split.messages);
-    }
-  } else if (!body.empty()) {
-    initial.messages.push_back(std::move(body));
-  }
-
-  StreamResult result;
-  if (backendFailed(ctx_->broker->createStream(name_, config, initial, &result),
-                    response, "create"))
-    return;
-  switch (result.outcome) {
-    case StreamOutcome::kOk:
-    case StreamOutcome::kExists: {
-      response.set("Content-Type", config.contentType);
-      response.set(kNextOffset, offsetOf(result.tailId));
-      if (result.closed) response.set(kClosedHeader, "true");
-      bool created = result.outcome == StreamOutcome::kOk;
-      if (created)
-        response.set("Location", "http://" + request.getHost() + request.getURI().substr(
-                                     0, request.getURI().find('?')));
-      response.setStatusAndReason(created ? Poco::Net::HTTPResponse::HTTP_CREATED
-                                 : Poco::Net::HTTPResponse::HTTP_OK);
-      response.setContentLength(0);
-      response.send();
-      return;
-    }
-    case StreamOutcome::kConfigConflict:
-      sendError(response, 409, "stream " + name_ + " exists with another configuration");
-      return;
-    default:
-      sendError(response, 500, "unexpected outcome of create");
-      return;
-  }
-}
-
 void StreamHandler::append(Poco::Net::HTTPServerRequest& request,
                            Poco::Net::HTTPServerResponse& response) {
   RequestSecurity& hooks = *ctx_->requestSecurity;
@@ -335,6 +246,9 @@ void StreamHandler::append(Poco::Net::HTTPServerRequest& request,
     case StreamOutcome::kNotFound:
       sendError(response, 404, "no stream " + name_);
       return;
+    case StreamOutcome::kGone:
+      sendError(response, 410, "stream " + name_ + " was deleted");
+      return;
     case StreamOutcome::kContentTypeMismatch:
       offsetHeaders();
       sendError(response, 409, "Content-Type " + append.contentType +
@@ -384,6 +298,10 @@ void StreamHandler::remove(Poco::Net::HTTPServerRequest& request,
     sendError(response, 404, "no stream " + name_);
     return;
   }
+  if (result.outcome == StreamOutcome::kGone) {
+    sendError(response, 410, "stream " + name_ + " was deleted already");
+    return;
+  }
   ctx_->hub->streamWaiters().wake(name_);  // they answer 404 / end
   response.setStatusAndReason(Poco::Net::HTTPResponse::HTTP_NO_CONTENT);
   response.setContentLength(0);
@@ -400,6 +318,10 @@ bool StreamHandler::lookUp(Poco::Net::HTTPServerRequest& request,
     return false;
   if (!exists) {
     sendError(response, 404, "no stream " + name_);
+    return false;
+  }
+  if (info->softDeleted) {
+    sendError(response, 410, "stream " + name_ + " was deleted");
     return false;
   }
   return true;

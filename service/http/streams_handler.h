@@ -3,6 +3,7 @@
 // factory with the percent-decoded name.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "service/http/handlers.h"
@@ -18,6 +19,13 @@ void addStreamCommonHeaders(const Poco::Net::HTTPServerRequest& request,
                             Poco::Net::HTTPServerResponse& response,
                             RequestSecurity& hooks);
 
+// The request's header `name`, or nullopt when it has none.
+std::optional<std::string> header(const Poco::Net::HTTPServerRequest& request,
+                                  const std::string& name);
+
+// The offset of an id the Broker answered as text ("<epoch>-<n>[-<m>]").
+std::string offsetOf(const std::string& idText);
+
 // The Stream-Cursor to answer now, given the client's `cursor` ("" if none).
 std::string streamCursorFor(const std::string& clientCursor);
 
@@ -30,7 +38,20 @@ class StreamHandler : public Handler {
   void handle(Poco::Net::HTTPServerRequest&, Poco::Net::HTTPServerResponse&) override;
 
  private:
+  // PUT (streams_create.cc).
   void create(Poco::Net::HTTPServerRequest&, Poco::Net::HTTPServerResponse&);
+  // PUT with Stream-Forked-From (streams_fork.cc): `config` and `initial`
+  // as parsed from the request (contentType "" when it named none), the
+  // request authorised.
+  void createFork(Poco::Net::HTTPServerRequest&, Poco::Net::HTTPServerResponse&,
+                  StreamConfig config, StreamAppend initial, std::string body);
+  // The create's messages from its body (JSON mode: one per element);
+  // false after answering 400.
+  bool initialMessages(const StreamConfig& config, std::string body,
+                       StreamAppend* initial, Poco::Net::HTTPServerResponse&);
+  // The answer to a create or fork, for every outcome.
+  void answerCreate(Poco::Net::HTTPServerRequest&, Poco::Net::HTTPServerResponse&,
+                    const StreamConfig& config, const StreamResult& result);
   void append(Poco::Net::HTTPServerRequest&, Poco::Net::HTTPServerResponse&);
   void remove(Poco::Net::HTTPServerRequest&, Poco::Net::HTTPServerResponse&);
   void head(Poco::Net::HTTPServerRequest&, Poco::Net::HTTPServerResponse&);

@@ -14,6 +14,7 @@
 #include "service/streams/offset.h"
 #include "service/streams/stream_headers.h"
 #include "service/streams/stream_sse.h"
+#include "storage/stream_read.h"
 
 namespace rtdemo {
 namespace {
@@ -36,21 +37,24 @@ bool upToDate(const StreamRead& page) { return page.next.toString() == page.info
 // reason to answer.
 static bool fetchPage(Broker& broker, size_t budgetBytes, StreamRead* page, int* code,
                std::string* error) {
-  HistoryRead read;
-  Status s = broker.readAfter(page->channel, page->cursor.toString(), kMaxPageMessages, &read);
+  // A fork's history is its source's up to the fork point, then its own.
+  StreamHistory read;
+  Status s = readStreamHistory(broker, page->channel, page->info, page->cursor,
+                               kMaxPageMessages, &read);
   if (!s.ok()) {
     *code = httpStatusFor(s);
     *error = s.toString();
     return false;
   }
-  if (read.reset) {
+  if (read.gone) {
     *code = 410;
-    *error = "offset names history that is gone: " + read.resetReason;
+    *error = "offset names history that is gone: " + read.reason;
     return false;
   }
+  size_t whole = read.messages.size();
   trimToBudget(&read.messages, budgetBytes);
   page->messages = std::move(read.messages);
-  page->next = page->messages.empty() ? page->cursor : page->messages.back()->id;
+  page->next = page->messages.size() == whole ? read.next : page->messages.back()->id;
   // The stream may have moved since it was looked up: the tail is at least
   // what was read, and a short page is the tail.
   std::optional<MessageId> tail = MessageId::parse(page->info.tailId);
@@ -181,7 +185,7 @@ bool refresh(Broker& broker, StreamRead* page, Poco::Net::StreamSocket& socket,
              const std::string& commonLines, bool answerErrors) {
   bool exists = false;
   Status s = broker.streamInfo(page->channel, &page->info, &exists);
-  if (!s.ok() || !exists) {
+  if (!s.ok() || !exists || page->info.softDeleted) {
     if (answerErrors)
       writeAll(socket, rawError(s.ok() ? 404 : httpStatusFor(s),
                                 s.ok() ? "no stream " + page->channel : s.toString(),

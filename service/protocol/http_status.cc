@@ -15,6 +15,8 @@ int httpStatusFor(const Status& status) {
       return 501;
     case Status::Code::kCorruption:
       return 500;
+    case Status::Code::kConflict:
+      return 409;
   }
   return 500;
 }

@@ -5,6 +5,7 @@
 //
 //   kInvalidArgument 400   kUnavailable 503   kNotSupported 501
 //   kCorruption      500   kOk          200
+//   kConflict        409
 //
 // Thread safety: a pure function.
 #pragma once

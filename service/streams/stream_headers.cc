@@ -1,6 +1,8 @@
 // The Durable Streams header parsers (see stream_headers.h).
 #include "service/streams/stream_headers.h"
 
+#include "service/protocol/validation.h"
+
 #include <cctype>
 #include <cstdio>
 
@@ -75,6 +77,42 @@ std::string parseTtl(std::string_view text, int64_t* seconds) {
   if (!parseCanonicalInt(text, kMaxTtl, seconds))
     return "Stream-TTL must be a non-negative whole number of seconds, without "
            "sign, leading zeros, fraction or exponent";
+  return "";
+}
+
+std::string parseSubOffset(std::string_view text, int64_t* value) {
+  if (!parseCanonicalInt(text, kMaxSubOffset, value))
+    return "Stream-Fork-Sub-Offset must be a non-negative whole number, without sign, "
+           "leading zeros, fraction or exponent";
+  return "";
+}
+
+std::string parseForkSource(std::string_view text, std::string* name) {
+  constexpr std::string_view kPrefix = "/v1/stream/";
+  if (text.substr(0, kPrefix.size()) != kPrefix)
+    return "Stream-Forked-From must be a stream's path, /v1/stream/{name}";
+  std::string decoded;
+  for (size_t i = kPrefix.size(); i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '%') {
+      auto hex = [](char h) {
+        if (h >= '0' && h <= '9') return h - '0';
+        if (h >= 'a' && h <= 'f') return h - 'a' + 10;
+        if (h >= 'A' && h <= 'F') return h - 'A' + 10;
+        return -1;
+      };
+      int hi = i + 2 < text.size() ? hex(text[i + 1]) : -1;
+      int lo = hi >= 0 ? hex(text[i + 2]) : -1;
+      if (lo < 0) return "Stream-Forked-From has a malformed percent-escape";
+      decoded.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else {
+      decoded.push_back(c);
+    }
+  }
+  if (std::string why = checkChannelName(decoded); !why.empty())
+    return "Stream-Forked-From: stream name: " + why;
+  *name = std::move(decoded);
   return "";
 }
 

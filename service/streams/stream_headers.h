@@ -1,6 +1,7 @@
 // Parsers of the Durable Streams request headers (docs/durable-streams.md):
-// Stream-TTL, Stream-Expires-At, the producer triple, Content-Type and the
-// presence flags. Each answers a value or the reason for a 400, so that the
+// Stream-TTL, Stream-Expires-At, the producer triple, Content-Type, the
+// presence flags and the fork headers (Stream-Forked-From,
+// Stream-Fork-Sub-Offset; Stream-Fork-Offset is an offset, offset.h). Each answers a value or the reason for a 400, so that the
 // transport refuses bad input before anything is stored.
 //
 // Thread-safe: pure functions.
@@ -48,6 +49,18 @@ std::string normaliseContentType(std::string_view text);
 // transports (text/*, application/json); the others are stored with the
 // event type "binary".
 bool isTextContentType(std::string_view normalised);
+
+// Stream-Forked-From: the source stream's path, "/v1/stream/{name}", with
+// the name percent-encoded as in a request line. Sets *name to the decoded
+// name, which follows the channel rules (checkChannelName), or returns the
+// reason.
+std::string parseForkSource(std::string_view text, std::string* name);
+
+// Stream-Fork-Sub-Offset: a non-negative decimal integer written as
+// Stream-TTL is (no sign, no leading zero but "0", no fraction), at most
+// kMaxSubOffset. Sets *value, or returns the reason.
+constexpr int64_t kMaxSubOffset = (int64_t(1) << 53) - 1;
+std::string parseSubOffset(std::string_view text, int64_t* value);
 
 // Stream-Closed and the like: "true" (any case) is true, an absent header
 // or "false" is false; anything else is the reason.

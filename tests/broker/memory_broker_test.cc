@@ -35,6 +35,14 @@ INSTANTIATE_TEST_SUITE_P(
     Memory, StreamClockTest,
     ::testing::Values(BrokerBackend{"memory", [] { return std::make_unique<MemoryHarness>(); }}),
     [](const auto& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(
+    Memory, StreamForkTest,
+    ::testing::Values(BrokerBackend{"memory", [] { return std::make_unique<MemoryHarness>(); }}),
+    [](const auto& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(
+    Memory, StreamForkClockTest,
+    ::testing::Values(BrokerBackend{"memory", [] { return std::make_unique<MemoryHarness>(); }}),
+    [](const auto& info) { return info.param.name; });
 
 TEST(MemoryBroker, EveryStartIsANewEpoch) {
   BrokerConfig config;

@@ -41,6 +41,14 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(BrokerBackend{"sqlite", [] { return std::make_unique<SqliteHarness>(); }}),
     [](const auto& info) { return info.param.name; });
 INSTANTIATE_TEST_SUITE_P(
+    Sqlite, StreamForkTest,
+    ::testing::Values(BrokerBackend{"sqlite", [] { return std::make_unique<SqliteHarness>(); }}),
+    [](const auto& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(
+    Sqlite, StreamForkClockTest,
+    ::testing::Values(BrokerBackend{"sqlite", [] { return std::make_unique<SqliteHarness>(); }}),
+    [](const auto& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(
     Sqlite, BrokerContractTest,
     ::testing::Values(BrokerBackend{"sqlite", [] { return std::make_unique<SqliteHarness>(); }}),
     [](const auto& info) { return info.param.name; });

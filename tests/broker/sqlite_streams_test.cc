@@ -91,6 +91,7 @@ TEST_F(SqliteBrokerTest, AVersionOneFileGainsStreamsAndKeepsItsHistory) {
     auto s = rawSession(path);
     s << "DROP TABLE streams", now;
     s << "DROP TABLE producers", now;
+    s << "DROP TABLE stream_forks", now;
     s << "PRAGMA user_version = 1", now;
   }
   BrokerConfig c = config();
@@ -99,6 +100,37 @@ TEST_F(SqliteBrokerTest, AVersionOneFileGainsStreamsAndKeepsItsHistory) {
   ASSERT_EQ(h.messages.size(), 1u);
   EXPECT_EQ(h.messages[0]->data, "kept");
   EXPECT_EQ(create(b.get(), "s").outcome, StreamOutcome::kOk);
+  b.reset();
+  auto s = rawSession(path);
+  Poco::Int64 version = 0;
+  s << "PRAGMA user_version", into(version), now;
+  EXPECT_EQ(version, kSqliteSchemaVersion);
+}
+
+TEST_F(SqliteBrokerTest, AVersionTwoFileGainsForksAndKeepsItsStreams) {
+  std::string path = closedHistory();
+  {
+    BrokerConfig c = config();
+    auto b = open(c);
+    EXPECT_EQ(create(b.get(), "s").outcome, StreamOutcome::kOk);
+  }
+  {
+    auto s = rawSession(path);
+    s << "DROP TABLE stream_forks", now;
+    s << "ALTER TABLE streams DROP COLUMN deleted", now;
+    s << "PRAGMA user_version = 2", now;
+  }
+  BrokerConfig c = config();
+  auto b = open(c);
+  StreamInfo i;
+  bool exists = false;
+  ASSERT_TRUE(b->streamInfo("s", &i, &exists).ok());
+  EXPECT_TRUE(exists);
+  EXPECT_FALSE(i.softDeleted);
+  ForkSpec f{"s", i.tailId, false, 0};
+  StreamResult r;
+  ASSERT_TRUE(b->createFork("f", i.config, f, StreamAppend(), &r).ok());
+  EXPECT_EQ(r.outcome, StreamOutcome::kOk);
   b.reset();
   auto s = rawSession(path);
   Poco::Int64 version = 0;

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <thread>
 
+#include "storage/stream_read.h"
 #include "tests/support/live_collector.h"
 
 namespace rtdemo {
@@ -67,8 +68,11 @@ bool StreamContractTest::exists(const std::string& channel) {
 
 std::vector<std::string> StreamContractTest::contents(const std::string& channel) {
   std::vector<std::string> out;
-  HistoryRead h = read(channel, info(channel).startId);
-  EXPECT_FALSE(h.reset) << h.resetReason;
+  StreamInfo i = info(channel);
+  StreamHistory h;
+  Status s = readStreamHistory(*broker_, channel, i, *MessageId::parse(i.startId), 1000, &h);
+  EXPECT_TRUE(s.ok()) << s.toString();
+  EXPECT_FALSE(h.gone) << h.reason;
   for (const MessagePtr& m : h.messages) out.push_back(m->data);
   return out;
 }

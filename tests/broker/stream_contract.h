@@ -25,13 +25,33 @@ class StreamContractTest : public BrokerContractTest {
                       const std::vector<std::string>& messages);
   StreamResult appendAs(const std::string& channel, const std::string& producer,
                         int64_t epoch, int64_t seq, const std::string& data);
-  // The data of every message readable from the stream's start, in order.
+  // The data of every message readable from the stream's start, in order
+  // (a fork's inherited messages first: storage/stream_read.h).
   std::vector<std::string> contents(const std::string& channel);
   StreamInfo info(const std::string& channel);
   bool exists(const std::string& channel);
 };
 
 class StreamClockTest : public StreamContractTest {
+ protected:
+  void SetUp() override;  // opens with clock_ as the backend's clock
+};
+
+// Forks and soft delete (Broker::createFork; stream_contract_forks.cc),
+// instantiated by the backends that have them (memory, SQLite), so that a
+// backend with streams but no forks yet can run StreamContractTest alone.
+class StreamForkTest : public StreamContractTest {
+ protected:
+  // createFork() of `source` at `pointId` ("" for the source's tail), with
+  // the source's content type unless `contentType` is given; expects OK.
+  StreamResult fork(const std::string& channel, const std::string& source,
+                    const std::string& pointId = "",
+                    const std::vector<std::string>& initial = {},
+                    const std::string& contentType = "text/plain");
+  StreamResult remove(const std::string& channel);
+};
+
+class StreamForkClockTest : public StreamForkTest {
  protected:
   void SetUp() override;  // opens with clock_ as the backend's clock
 };

@@ -2,7 +2,7 @@
 // what the conformance suite (tests/conformance/) does not look at. Readers
 // that wait are held by the hub, not by a pool thread; a stream is a
 // channel, so an append reaches /events; a close answers a waiting long
-// poll at once.
+// poll at once; a closed stream refuses /send on every backend.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -12,6 +12,7 @@
 #include "tests/support/http_client.h"
 #include "tests/support/server_process.h"
 #include "tests/support/socket_reader.h"
+#include "tests/support/temp_dir.h"
 
 namespace rtdemo {
 namespace {
@@ -95,6 +96,38 @@ TEST(DurableStreams, ClosingAnswersAWaitingLongPollAtOnce) {
   ::close(fd);
   EXPECT_EQ(metric(port, kWaiting), 0);
 }
+
+// A stream is a channel: once it is closed, rtdemo's own publish is
+// refused like a protocol append (409 with a reason), stores nothing, and
+// a plain channel next to it still takes /send.
+class ClosedStreamSend : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ClosedStreamSend, IsRefusedWith409AndStoresNothing) {
+  TempDir dir;
+  ServerProcess server({"--backend", GetParam(), "-D",
+                        "rtdemo.sqlite.path=" + dir.file("history.db")});
+  ASSERT_TRUE(server.ready()) << server.stderrText();
+  const int port = server.port();
+  ASSERT_EQ(httpRequest(port, "PUT", "/v1/stream/done", "first", "text/plain",
+                        {{"Stream-Closed", "true"}})
+                .status,
+            201);
+  std::string tail = tailOf(port, "/v1/stream/done");
+  HttpResponse refused = httpRequest(port, "POST", "/send", "channel=done&data=late",
+                                     "application/x-www-form-urlencoded");
+  EXPECT_EQ(refused.status, 409);
+  EXPECT_NE(refused.body.find("\"error\""), std::string::npos) << refused.body;
+  EXPECT_NE(refused.body.find("closed"), std::string::npos) << refused.body;
+  EXPECT_EQ(tailOf(port, "/v1/stream/done"), tail);
+  EXPECT_EQ(httpGet(port, "/v1/stream/done?offset=-1").body, "first");
+  EXPECT_EQ(httpRequest(port, "POST", "/send", "channel=open&data=fine",
+                        "application/x-www-form-urlencoded")
+                .status,
+            201);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ClosedStreamSend, ::testing::Values("memory", "sqlite"),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace rtdemo
