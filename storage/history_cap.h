@@ -44,16 +44,13 @@
 #include <cstdint>
 #include <string>
 
+#include "storage/message.h"
+
 namespace rtdemo {
 
-// Bookkeeping per message counted against history.max-bytes on top of its
-// data and event: ids, stamps and index entries, roughly, on every backend.
-constexpr uint64_t kMessageOverheadBytes = 64;
-
-inline uint64_t messageCost(size_t eventBytes, size_t dataBytes) {
-  return static_cast<uint64_t>(eventBytes) + static_cast<uint64_t>(dataBytes) +
-         kMessageOverheadBytes;
-}
+// messageCost() and kMessageOverheadBytes are in storage/message.h: the
+// batch limits (rtdemo.send.batch.max-bytes) count with them too, in
+// service/protocol, which sees only the model.
 
 // Evictions one publish (or one SQLite batch, or one maintenance step) does
 // at most, so that a cap lowered across a restart is reached in small steps

@@ -6,6 +6,7 @@
 // what goes on the wire thousands of times per message.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -24,6 +25,16 @@ struct Message {
 };
 
 using MessagePtr = std::shared_ptr<const Message>;
+
+// Bookkeeping per message counted against history.max-bytes (and a batch's
+// rtdemo.send.batch.max-bytes) on top of its data and event: ids, stamps and
+// index entries, roughly, on every backend (storage/history_cap.h).
+constexpr uint64_t kMessageOverheadBytes = 64;
+
+inline uint64_t messageCost(size_t eventBytes, size_t dataBytes) {
+  return static_cast<uint64_t>(eventBytes) + static_cast<uint64_t>(dataBytes) +
+         kMessageOverheadBytes;
+}
 
 inline MessagePtr makeMessage(std::string channel, MessageId id,
                               std::string event, std::string data,

@@ -75,6 +75,8 @@ HandlerSettings handlerSettings(const Settings& s) {
   h.retryJitterMs = s.retryJitterMs;
   h.streamBufferBytes = s.streamBufferBytes;
   h.sendMaxBytes = s.sendMaxBytes;
+  h.batchMaxMessages = s.broker.batchMaxMessages;
+  h.batchMaxBytes = s.broker.batchMaxBytes;
   h.streamMaxBytes = s.streamMaxBytes;
   h.historyMaxBytes = s.broker.historyMaxBytes;
   h.historyMaxChannels = s.broker.historyMaxChannels;
@@ -345,6 +347,8 @@ int RtdemoApp::main(const std::vector<std::string>&) {
   hubOptions.maxBufferBytes = settings.streamBufferBytes;
   hubOptions.pollMaxBatch = static_cast<size_t>(settings.pollMaxBatch);
   hubOptions.sendMaxBytes = settings.sendMaxBytes;
+  hubOptions.batchMaxMessages = settings.broker.batchMaxMessages;
+  hubOptions.batchMaxBytes = settings.broker.batchMaxBytes;
   hubOptions.workerQueueMax = static_cast<size_t>(settings.hubWorkerQueue);
   hubOptions.wsSubscribeRate = settings.wsSubscribeRate;
   hubOptions.wsInFlightMax = settings.wsInFlight;

@@ -21,6 +21,8 @@ struct HandlerSettings {
   int retryJitterMs = 0;         // rtdemo.retry.jitter.ms: random extra, per stream
   size_t streamBufferBytes = 0;  // rtdemo.stream.buffer.bytes (a poll page)
   size_t sendMaxBytes = 0;       // rtdemo.send.max-bytes: POST /send data
+  size_t batchMaxMessages = 0;   // rtdemo.send.batch.max-messages
+  uint64_t batchMaxBytes = 0;    // rtdemo.send.batch.max-bytes
   size_t streamMaxBytes = 0;     // rtdemo.streams.max-bytes: a /v1/stream body
   // The history caps, shown by /metrics next to the history's own gauges.
   uint64_t historyMaxBytes = 0;    // rtdemo.history.max-bytes

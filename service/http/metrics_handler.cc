@@ -72,7 +72,7 @@ void MetricsHandler::handle(Poco::Net::HTTPServerRequest&,
   m.family("rtdemo_messages_published_total", "counter",
            "Messages stored, by where they came from: POST /send (answered 201), "
            "a WebSocket publish (acknowledged), the demo ticker.");
-  m.sample("rtdemo_messages_published_total", "via=\"send\"", sends.created);
+  m.sample("rtdemo_messages_published_total", "via=\"send\"", sends.messages);
   m.sample("rtdemo_messages_published_total", "via=\"websocket\"", hub.wsPublished);
   m.sample("rtdemo_messages_published_total", "via=\"demo\"", ctx_->demoPublished);
 

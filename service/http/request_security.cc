@@ -105,14 +105,13 @@ void RequestSecurity::refuse(Poco::Net::HTTPServerResponse& response,
                              const Verdict& verdict, const std::string& what,
                              const std::string& session,
                              const std::string& address) {
-  if (verdict.retryAfterSeconds > 0)
-    response.set("Retry-After", std::to_string(verdict.retryAfterSeconds));
-  if (verdict.status == 401)
-    response.set("WWW-Authenticate",
-                 "Bearer realm=\"rtdemo\", error=\"invalid_token\"");
-  // A refused request may have an unread body; the connection cannot be
-  // reused safely, and a refused client reconnecting costs little.
-  response.setKeepAlive(false);
+  noteRefusal(verdict, what, session, address);
+  answerRefusal(response, verdict);
+}
+
+void RequestSecurity::noteRefusal(const Verdict& verdict, const std::string& what,
+                                  const std::string& session,
+                                  const std::string& address) {
   // Authentication failures are worth an operator's eye; floods of limit
   // refusals are counted in /metrics and logged only at debug level.
   bool auth = verdict.status == 401 || verdict.status == 403;
@@ -123,6 +122,24 @@ void RequestSecurity::refuse(Poco::Net::HTTPServerResponse& response,
     logger().notice(line);
   else if (logger().debug())
     logger().debug(line);
+}
+
+HeaderList RequestSecurity::refusalHeaders(const Verdict& verdict) {
+  HeaderList headers;
+  if (verdict.retryAfterSeconds > 0)
+    headers.emplace_back("Retry-After", std::to_string(verdict.retryAfterSeconds));
+  if (verdict.status == 401)
+    headers.emplace_back("WWW-Authenticate",
+                         "Bearer realm=\"rtdemo\", error=\"invalid_token\"");
+  return headers;
+}
+
+void RequestSecurity::answerRefusal(Poco::Net::HTTPServerResponse& response,
+                                    const Verdict& verdict) {
+  for (const auto& [name, value] : refusalHeaders(verdict)) response.set(name, value);
+  // A refused request may have an unread body; the connection cannot be
+  // reused safely, and a refused client reconnecting costs little.
+  response.setKeepAlive(false);
   sendError(response, verdict.status, verdict.error);
 }
 
@@ -246,19 +263,30 @@ bool RequestSecurity::beginSend(Poco::Net::HTTPServerRequest& request,
   return true;
 }
 
-bool RequestSecurity::authorizeSend(const SendAuth& auth,
-                                    const std::string& channel,
-                                    Poco::Net::HTTPServerResponse& response) {
+void RequestSecurity::sendBodyRead() {
   // The body has been read: the publish itself may take its time.
   if (GuardedConnectionState* conn = currentConnection())
     security_.watchdog().disarm(conn->ticket);
+}
+
+Verdict RequestSecurity::checkSendChannel(const SendAuth& auth,
+                                          const std::string& channel) {
   Verdict v = security_.checkChannel(channel);
   if (v.ok() && auth.checked && !auth.claims.publish.covers(channel)) {
     security_.counters().forbidden++;
     v = {403, "token may not publish to channel " + channel};
   }
+  if (!v.ok()) noteRefusal(v, "POST /send", auth.session, auth.address);
+  return v;
+}
+
+bool RequestSecurity::authorizeSend(const SendAuth& auth,
+                                    const std::string& channel,
+                                    Poco::Net::HTTPServerResponse& response) {
+  sendBodyRead();
+  Verdict v = checkSendChannel(auth, channel);
   if (v.ok()) return true;
-  refuse(response, v, "POST /send", auth.session, auth.address);
+  answerRefusal(response, v);
   return false;
 }
 

@@ -39,6 +39,7 @@
 #include "Poco/Net/HTTPServerRequest.h"
 #include "Poco/Net/HTTPServerResponse.h"
 #include "service/http/guarded_server.h"
+#include "service/security/cors.h"
 #include "service/security/security.h"
 #include "service/security/transport.h"
 
@@ -86,6 +87,15 @@ class RequestSecurity {
   bool authorizeSend(const SendAuth& auth, const std::string& channel,
                      Poco::Net::HTTPServerResponse& response);
 
+  // The two halves of authorizeSend(), for code that answers by itself
+  // (send_publish.h checks every element of a batch): the body is read, so
+  // the handshake deadline stops (a no-op off a pool thread); and the
+  // channel rules, whose refusal is counted and logged, not answered.
+  void sendBodyRead();
+  Verdict checkSendChannel(const SendAuth& auth, const std::string& channel);
+  // The headers a refusal carries (Retry-After, WWW-Authenticate).
+  static HeaderList refusalHeaders(const Verdict& verdict);
+
   // Answers OPTIONS /send (cors.h): 204 with the Access-Control-Allow-*
   // headers, or 403 (counted).
   void answerPreflight(const Poco::Net::HTTPServerRequest& request,
@@ -122,6 +132,9 @@ class RequestSecurity {
   void refuse(Poco::Net::HTTPServerResponse& response, const Verdict& verdict,
               const std::string& what, const std::string& session,
               const std::string& address);
+  void noteRefusal(const Verdict& verdict, const std::string& what,
+                   const std::string& session, const std::string& address);
+  void answerRefusal(Poco::Net::HTTPServerResponse& response, const Verdict& verdict);
   // Before the answer: turns keep-alive off when the connection may not
   // idle on its pool thread afterwards.
   void decideKeepAlive(Poco::Net::HTTPServerRequest& request,

@@ -1,32 +1,27 @@
-// POST /send: validate, store through the Broker, answer 201 with the id.
+// POST /send: the HTTP side of a publish on a pool thread. It applies the
+// request's security hooks, reads the body within its limit, and hands the
+// rest to publishSend() (send_publish.h: parsing, the channel rules of every
+// element, the asynchronous publish, the answer), which a hub loop serving
+// a kept-alive connection calls the same way.
 //
-// The 201 goes out only after Broker::publish returned OK, which for each
-// backend means the message is as durable as it promises (committed for
-// SQLite). Live delivery happens inside publish, on the Broker's side.
-#include <chrono>
+// The 201 goes out only after the Broker's completion said OK, which for
+// each backend means the message(s) are as durable as it promises
+// (committed for SQLite). This thread waits for that completion: it runs on
+// a backend thread, and the response belongs to this one.
+#include <future>
 #include <istream>
 
-#include "Poco/Logger.h"
 #include "service/http/handlers.h"
 #include "service/http/http_util.h"
-#include "service/protocol/http_status.h"
-#include "service/protocol/json_writer.h"
-#include "service/protocol/send_request.h"
+#include "service/http/send_publish.h"
 
 namespace rtdemo {
-namespace {
-
-// Form encoding can triple a byte (%XX), so the body may be larger than the
-// data limit; anything past this is refused before it is read.
-size_t bodyLimit(size_t maxDataBytes) { return maxDataBytes * 3 + 4096; }
-
-}  // namespace
 
 void SendHandler::handle(Poco::Net::HTTPServerRequest& request,
                          Poco::Net::HTTPServerResponse& response) {
   SendCounters& counters = ctx_->sends;
-  const size_t maxData = ctx_->settings.sendMaxBytes;
-  const size_t limit = bodyLimit(maxData);
+  const SendLimits limits = sendLimitsOf(ctx_->settings);
+  const size_t limit = sendBodyLimit(limits, request.getContentType());
 
   // Rate, token and origin checks come before the body is read
   // (request_security.h).
@@ -39,8 +34,8 @@ void SendHandler::handle(Poco::Net::HTTPServerRequest& request,
     // The rest of the body is unread; the connection cannot be reused.
     response.setKeepAlive(false);
     sendError(response, 413,
-              "request body too large; data is limited to " +
-                  std::to_string(maxData) + " bytes (rtdemo.send.max-bytes)");
+              "request body too large; it is limited to " + std::to_string(limit) +
+                  " bytes (from rtdemo.send.max-bytes and rtdemo.send.batch.max-bytes)");
   };
 
   if (request.hasContentLength() &&
@@ -68,46 +63,16 @@ void SendHandler::handle(Poco::Net::HTTPServerRequest& request,
     sendError(response, 400, "request body is shorter than its Content-Length");
     return;
   }
+  hooks.sendBodyRead();
 
-  SendRequest parsed;
-  SendParse result = parseSendBody(request.getContentType(), body, maxData, &parsed);
-  if (result.status != 0) {
-    (result.status == 413 ? counters.tooLarge : counters.badRequest)++;
-    sendError(response, result.status, result.error);
-    return;
-  }
-  if (!hooks.authorizeSend(auth, parsed.channel, response)) return;
-
-  MessagePtr stored;
-  auto started = std::chrono::steady_clock::now();
-  Status s = ctx_->broker->publish(parsed.channel, parsed.event, parsed.data, &stored);
-  // Failed publishes count too: a Redis timeout is latency a publisher felt.
-  ctx_->publishLatency.observe(std::chrono::steady_clock::now() - started);
-  if (s.code() == Status::Code::kConflict) {
-    // A closed Durable Stream refuses /send: the client's error, not the backend's.
-    sendError(response, 409, s.message());
-    return;
-  }
-  if (!s.ok()) {
-    counters.backendErrors++;
-    int code = httpStatusFor(s);
-    (code == 503 ? counters.unavailable : counters.failed)++;
-    Poco::Logger::get("rtdemo").warning(
-        "publish to channel %s from %s failed: %s", parsed.channel,
-        auth.address, s.toString());
-    if (code == 503) response.set("Retry-After", "1");
-    sendError(response, code, s.toString());
-    return;
-  }
-  counters.created++;
-  JsonWriter json;
-  json.beginObject();
-  json.key("id");
-  json.string(stored->idText);
-  json.key("channel");
-  json.string(stored->channel);
-  json.endObject();
-  sendJson(response, 201, json.str());
+  std::promise<SendAnswer> answered;
+  std::future<SendAnswer> answer = answered.get_future();
+  publishSend(*ctx_, auth, request.getContentType(), body,
+              [&answered](SendAnswer a) { answered.set_value(std::move(a)); });
+  SendAnswer a = answer.get();
+  for (const auto& [name, value] : a.headers) response.set(name, value);
+  if (a.close) response.setKeepAlive(false);
+  sendJson(response, a.status, a.json);
 }
 
 }  // namespace rtdemo

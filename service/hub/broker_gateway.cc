@@ -20,6 +20,9 @@ BrokerGateway::~BrokerGateway() { stop(); }
 
 void BrokerGateway::stop() {
   workers_.stop();
+  // Publishes the workers started complete on the Broker's threads and post
+  // to the loops: they must all have run before the loops go away.
+  waitForPublishes();
   feeds_.drain();
 }
 
@@ -83,20 +86,60 @@ void BrokerGateway::acquireFeedAndWait(const std::string& channel) {
 }
 
 bool BrokerGateway::publish(uint64_t connId, wsproto::Command command, CommandSink* sink) {
+  // The worker only starts the publish; the Broker's completion (on its
+  // own thread) posts the answer, so a worker never waits for a commit.
   bool queued = workers_.tryRun(
-      [this, sink, connId, command = std::move(command)] {
-        MessagePtr stored;
-        Status s = broker_->publish(command.channel, command.event, command.data, &stored);
-        if (s.ok()) stats_->wsPublished.fetch_add(1, std::memory_order_relaxed);
-        std::string json = s.ok() ? wsproto::encodeAck(*stored, command.ref)
-                                  : wsproto::encodeError(s.toString(), command.ref,
-                                                         httpStatusFor(s));
-        sink->post(WsAnswerCmd{connId, std::make_shared<const std::string>(
-                                           ws::encodeFrame(ws::kText, json))});
+      [this, sink, connId, command = std::move(command)]() mutable {
+        beginPublish();
+        const std::string ref = command.ref;
+        auto answer = [this, sink, connId](std::string json) {
+          sink->post(WsAnswerCmd{connId, std::make_shared<const std::string>(
+                                             ws::encodeFrame(ws::kText, json))});
+          endPublish();
+        };
+        auto failed = [ref](const Status& s) {
+          return wsproto::encodeError(s.toString(), ref, httpStatusFor(s));
+        };
+        if (!command.batch.batch) {
+          broker_->publishAsync(
+              std::move(command.channel), std::move(command.event), std::move(command.data),
+              [this, ref, answer, failed](const Status& s, const MessagePtr& stored) {
+                if (!s.ok()) return answer(failed(s));
+                stats_->wsPublished.fetch_add(1, std::memory_order_relaxed);
+                answer(wsproto::encodeAck(*stored, ref));
+              });
+          return;
+        }
+        std::vector<PublishItem> items;
+        items.reserve(command.batch.messages.size());
+        for (SendRequest& m : command.batch.messages)
+          items.push_back(PublishItem{std::move(m.channel), std::move(m.event), std::move(m.data)});
+        broker_->publishBatchAsync(
+            std::move(items),
+            [this, ref, answer, failed](const Status& s, const std::vector<MessagePtr>& stored) {
+              if (!s.ok()) return answer(failed(s));
+              stats_->wsPublished.fetch_add(stored.size(), std::memory_order_relaxed);
+              answer(wsproto::encodeBatchAck(stored, ref));
+            });
       },
       queueMax_);
   if (!queued) stats_->busyRefusals.fetch_add(1, std::memory_order_relaxed);
   return queued;
+}
+
+void BrokerGateway::beginPublish() {
+  std::lock_guard<std::mutex> lock(publishMu_);
+  ++publishing_;
+}
+
+void BrokerGateway::endPublish() {
+  std::lock_guard<std::mutex> lock(publishMu_);
+  if (--publishing_ == 0) published_.notify_all();
+}
+
+void BrokerGateway::waitForPublishes() {
+  std::unique_lock<std::mutex> lock(publishMu_);
+  published_.wait(lock, [this] { return publishing_ == 0; });
 }
 
 }  // namespace rtdemo

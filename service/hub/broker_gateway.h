@@ -1,7 +1,8 @@
 // BrokerGateway: the Broker as the hub uses it, off the loops.
 //
-// It is the LoopBroker the loops hold (loop_broker.h): history pages and
-// WebSocket publishes run on two worker threads, feeds on the FeedTable's
+// It is the LoopBroker the loops hold (loop_broker.h): history pages run on
+// two worker threads, which also start WebSocket publishes (asynchronous:
+// the Broker's completion posts the ack), feeds on the FeedTable's
 // thread, and every result is posted to the loop that asked. It also offers
 // the two blocking calls a handler's pool thread makes when it hands a new
 // SSE stream or poll to the hub (attach: the feed, then the first page),
@@ -11,7 +12,9 @@
 // either.
 #pragma once
 
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "service/hub/feed_table.h"
@@ -42,15 +45,24 @@ class BrokerGateway : public LoopBroker {
   void acquireFeedAndWait(const std::string& channel);
   ReplayCmd readPageNow(const PageRequest& request);
 
-  // Drops work not started, runs the feeds' last releases, joins.
+  // Drops work not started, waits for the publishes started (their
+  // completions post to the loops), runs the feeds' last releases, joins.
   void stop();
 
  private:
+  // Publishes started and not yet answered (their answer posted).
+  void beginPublish();
+  void endPublish();
+  void waitForPublishes();
+
   Broker* const broker_;
   const size_t queueMax_;
   HubStats* const stats_;
   FeedTable feeds_;
   WorkerPool workers_{2, "rtdemo-worker"};
+  std::mutex publishMu_;
+  std::condition_variable published_;
+  size_t publishing_ = 0;  // guarded by publishMu_
 };
 
 }  // namespace rtdemo

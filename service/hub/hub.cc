@@ -2,6 +2,8 @@
 // history replay and live delivery).
 #include "service/hub/hub.h"
 
+#include <algorithm>
+#include <cstdint>
 
 #include "service/protocol/history_page.h"
 #include "service/protocol/ws_frame.h"
@@ -10,8 +12,14 @@
 namespace rtdemo {
 namespace {
 
-// WebSocket messages carry JSON around the data, which escaping can double.
-size_t wsMessageLimit(size_t sendMaxBytes) { return sendMaxBytes * 2 + 4096; }
+// WebSocket messages carry JSON around the data, which escaping can double;
+// a publish may also be a batch (send_batch.h), whose JSON gets twice its
+// counted bytes, as a POST /send body does.
+size_t wsMessageLimit(const HubOptions& options) {
+  const uint64_t single = static_cast<uint64_t>(options.sendMaxBytes) * 2 + 4096;
+  const uint64_t batch = options.batchMaxBytes * 2 + 4096;
+  return static_cast<size_t>(std::min<uint64_t>(std::max(single, batch), SIZE_MAX / 2));
+}
 
 // Every socket a loop holds is non-blocking; TCP ones also send each write
 // at once. (Tests hand the hub Unix socketpairs, which have no Nagle to
@@ -129,7 +137,7 @@ void Hub::addWebSocket(Poco::Net::StreamSocket socket, const std::string& channe
                        std::string buffered, std::optional<int64_t> tokenExpiresAt) {
   prepare(socket);
   auto conn = std::make_unique<Conn>(nextConnId_++, Conn::Kind::kWebSocket, std::move(socket));
-  conn->decoder = std::make_unique<ws::Decoder>(wsMessageLimit(options_.sendMaxBytes));
+  conn->decoder = std::make_unique<ws::Decoder>(wsMessageLimit(options_));
   conn->gate = std::move(gate);
   conn->subscribeTokens = static_cast<double>(options_.wsMaxSubscriptions);
   conn->input = std::move(buffered);

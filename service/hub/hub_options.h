@@ -10,6 +10,7 @@
 #include "Poco/Net/StreamSocket.h"
 #include "service/hub/hub_clock.h"
 #include "service/protocol/poll_continuation.h"
+#include "service/protocol/send_batch.h"
 
 namespace rtdemo {
 
@@ -26,6 +27,17 @@ struct HubOptions {
   int64_t pollTimeoutMaxMs = 25000; // the longest a re-poll may wait
   NextPollLimits nextPollLimits;    // what a re-poll read here may be
   size_t sendMaxBytes = 65536;      // WebSocket publish data limit
+  // A WebSocket publish of many messages (rtdemo.send.batch.max-messages
+  // and .max-bytes, service/protocol/send_batch.h).
+  size_t batchMaxMessages = 1000;
+  uint64_t batchMaxBytes = 1 << 20;
+  SendLimits sendLimits() const {
+    SendLimits limits;
+    limits.maxDataBytes = sendMaxBytes;
+    limits.maxMessages = batchMaxMessages;
+    limits.maxBatchBytes = batchMaxBytes;
+    return limits;
+  }
   size_t wsMaxSubscriptions = 64;   // channels one WebSocket may hold
   // Subscribes one WebSocket may make per second, in a bucket of
   // wsMaxSubscriptions; beyond it a subscribe is refused with 429.

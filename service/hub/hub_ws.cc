@@ -68,9 +68,9 @@ bool HubLoop::consumeWebSocket(Conn* c, const char* data, size_t n) {
 void HubLoop::handleWsText(Conn* c, const std::string& text) {
   wsproto::Command cmd;
   std::string error;
-  if (!wsproto::parseCommand(text, options_.sendMaxBytes, &cmd, &error)) {
+  if (!wsproto::parseCommand(text, options_.sendLimits(), &cmd, &error)) {
     // A bad message gets an error and leaves the connection usable.
-    wsSend(c, wsproto::encodeError(error, cmd.ref, cmd.errorStatus));
+    wsSend(c, wsproto::encodeError(error, cmd.ref, cmd.errorStatus, cmd.errorIndex));
     return;
   }
   switch (cmd.type) {
@@ -131,7 +131,19 @@ void HubLoop::handleWsText(Conn* c, const std::string& text) {
       return;
     }
     case wsproto::Command::Type::kPublish: {
-      if (c->gate) {
+      if (c->gate && cmd.batch.batch) {
+        // Every element's channel, all or nothing (send_batch.h).
+        std::vector<std::string> channels;
+        channels.reserve(cmd.batch.messages.size());
+        for (const SendRequest& m : cmd.batch.messages) channels.push_back(m.channel);
+        size_t index = 0;
+        WsGate::Answer a = c->gate->mayPublishAll(channels, &index);
+        if (a.status != 0) {
+          wsSend(c, wsproto::encodeError("message " + std::to_string(index) + ": " + a.error,
+                                         cmd.ref, a.status, static_cast<long>(index)));
+          return;
+        }
+      } else if (c->gate) {
         WsGate::Answer a = c->gate->mayPublish(cmd.channel);
         if (a.status != 0) {
           wsSend(c, wsproto::encodeError(a.error, cmd.ref, a.status));

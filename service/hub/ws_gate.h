@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace rtdemo {
 
@@ -24,6 +25,20 @@ class WsGate {
   virtual ~WsGate() = default;
   virtual Answer maySubscribe(const std::string& channel) = 0;
   virtual Answer mayPublish(const std::string& channel) = 0;
+  // A batch publish: one publish against the rate, then the channel rules
+  // for each of `channels` (a batch's, in order). On a refusal *index is
+  // the position in `channels` it is about. The default asks mayPublish()
+  // for each (a gate without a rate of its own).
+  virtual Answer mayPublishAll(const std::vector<std::string>& channels, size_t* index) {
+    for (size_t i = 0; i < channels.size(); ++i) {
+      Answer a = mayPublish(channels[i]);
+      if (a.status != 0) {
+        *index = i;
+        return a;
+      }
+    }
+    return Answer{};
+  }
 };
 
 }  // namespace rtdemo

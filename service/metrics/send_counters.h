@@ -7,7 +7,8 @@
 namespace rtdemo {
 
 struct SendCounters {
-  std::atomic<uint64_t> created{0};       // 201
+  std::atomic<uint64_t> created{0};       // 201 (one per request, batch or not)
+  std::atomic<uint64_t> messages{0};      // messages stored by those (a batch's all)
   std::atomic<uint64_t> badRequest{0};    // 400
   std::atomic<uint64_t> tooLarge{0};      // 413
   std::atomic<uint64_t> unavailable{0};   // 503

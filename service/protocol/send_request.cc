@@ -33,10 +33,25 @@ SendParse validateSend(const SendRequest& r, size_t maxDataBytes) {
   return SendParse{};
 }
 
+SendParse readSendObject(const Poco::JSON::Object& obj, size_t maxDataBytes,
+                         SendRequest* out) {
+  SendRequest r;
+  std::string error;
+  bool present = false;
+  bool hasData = false;
+  if (!readStringField(obj, "channel", &r.channel, &error, &present)) return bad(400, error);
+  if (!readStringField(obj, "event", &r.event, &error, &present)) return bad(400, error);
+  if (!readStringField(obj, "data", &r.data, &error, &hasData)) return bad(400, error);
+  if (!hasData && !readStringField(obj, "message", &r.data, &error, &hasData))
+    return bad(400, error);
+  if (!hasData) return bad(400, "missing field 'data'");
+  SendParse v = validateSend(r, maxDataBytes);
+  if (v.status == 0) *out = std::move(r);
+  return v;
+}
+
 SendParse parseSendBody(const std::string& contentType, const std::string& body,
                         size_t maxDataBytes, SendRequest* out) {
-  SendRequest r;
-  bool hasData = false;
   std::string type = Poco::toLower(contentType);
   if (type.rfind("application/json", 0) == 0) {
     Poco::Dynamic::Var parsed;
@@ -48,38 +63,29 @@ SendParse parseSendBody(const std::string& contentType, const std::string& body,
     }
     if (parsed.type() != typeid(Poco::JSON::Object::Ptr))
       return bad(400, "body must be a JSON object");
-    auto obj = parsed.extract<Poco::JSON::Object::Ptr>();
-    std::string error;
-    bool present = false;
-    if (!readStringField(*obj, "channel", &r.channel, &error, &present))
-      return bad(400, error);
-    if (!readStringField(*obj, "event", &r.event, &error, &present))
-      return bad(400, error);
-    if (!readStringField(*obj, "data", &r.data, &error, &hasData))
-      return bad(400, error);
-    if (!hasData && !readStringField(*obj, "message", &r.data, &error, &hasData))
-      return bad(400, error);
-  } else {
-    Poco::Net::HTMLForm form;
-    // POCO refuses a form value over 256 KiB by default, far below what
-    // rtdemo.send.max-bytes may allow; the data limit is checked below, with
-    // its own 413. (URL-encoding at most triples a value.)
-    form.setValueLengthLimit(static_cast<int>(
-        std::min<size_t>(maxDataBytes * 3 + 1024, std::numeric_limits<int>::max())));
-    try {
-      form.read(body);
-    } catch (const std::exception&) {
-      return bad(400, "body is not a valid form");
-    }
-    r.channel = form.get("channel", r.channel);
-    r.event = form.get("event", "");
-    if (form.has("data")) {
-      r.data = form.get("data");
-      hasData = true;
-    } else if (form.has("message")) {
-      r.data = form.get("message");
-      hasData = true;
-    }
+    return readSendObject(*parsed.extract<Poco::JSON::Object::Ptr>(), maxDataBytes, out);
+  }
+  SendRequest r;
+  bool hasData = false;
+  Poco::Net::HTMLForm form;
+  // POCO refuses a form value over 256 KiB by default, far below what
+  // rtdemo.send.max-bytes may allow; the data limit is checked below, with
+  // its own 413. (URL-encoding at most triples a value.)
+  form.setValueLengthLimit(static_cast<int>(
+      std::min<size_t>(maxDataBytes * 3 + 1024, std::numeric_limits<int>::max())));
+  try {
+    form.read(body);
+  } catch (const std::exception&) {
+    return bad(400, "body is not a valid form");
+  }
+  r.channel = form.get("channel", r.channel);
+  r.event = form.get("event", "");
+  if (form.has("data")) {
+    r.data = form.get("data");
+    hasData = true;
+  } else if (form.has("message")) {
+    r.data = form.get("message");
+    hasData = true;
   }
   if (!hasData) return bad(400, "missing field 'data'");
   SendParse v = validateSend(r, maxDataBytes);

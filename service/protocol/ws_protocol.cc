@@ -1,6 +1,7 @@
 // Implementation of the WebSocket JSON protocol (see ws_protocol.h).
 #include "service/protocol/ws_protocol.h"
 
+#include "Poco/JSON/Array.h"
 #include "Poco/JSON/Object.h"
 #include "Poco/JSON/Parser.h"
 #include "service/protocol/json_field.h"
@@ -22,6 +23,14 @@ void refField(JsonWriter* json, const std::string& ref) {
 
 bool parseCommand(const std::string& text, size_t maxDataBytes, Command* out,
                   std::string* error) {
+  SendLimits limits;
+  limits.maxDataBytes = maxDataBytes;
+  return parseCommand(text, limits, out, error);
+}
+
+bool parseCommand(const std::string& text, const SendLimits& limits, Command* out,
+                  std::string* error) {
+  const size_t maxDataBytes = limits.maxDataBytes;
   Poco::JSON::Object::Ptr obj;
   try {
     Poco::JSON::Parser parser;
@@ -63,6 +72,27 @@ bool parseCommand(const std::string& text, size_t maxDataBytes, Command* out,
     out->type = Command::Type::kUnsubscribe;
   } else if (type == "publish") {
     out->type = Command::Type::kPublish;
+    if (obj->has("messages") && !obj->isNull("messages")) {
+      Poco::JSON::Array::Ptr array = obj->getArray("messages");
+      if (!array) {
+        *error = "field 'messages' must be an array";
+        return false;
+      }
+      // Each message names its own channel and event: a top-level one
+      // beside them would be ignored, so it is refused instead.
+      if (obj->has("data") || obj->has("event") || obj->has("channel")) {
+        *error = "a publish with 'messages' has no 'channel', 'event' or 'data' of its own";
+        return false;
+      }
+      SendBatchParse p = readSendArray(*array, limits, &out->batch);
+      if (p.status != 0) {
+        out->errorStatus = p.status;
+        out->errorIndex = p.index;
+        *error = p.error;
+        return false;
+      }
+      return true;
+    }
     bool hasData = obj->has("data") && !obj->isNull("data");
     if (!readStringField(*obj, "event", &out->event, error)) return false;
     if (!readStringField(*obj, "data", &out->data, error)) return false;
@@ -176,7 +206,19 @@ std::string encodeAck(const Message& stored, const std::string& ref) {
   return json.take();
 }
 
-std::string encodeError(const std::string& error, const std::string& ref, int status) {
+std::string encodeBatchAck(const std::vector<MessagePtr>& stored, const std::string& ref) {
+  JsonWriter json;
+  json.beginObject();
+  json.key("type");
+  json.string("ack");
+  writeStoredMessages(&json, stored);
+  refField(&json, ref);
+  json.endObject();
+  return json.take();
+}
+
+std::string encodeError(const std::string& error, const std::string& ref, int status,
+                        long index) {
   JsonWriter json;
   json.beginObject();
   json.key("type");
@@ -188,6 +230,10 @@ std::string encodeError(const std::string& error, const std::string& ref, int st
   // that are not UTF-8 into a text frame (RFC 6455 8.1 would have the
   // client fail the connection).
   json.string(utf8Excerpt(error));
+  if (index >= 0) {
+    json.key("index");
+    json.number(index);
+  }
   refField(&json, ref);
   json.endObject();
   return json.take();

@@ -17,7 +17,8 @@ using namespace std::chrono_literals;
 std::vector<std::string> wsArgs(const std::string& backend = "memory",
                                 std::vector<std::string> extra = {}) {
   std::vector<std::string> args = {"--backend", backend, "-D", "rtdemo.heartbeat.seconds=1",
-                                   "-D", "rtdemo.send.max-bytes=1000"};
+                                   "-D", "rtdemo.send.max-bytes=1000",
+                                   "-D", "rtdemo.send.batch.max-bytes=2000"};
   args.insert(args.end(), extra.begin(), extra.end());
   return args;
 }

@@ -202,7 +202,8 @@ TEST_F(WsConformance, ErrorFramesQuotingInputAreValidUtf8) {
 // 16-bit one, 65536 and up in the 64-bit one. Each length carries a
 // subscribe padded to it (an empty message is not JSON: an error), sent
 // whole and, as Autobahn 1.1.8 does, in 997-byte writes. The message limit
-// here is the default, 2 x rtdemo.send.max-bytes + 4096 = 135,168 bytes.
+// here is the default, 2 x rtdemo.send.batch.max-bytes + 4096 = 2,101,248
+// bytes (a batch publish may be that large).
 TEST_F(WsConformance, TextPayloadLengthsInEveryLengthForm) {
   auto ws = connect();
   ws->sendRaw(text(""));
@@ -221,11 +222,12 @@ TEST_F(WsConformance, TextPayloadLengthsInEveryLengthForm) {
 }
 
 // RFC 6455 7.4.1 (1009: a message too big to process) and 10.4 (an
-// endpoint limits message size). With rtdemo.send.max-bytes=30000 the
-// message limit is 64,096 bytes: that many is a message, one more is 1009,
+// endpoint limits message size). With rtdemo.send.max-bytes=30000 (and a
+// batch limit below it, rtdemo.send.batch.max-bytes=20000) the message
+// limit is 64,096 bytes: that many is a message, one more is 1009,
 // and 65,535 and 65,536 are over it in a single frame and across fragments.
 TEST_F(WsConformance, MessagesOverTheLimitAre1009) {
-  start({"-D", "rtdemo.send.max-bytes=30000"});
+  start({"-D", "rtdemo.send.max-bytes=30000", "-D", "rtdemo.send.batch.max-bytes=20000"});
   const size_t limit = 2 * 30000 + 4096;
   {
     auto ws = connect();
